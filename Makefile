@@ -1,0 +1,88 @@
+# finlex: every step a person or a pipeline runs, in one place.
+#   make run    - serve the API on :5000 with the production server (no AWS needed)
+#   make test   - set everything up and run every test and linter
+# Pipelines call these targets; nothing here is specific to one CI system.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+VERSION     := $(shell cat application/VERSION)
+REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE       ?= finlex
+TAG         ?= latest
+DOCKER      ?= docker
+# Extra CA bundle for builds behind a TLS-intercepting proxy (optional).
+CA_BUNDLE   ?=
+, := ,
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+# --- environments ----------------------------------------------------------
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.app-installed: requirements/app.lock | $(BIN)/activate
+	$(BIN)/pip install --quiet --require-hashes -r requirements/app.lock
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock release/pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e ./release
+	touch $@ $(VENV)/.app-installed
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements/checkov.lock
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and checkov environments
+
+.PHONY: lock
+lock: ## re-pin requirements/*.lock from requirements/*.in (needs uv)
+	cd requirements && for name in app dev checkov; do \
+	  uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
+	done
+
+# --- the two commands of the README ----------------------------------------
+
+.PHONY: run
+run: $(VENV)/.app-installed ## serve the API on :5000 with the production server
+	cd application && exec ../$(BIN)/python serve.py
+
+.PHONY: test
+test: venv ## run every test and linter (container tests need a Docker engine)
+	$(BIN)/python -m pytest
+
+# --- pieces of the test command, handy on their own ------------------------
+
+.PHONY: lint
+lint: $(VENV)/.dev-installed ## ruff (lint + format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: format
+format: $(VENV)/.dev-installed ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# --- image -----------------------------------------------------------------
+
+.PHONY: image
+image: ## build the container image with its OCI labels
+	DOCKER_BUILDKIT=1 $(DOCKER) build \
+	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+	  $(if $(CA_BUNDLE),--secret id=cabundle$(,)src=$(CA_BUNDLE)) \
+	  -t $(IMAGE):$(TAG) .
+
+.PHONY: bench
+bench: $(VENV)/.dev-installed ## production server vs dev server vs nginx (needs wrk, nginx)
+	$(BIN)/python bench/serve_bench.py

@@ -1,0 +1,6 @@
+"""URL paths of the finlex API, kept apart so that probes and infra tests can
+read them without importing Flask."""
+
+VERSION_PATH = "/version"
+# The load balancer's and the container's health checks call this route.
+HEALTH_PATH = "/healthz"

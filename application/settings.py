@@ -1,0 +1,88 @@
+"""Runtime configuration of the finlex API, read from environment variables.
+
+Every setting has a sane default, so the service starts with no environment
+at all. A bad value stops start-up with one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+# Default bound, in seconds, on a graceful shutdown after SIGTERM. The infra
+# reads this value: the ALB deregistration delay and the ECS stopTimeout must
+# both exceed it.
+DEFAULT_GRACEFUL_TIMEOUT = 10
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "0.0.0.0"  # noqa: S104 - a container must listen on all interfaces
+    port: int = 5000
+    workers: int = 2
+    threads: int = 4
+    log_level: str = "info"
+    graceful_timeout: int = DEFAULT_GRACEFUL_TIMEOUT
+    max_body_bytes: int = 64 * 1024
+
+
+# name -> (field, description); the README's configuration table mirrors this.
+ENVIRONMENT = {
+    "FINLEX_HOST": ("host", "address to listen on"),
+    "FINLEX_PORT": ("port", "TCP port to listen on (1-65535)"),
+    "FINLEX_WORKERS": ("workers", "server worker processes (1-64)"),
+    "FINLEX_THREADS": ("threads", "request threads per worker (1-256)"),
+    "FINLEX_LOG_LEVEL": ("log_level", "one of " + ", ".join(LOG_LEVELS)),
+    "FINLEX_GRACEFUL_TIMEOUT": (
+        "graceful_timeout",
+        "seconds in-flight requests get after SIGTERM before workers are killed (1-110)",
+    ),
+    "FINLEX_MAX_BODY_BYTES": ("max_body_bytes", "largest request body accepted, in bytes"),
+}
+
+_RANGES = {
+    "port": (1, 65535),
+    "workers": (1, 64),
+    "threads": (1, 256),
+    # Fargate's stopTimeout is at most 120 s; the infra adds a margin above this.
+    "graceful_timeout": (1, 110),
+    "max_body_bytes": (0, 100 * 1024 * 1024),
+}
+
+
+def _parse_int(name: str, raw: str, field: str) -> int:
+    low, high = _RANGES[field]
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is out of range ({low}-{high})")
+    return value
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `environ` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, (field, _description) in ENVIRONMENT.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        if field == "host":
+            values[field] = raw.strip()
+        elif field == "log_level":
+            level = raw.strip().lower()
+            if level not in LOG_LEVELS:
+                raise SettingsError(f"{name}={raw!r} is not one of {', '.join(LOG_LEVELS)}")
+            values[field] = level
+        else:
+            values[field] = _parse_int(name, raw, field)
+    return Settings(**values)  # type: ignore[arg-type]

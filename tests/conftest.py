@@ -1,0 +1,15 @@
+"""Shared test setup: tools installed next to the interpreter come first on PATH."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Linters such as hadolint and shellcheck are installed into the same venv as
+# pytest; make them findable even when the venv is not activated.
+_venv_bin = str(Path(sys.executable).parent)
+if _venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _venv_bin + os.pathsep + os.environ.get("PATH", "")
