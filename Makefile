@@ -47,9 +47,9 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and checkov environments
 
 .PHONY: lock
-lock: ## re-pin requirements/*.lock from requirements/*.in (needs uv)
+lock: $(VENV)/.dev-installed ## re-pin requirements/*.lock from requirements/*.in
 	cd requirements && for name in app dev checkov; do \
-	  uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
+	  $(CURDIR)/$(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
 	done
 
 # --- the two commands of the README ----------------------------------------

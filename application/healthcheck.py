@@ -17,7 +17,7 @@ def main() -> int:
     port = os.environ.get("FINLEX_PORT", "5000")
     url = f"http://127.0.0.1:{port}{HEALTH_PATH}"
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - fixed http URL
+        with urllib.request.urlopen(url, timeout=3) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError) as error:
         print(f"healthcheck: {url}: {error}", file=sys.stderr)
