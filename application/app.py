@@ -35,14 +35,23 @@ def _plain(body: str, status: int = 200) -> Response:
     return Response(body + "\n", status=status, mimetype="text/plain")
 
 
+class _StdoutHandler(logging.Handler):
+    """Writes each record as one line to whatever sys.stdout is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stdout.write(self.format(record) + "\n")
+            sys.stdout.flush()
+        except Exception:  # logging must never break a request
+            self.handleError(record)
+
+
 def _access_logger(level: str) -> logging.Logger:
     logger = logging.getLogger(ACCESS_LOGGER)
     logger.setLevel(level.upper())
     logger.propagate = False
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+        logger.addHandler(_StdoutHandler())
     return logger
 
 

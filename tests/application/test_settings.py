@@ -1,0 +1,104 @@
+"""Configuration from the environment: defaults, parsing and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import serve
+import settings
+from settings import Settings, SettingsError, load
+
+APPLICATION = Path(__file__).resolve().parents[2] / "application"
+
+
+def test_defaults_with_empty_environment() -> None:
+    assert load({}) == Settings()
+    assert Settings().port == 5000
+    assert Settings().graceful_timeout == settings.DEFAULT_GRACEFUL_TIMEOUT
+
+
+def test_values_are_read() -> None:
+    loaded = load(
+        {
+            "FINLEX_HOST": "127.0.0.1",
+            "FINLEX_PORT": "8080",
+            "FINLEX_WORKERS": "3",
+            "FINLEX_THREADS": " 6 ",
+            "FINLEX_LOG_LEVEL": "WARNING",
+            "FINLEX_GRACEFUL_TIMEOUT": "25",
+            "FINLEX_MAX_BODY_BYTES": "0",
+        }
+    )
+    assert loaded == Settings("127.0.0.1", 8080, 3, 6, "warning", 25, 0)
+
+
+def test_empty_value_means_default() -> None:
+    assert load({"FINLEX_PORT": ""}).port == 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FINLEX_PORT", "abc", "FINLEX_PORT='abc' is not an integer"),
+        ("FINLEX_PORT", "0", "FINLEX_PORT=0 is out of range (1-65535)"),
+        ("FINLEX_PORT", "70000", "FINLEX_PORT=70000 is out of range (1-65535)"),
+        ("FINLEX_WORKERS", "0", "FINLEX_WORKERS=0 is out of range (1-64)"),
+        ("FINLEX_GRACEFUL_TIMEOUT", "120", "FINLEX_GRACEFUL_TIMEOUT=120 is out of range (1-110)"),
+        ("FINLEX_LOG_LEVEL", "loud", "FINLEX_LOG_LEVEL='loud' is not one of debug, info"),
+    ],
+)
+def test_bad_values_are_rejected_clearly(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load({name: value})
+    assert str(caught.value).startswith(message)
+
+
+def test_every_setting_has_an_environment_variable() -> None:
+    fields = {field for field, _ in settings.ENVIRONMENT.values()}
+    assert fields == set(Settings.__dataclass_fields__)
+
+
+def test_granian_command_carries_the_settings() -> None:
+    argv = serve.granian_argv(Settings(port=6000, workers=3, threads=5, graceful_timeout=7))
+    joined = " ".join(argv)
+    assert argv[1:3] == ["-m", "granian"]
+    assert "--interface wsgi" in joined
+    assert "--factory" in argv
+    assert "--port 6000" in joined
+    assert "--workers 3" in joined
+    assert "--blocking-threads 5" in joined
+    assert "--workers-kill-timeout 7" in joined
+    assert argv[-1] == serve.DEFAULT_TARGET
+
+
+@pytest.mark.parametrize("script", ["serve.py", "app.py"])
+def test_bad_environment_exits_2_without_traceback(script: str) -> None:
+    result = subprocess.run(
+        [sys.executable, script],
+        cwd=APPLICATION,
+        env={"FINLEX_PORT": "not-a-port", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "finlex: FINLEX_PORT='not-a-port' is not an integer"
+
+
+def test_serve_rejects_bad_arguments() -> None:
+    result = subprocess.run(
+        [sys.executable, "serve.py", "not-a-target"],
+        cwd=APPLICATION,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "usage: python3 serve.py [MODULE:FACTORY]" in result.stderr
+    assert "Traceback" not in result.stderr
