@@ -1,0 +1,29 @@
+"""The real finlex app plus one test-only route that takes as long as asked.
+
+The graceful-shutdown test serves this through the production launcher, so
+the server, its settings and its signal handling are exactly the shipped ones.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from flask import Flask, request
+
+from app import create_app as create_finlex_app
+
+
+def create_app() -> Flask:
+    app = create_finlex_app()
+    marker_dir = Path(os.environ["SLOW_APP_MARKERS"])
+
+    @app.get("/slow")
+    def slow() -> str:
+        name = request.args.get("id", "anon")
+        (marker_dir / name).touch()  # tells the test the request is in flight
+        time.sleep(float(request.args.get("seconds", "1")))
+        return f"done {name}\n"
+
+    return app
