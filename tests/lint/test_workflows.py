@@ -1,0 +1,291 @@
+"""GitHub workflows: linters clean, actions pinned, least privilege, thin wiring.
+
+The workflows cannot run here; these tests hold them to the rules that a
+reviewer would otherwise check by eye, and run actionlint (with shellcheck on
+the `run:` blocks) and yamllint exactly as a developer would.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from prereq import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW_DIR = REPO / ".github" / "workflows"
+WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml")) + sorted(WORKFLOW_DIR.glob("*.yaml"))
+EXPECTED = {"ci.yml", "deploy.yml", "terraform.yml"}
+
+PINNED_USES = re.compile(
+    r"^\s*-?\s*uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?P<rest>.*)$", re.MULTILINE
+)
+SHA = re.compile(r"^[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^\s+#\s*v\d+\.\d+\.\d+\b")
+MAKE_TARGET = re.compile(r"\bmake\s+(?:--?[\w-]+\s+)*(?P<target>[a-z][\w.-]*)")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path.name}: not a mapping"
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def jobs(path: Path) -> dict[str, dict[str, Any]]:
+    return load(path)["jobs"]
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps", []))
+
+
+def run_blocks(path: Path) -> list[str]:
+    return [s["run"] for job in jobs(path).values() for s in steps(job) if "run" in s]
+
+
+def test_the_three_workflows_exist() -> None:
+    assert {p.name for p in WORKFLOWS} >= EXPECTED
+
+
+def test_actionlint_is_clean_with_shellcheck() -> None:
+    require_tool("shellcheck")
+    actionlint = require_tool("actionlint")
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_really_runs_shellcheck_on_run_blocks(tmp_path: Path) -> None:
+    """A clean result above means something only if the checker would object."""
+    require_tool("shellcheck")
+    actionlint = require_tool("actionlint")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\n"
+        "permissions: {}\n"
+        "jobs:\n"
+        "  x:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    steps:\n"
+        "      - run: echo $UNQUOTED_VARIABLE\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [actionlint, "-no-color", str(bad)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "shellcheck" in result.stdout, result.stdout
+    assert "SC2086" in result.stdout, result.stdout
+
+
+def test_yamllint_is_clean() -> None:
+    yamllint = require_tool("yamllint")
+    config = REPO / ".yamllint.yaml"
+    assert config.is_file()
+    result = subprocess.run(
+        [yamllint, "--strict", "-c", str(config), ".github", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_yamllint_config_still_catches_real_problems(tmp_path: Path) -> None:
+    """The truthy rule is relaxed for keys (`on:`) only, not for values."""
+    yamllint = require_tool("yamllint")
+    sample = tmp_path / "sample.yml"
+    sample.write_text("on: push\nenabled: yes\n", encoding="utf-8")
+    result = subprocess.run(
+        [yamllint, "--strict", "-f", "parsable", "-c", str(REPO / ".yamllint.yaml"), str(sample)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "(truthy)" in result.stdout, result.stdout
+    assert "sample.yml:2:" in result.stdout, result.stdout
+    assert "sample.yml:1:" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit_sha_with_its_version(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    uses_lines = [line for line in text.splitlines() if re.match(r"^\s*-?\s*uses:", line)]
+    assert uses_lines, f"{path.name} uses no action at all"
+    for line in uses_lines:
+        target = line.split("uses:", 1)[1].strip()
+        if target.startswith("./"):
+            continue  # a workflow of this repository, pinned by the checkout itself
+        match = PINNED_USES.match(line)
+        assert match, f"{path.name}: cannot read `{line.strip()}`"
+        assert SHA.match(match["ref"]), f"{path.name}: not pinned to a commit SHA: {line.strip()}"
+        assert VERSION_COMMENT.match(match["rest"]), (
+            f"{path.name}: no `# vX.Y.Z` comment after the SHA: {line.strip()}"
+        )
+
+
+def test_one_action_version_has_one_sha_everywhere() -> None:
+    seen: dict[tuple[str, str], set[str]] = {}
+    for path in WORKFLOWS:
+        for m in PINNED_USES.finditer(path.read_text(encoding="utf-8")):
+            if SHA.match(m["ref"]):
+                version = m["rest"].strip().lstrip("#").strip().split()[0]
+                seen.setdefault((m["action"].lower(), version), set()).add(m["ref"])
+    assert seen
+    conflicting = {k: v for k, v in seen.items() if len(v) > 1}
+    assert not conflicting, conflicting
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_top_level_permissions_are_read_only(path: Path) -> None:
+    data = load(path)
+    assert "permissions" in data, f"{path.name}: no top-level permissions"
+    perms = data["permissions"]
+    assert isinstance(perms, dict), f"{path.name}: permissions must be a mapping, not {perms!r}"
+    assert all(value in {"read", "none"} for value in perms.values()), perms
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_workflow_has_a_concurrency_group(path: Path) -> None:
+    data = load(path)
+    concurrency = data.get("concurrency")
+    assert isinstance(concurrency, dict), f"{path.name}: no top-level concurrency mapping"
+    assert concurrency.get("group"), f"{path.name}: concurrency without a group"
+
+
+def assumes_aws_role(job: dict[str, Any]) -> bool:
+    return any(
+        "aws-actions/configure-aws-credentials" in str(s.get("uses", "")) for s in steps(job)
+    )
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_id_token_write_only_on_jobs_that_assume_a_role(path: Path) -> None:
+    data = load(path)
+    assert "id-token" not in data["permissions"], f"{path.name}: id-token at workflow level"
+    for name, job in data["jobs"].items():
+        perms = job.get("permissions", {})
+        wants_token = isinstance(perms, dict) and perms.get("id-token") == "write"
+        assert wants_token == assumes_aws_role(job), (
+            f"{path.name}:{name}: id-token: write must go with (and only with) an OIDC role"
+        )
+        if wants_token:
+            extra = {k: v for k, v in perms.items() if k not in {"id-token", "contents"}}
+            assert not extra, f"{path.name}:{name}: more than id-token + contents: {extra}"
+            assert perms.get("contents") in {"read", None}, perms
+
+
+def test_no_static_aws_keys_anywhere() -> None:
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8").lower()
+        for needle in ("aws-access-key-id", "aws-secret-access-key", "aws_secret_access_key"):
+            assert needle not in text, f"{path.name} mentions {needle}"
+        for job in jobs(path).values():
+            for step in steps(job):
+                if "configure-aws-credentials" in str(step.get("uses", "")):
+                    assert step.get("with", {}).get("role-to-assume"), step
+
+
+def test_deploy_job_runs_in_an_environment_after_ci() -> None:
+    deploy_jobs = jobs(WORKFLOW_DIR / "deploy.yml")
+    role_jobs = {name: job for name, job in deploy_jobs.items() if assumes_aws_role(job)}
+    assert role_jobs, "deploy.yml assumes no AWS role"
+    for name, job in role_jobs.items():
+        assert job.get("environment"), f"deploy.yml:{name}: no environment (approval gate)"
+        assert "ci" in job.get("needs", []) or job.get("needs") == "ci", f"{name} does not need ci"
+    assert deploy_jobs["ci"]["uses"] == "./.github/workflows/ci.yml"
+    assert "workflow_call" in load(WORKFLOW_DIR / "ci.yml")["on"]
+
+
+def test_deploy_concurrency_never_cancels_a_rollout() -> None:
+    concurrency = load(WORKFLOW_DIR / "deploy.yml")["concurrency"]
+    assert concurrency.get("cancel-in-progress") is False
+    assert "${{" not in concurrency["group"], "one fixed group for every deploy"
+
+
+def test_deploy_runs_build_push_gate_deploy_verify_in_order() -> None:
+    (job,) = [j for j in jobs(WORKFLOW_DIR / "deploy.yml").values() if assumes_aws_role(j)]
+    targets = [
+        m["target"] for s in steps(job) if "run" in s for m in MAKE_TARGET.finditer(s["run"])
+    ]
+    assert targets == ["image", "push", "scan-gate", "deploy", "verify"], targets
+    credentials_at = next(
+        i for i, s in enumerate(steps(job)) if "configure-aws-credentials" in str(s.get("uses"))
+    )
+    first_make = next(i for i, s in enumerate(steps(job)) if "make" in str(s.get("run", "")))
+    assert credentials_at < first_make
+
+
+def test_ci_runs_the_container_tests_for_real() -> None:
+    (test_job,) = [j for j in jobs(WORKFLOW_DIR / "ci.yml").values() if "make test" in str(j)]
+    runs = [s.get("run", "") for s in steps(test_job)]
+    pull = next(i for i, r in enumerate(runs) if "docker pull debian:trixie-slim" in r)
+    make_test = next(i for i, r in enumerate(runs) if re.search(r"\bmake test\b", r))
+    assert pull < make_test
+    assert str(test_job.get("env", {}).get("CI")).lower() == "true", "prereqs must fail, not skip"
+
+
+def test_ci_sonarqube_step_is_conditional_and_announces_a_skip() -> None:
+    (test_job,) = [j for j in jobs(WORKFLOW_DIR / "ci.yml").values() if "make test" in str(j)]
+    scan = [s for s in steps(test_job) if "sonarqube-scan-action" in str(s.get("uses", ""))]
+    assert len(scan) == 1
+    assert "env.SONAR_CONFIGURED == 'true'" in scan[0]["if"]
+    # the secret goes to the scan step only (an expression, not a credential)
+    assert scan[0]["env"]["SONAR_TOKEN"] == "${{ secrets.SONAR_TOKEN }}"  # noqa: S105
+    assert "sonar.qualitygate.wait=true" in scan[0]["with"]["args"]
+    notice = [s for s in steps(test_job) if "::notice" in str(s.get("run", ""))]
+    assert len(notice) == 1
+    assert "env.SONAR_CONFIGURED != 'true'" in notice[0]["if"]
+    assert "secrets.SONAR_TOKEN" in test_job["env"]["SONAR_CONFIGURED"]
+    assert "vars.SONAR_HOST_URL" in test_job["env"]["SONAR_CONFIGURED"]
+
+
+def test_terraform_plan_on_pull_requests_apply_on_main() -> None:
+    tf = jobs(WORKFLOW_DIR / "terraform.yml")
+    assert tf["plan"]["if"] == "github.event_name == 'pull_request'"
+    assert "refs/heads/main" in tf["apply"]["if"]
+    plan_runs = " ".join(s.get("run", "") for s in steps(tf["plan"]))
+    assert "make tf-plan" in plan_runs
+    assert "GITHUB_STEP_SUMMARY" in plan_runs
+    assert "make tf-apply" in " ".join(s.get("run", "") for s in steps(tf["apply"]))
+    roles = {
+        name: next(
+            s["with"]["role-to-assume"]
+            for s in steps(job)
+            if "configure-aws-credentials" in str(s.get("uses"))
+        )
+        for name, job in tf.items()
+    }
+    assert roles["plan"] != roles["apply"], "plan and apply use separate roles"
+
+
+def makefile_targets() -> set[str]:
+    text = (REPO / "Makefile").read_text(encoding="utf-8")
+    return {m.group(1) for m in re.finditer(r"^([a-z][\w.-]*)\s*:(?!=)", text, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_stay_thin_every_make_target_exists(path: Path) -> None:
+    defined = makefile_targets()
+    for block in run_blocks(path):
+        for m in MAKE_TARGET.finditer(block):
+            assert m["target"] in defined, (
+                f"{path.name}: `make {m['target']}` is not in the Makefile"
+            )
+        lines = [ln for ln in block.splitlines() if ln.strip()]
+        assert len(lines) <= 3, f"{path.name}: a run block this long belongs in the Makefile"
