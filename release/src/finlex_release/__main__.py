@@ -1,0 +1,7 @@
+"""Allow ``python -m finlex_release``."""
+
+import sys
+
+from finlex_release.cli import main
+
+sys.exit(main())

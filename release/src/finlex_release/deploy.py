@@ -1,0 +1,307 @@
+"""deploy and rollback: change the service's task definition, then follow that
+deployment by its ID until ECS says COMPLETED, FAILED or rolled back.
+
+Following the deployment we started, not "the service is stable", is what
+keeps a pipeline from reporting success after the circuit breaker rolled back.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from finlex_release import images, targets
+from finlex_release.errors import NotFoundError, ReleaseError, UsageError, WaitTimeoutError
+from finlex_release.waiting import Clock, Progress, duration, ticks
+
+DEFAULT_CONTAINER = "finlex"
+DEFAULT_TIMEOUT = 30 * 60.0
+DEFAULT_INTERVAL = 15.0
+_REVISION = re.compile(r"^(?:arn:[^:]+:ecs:[^:]*:\d*:task-definition/)?([A-Za-z0-9_-]+):(\d+)$")
+
+
+@dataclass
+class Follow:
+    """How to wait for a deployment and where to report."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    interval: float = DEFAULT_INTERVAL
+    clock: Clock = field(default_factory=Clock)
+    progress: Progress = field(default_factory=Progress)
+
+
+def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
+    """The service, or NotFoundError; ClusterNotFoundException is translated upstream."""
+    response = ecs.describe_services(cluster=cluster, services=[service])
+    found = [item for item in response.get("services", []) if item.get("status") != "INACTIVE"]
+    if not found:
+        raise NotFoundError(f"service {service!r} not found in cluster {cluster!r}")
+    return found[0]
+
+
+def registrable(ecs: Any, task_definition: dict[str, Any], tags: list[Any]) -> dict[str, Any]:
+    """The arguments that register a copy of `task_definition`.
+
+    Keeps exactly what RegisterTaskDefinition accepts, read from botocore's
+    service model, so read-only fields (ARN, revision, status, registeredAt,
+    compatibilities, requiresAttributes...) are dropped and new API fields kept.
+    """
+    accepted = ecs.meta.service_model.operation_model("RegisterTaskDefinition").input_shape.members
+    kwargs = {key: copy.deepcopy(val) for key, val in task_definition.items() if key in accepted}
+    if tags:
+        kwargs["tags"] = copy.deepcopy(tags)
+    return kwargs
+
+
+def swap_image(kwargs: dict[str, Any], container: str, image_uri: str) -> str:
+    """Point `container` at `image_uri` in place; return the image it had."""
+    containers = kwargs.get("containerDefinitions", [])
+    for definition in containers:
+        if definition.get("name") == container:
+            previous = str(definition.get("image", ""))
+            definition["image"] = image_uri
+            return previous
+    names = ", ".join(str(item.get("name")) for item in containers) or "none"
+    raise UsageError(f"no container {container!r} in the task definition (containers: {names})")
+
+
+def _require_ecs_controller(svc: dict[str, Any]) -> None:
+    kind = svc.get("deploymentController", {}).get("type", "ECS")
+    if kind != "ECS":
+        raise UsageError(
+            f"service {svc.get('serviceName')!r} uses the {kind} deployment controller; "
+            "this tool drives ECS rolling deployments only"
+        )
+
+
+def _started(svc: dict[str, Any], task_definition: str) -> str:
+    for deployment in svc.get("deployments", []):
+        primary = deployment.get("status") == "PRIMARY"
+        if primary and deployment["taskDefinition"] == task_definition:
+            return str(deployment["id"])
+    raise ReleaseError(f"ECS started no deployment of {task_definition}")
+
+
+def _revision_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _counts(deployment: dict[str, Any]) -> str:
+    return (
+        f"running {deployment.get('runningCount', 0)}/{deployment.get('desiredCount', 0)}, "
+        f"pending {deployment.get('pendingCount', 0)}, "
+        f"failed tasks {deployment.get('failedTasks', 0)}"
+    )
+
+
+def follow(
+    ecs: Any,
+    cluster: str,
+    service: str,
+    deployment_id: str,
+    *,
+    previous: str,
+    wait: Follow,
+) -> dict[str, Any]:
+    """Poll the service until deployment `deployment_id` completes.
+
+    Raise ReleaseError when it fails or is replaced by another PRIMARY
+    deployment (the circuit breaker's rollback to `previous`), and WaitTimeoutError
+    when `wait.timeout` passes first.
+    """
+    seen_events: set[str] | None = None
+    last = "no answer yet"
+    for elapsed in ticks(wait.timeout, wait.interval, wait.clock):
+        svc = describe_service(ecs, cluster, service)
+        events = svc.get("events", [])
+        if seen_events is not None:
+            for event in reversed(events):
+                if event.get("id") not in seen_events:
+                    wait.progress(f"event: {event.get('message', '')}", elapsed)
+        seen_events = {event.get("id", "") for event in events}
+
+        deployments = svc.get("deployments", [])
+        ours = next((item for item in deployments if item.get("id") == deployment_id), None)
+        primary = next((item for item in deployments if item.get("status") == "PRIMARY"), None)
+        if primary is not None and primary.get("id") != deployment_id:
+            raise _replaced(deployment_id, ours, primary, previous)
+        if ours is None:
+            raise ReleaseError(f"deployment {deployment_id} is gone and no deployment is PRIMARY")
+        state = ours.get("rolloutState", "IN_PROGRESS")
+        reason = ours.get("rolloutStateReason", "")
+        last = f"{state}: {_counts(ours)}"
+        detail = f" ({reason})" if reason else ""
+        wait.progress(f"deployment {deployment_id} {last}{detail}", elapsed)
+        if state == "COMPLETED":
+            return ours
+        if state == "FAILED":
+            raise ReleaseError(f"deployment {deployment_id} FAILED: {reason or 'no reason given'}")
+    raise WaitTimeoutError(
+        f"deployment {deployment_id} not COMPLETED after {duration(wait.timeout)} (last: {last}); "
+        "ECS may still finish or roll it back: check `finlex-release status`"
+    )
+
+
+def _replaced(
+    deployment_id: str,
+    ours: dict[str, Any] | None,
+    primary: dict[str, Any],
+    previous: str,
+) -> ReleaseError:
+    now = _revision_name(primary["taskDefinition"])
+    why = ""
+    if ours is not None and ours.get("rolloutStateReason"):
+        why = f" ({ours.get('rolloutState')}: {ours['rolloutStateReason']})"
+    if primary["taskDefinition"] == previous:
+        return ReleaseError(
+            f"deployment {deployment_id} was rolled back by the circuit breaker to {now}{why}"
+        )
+    return ReleaseError(
+        f"deployment {deployment_id} was replaced by deployment {primary.get('id')} of {now}{why}"
+    )
+
+
+def _report_targets(elbv2: Any | None, svc: dict[str, Any], progress: Progress) -> None:
+    groups = targets.groups(svc)
+    if elbv2 is None or not groups:
+        return
+    for line in targets.lines(targets.health(elbv2, groups)):
+        progress(line)
+
+
+def deploy(
+    ecs: Any,
+    ecr: Any,
+    *,
+    cluster: str,
+    service: str,
+    image: images.ImageRef,
+    container: str,
+    wait: Follow,
+    out: TextIO,
+    elbv2: Any | None = None,
+) -> None:
+    """Register a copy of the service's task definition with `image`, roll it out, follow it."""
+    svc = describe_service(ecs, cluster, service)
+    _require_ecs_controller(svc)
+    previous = svc["taskDefinition"]
+    described = ecs.describe_task_definition(taskDefinition=previous, include=["TAGS"])
+    pinned = images.resolve(ecr, image)
+    kwargs = registrable(ecs, described["taskDefinition"], described.get("tags", []))
+    old_image = swap_image(kwargs, container, pinned.uri)
+    wait.progress(f"{_revision_name(previous)}: container {container} runs {old_image}")
+    new = ecs.register_task_definition(**kwargs)["taskDefinition"]["taskDefinitionArn"]
+    wait.progress(f"registered {_revision_name(new)} with {pinned.uri}")
+    _roll_out(ecs, cluster, service, new, previous, wait, out, elbv2)
+
+
+def _roll_out(
+    ecs: Any,
+    cluster: str,
+    service: str,
+    task_definition: str,
+    previous: str,
+    wait: Follow,
+    out: TextIO,
+    elbv2: Any | None,
+) -> None:
+    updated = ecs.update_service(cluster=cluster, service=service, taskDefinition=task_definition)
+    deployment_id = _started(updated["service"], task_definition)
+    wait.progress(
+        f"deployment {deployment_id} of {_revision_name(task_definition)} started on "
+        f"{cluster}/{service}; following it for up to {duration(wait.timeout)}"
+    )
+    follow(ecs, cluster, service, deployment_id, previous=previous, wait=wait)
+    _report_targets(elbv2, describe_service(ecs, cluster, service), wait.progress)
+    print(
+        f"{cluster}/{service}: deployment {deployment_id} of {task_definition} COMPLETED",
+        file=out,
+    )
+
+
+def _split(task_definition: str) -> tuple[str, int]:
+    match = _REVISION.match(task_definition)
+    if not match:
+        raise UsageError(f"task definition {task_definition!r} is not family:revision or an ARN")
+    return match.group(1), int(match.group(2))
+
+
+def previous_revision(ecs: Any, current: str) -> str:
+    """The newest ACTIVE revision of `current`'s family older than `current`."""
+    family, revision = _split(current)
+    older: list[tuple[int, str]] = []
+    for page in ecs.get_paginator("list_task_definitions").paginate(
+        familyPrefix=family, status="ACTIVE"
+    ):
+        for arn in page["taskDefinitionArns"]:
+            name, number = _split(arn)
+            if name == family and number < revision:
+                older.append((number, arn))
+    if not older:
+        raise NotFoundError(f"no ACTIVE revision of {family} older than {revision} to roll back to")
+    return max(older)[1]
+
+
+def rollback(
+    ecs: Any,
+    *,
+    cluster: str,
+    service: str,
+    to: str | None,
+    wait: Follow,
+    out: TextIO,
+    elbv2: Any | None = None,
+) -> None:
+    """Put the previous (or the named) task definition back and follow that deployment."""
+    svc = describe_service(ecs, cluster, service)
+    _require_ecs_controller(svc)
+    current = svc["taskDefinition"]
+    if to is None:
+        target = previous_revision(ecs, current)
+    else:
+        _split(to)
+        described = ecs.describe_task_definition(taskDefinition=to)
+        target = described["taskDefinition"]["taskDefinitionArn"]
+    wait.progress(
+        f"rolling {cluster}/{service} back from {_revision_name(current)} "
+        f"to {_revision_name(target)}"
+    )
+    _roll_out(ecs, cluster, service, target, current, wait, out, elbv2)
+
+
+def status(
+    ecs: Any,
+    *,
+    cluster: str,
+    service: str,
+    out: TextIO,
+    elbv2: Any | None = None,
+    require_healthy: bool = False,
+) -> None:
+    """Print the service's task definition, images, deployments and target health."""
+    svc = describe_service(ecs, cluster, service)
+    current = svc["taskDefinition"]
+    print(
+        f"{cluster}/{service}: {_revision_name(current)}, desired {svc.get('desiredCount', 0)}, "
+        f"running {svc.get('runningCount', 0)}, pending {svc.get('pendingCount', 0)}",
+        file=out,
+    )
+    definition = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
+    for container in definition.get("containerDefinitions", []):
+        print(f"  container {container.get('name')}: {container.get('image')}", file=out)
+    for deployment in svc.get("deployments", []):
+        print(
+            f"  deployment {deployment.get('id')} {deployment.get('status')} "
+            f"{deployment.get('rolloutState', '-')} "
+            f"{_revision_name(deployment['taskDefinition'])}: {_counts(deployment)}",
+            file=out,
+        )
+    found = targets.health(elbv2, targets.groups(svc)) if elbv2 is not None else []
+    for line in targets.lines(found):
+        print("  " + line, file=out)
+    if require_healthy and not found:
+        raise ReleaseError(f"{cluster}/{service}: no load balancer targets registered")
+    if require_healthy and not targets.all_healthy(found):
+        raise ReleaseError(f"{cluster}/{service}: not every load balancer target is healthy")

@@ -1,0 +1,52 @@
+"""ecr-login: log Docker in to the ECR registry with a boto3 authorization token.
+
+Replaces ``aws ecr get-login-password | docker login --password-stdin`` so that
+a laptop needs no AWS CLI. The password goes to Docker on stdin, never on a
+command line or in the output.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from typing import Any, TextIO
+
+from finlex_release.errors import ReleaseError, UsageError
+from finlex_release.waiting import Progress
+
+
+def credentials(ecr: Any, registry_id: str | None = None) -> tuple[str, str, str]:
+    """(user, password, registry host) from ECR's authorization token."""
+    kwargs = {"registryIds": [registry_id]} if registry_id else {}
+    data = ecr.get_authorization_token(**kwargs)["authorizationData"][0]
+    user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    host = data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
+    return user, password, host
+
+
+def login(
+    ecr: Any,
+    *,
+    docker: str,
+    registry_id: str | None,
+    out: TextIO,
+    progress: Progress,
+) -> None:
+    """Run `docker login` for the registry; print the registry host on stdout."""
+    executable = shutil.which(docker)
+    if executable is None:
+        raise UsageError(f"docker command {docker!r} not found on PATH")
+    user, password, host = credentials(ecr, registry_id)
+    result = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [executable, "login", "--username", user, "--password-stdin", host],
+        input=password,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+        raise ReleaseError(f"docker login to {host} failed: {lines[-1]}")
+    progress(f"docker logged in to {host}")
+    print(host, file=out)

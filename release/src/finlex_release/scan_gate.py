@@ -1,0 +1,213 @@
+"""scan-gate: wait for ECR's scan of an image, then pass or block on its findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
+
+from finlex_release.allowlist import Allowlist, Entry
+from finlex_release.aws import error_code
+from finlex_release.errors import ReleaseError, WaitTimeoutError
+from finlex_release.images import Image
+from finlex_release.waiting import Clock, Progress, duration, ticks
+
+SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+# Basic scanning says UNDEFINED and enhanced scanning UNTRIAGED when the vendor
+# gave no severity; --unknown-severity-as decides how they rank (HIGH: fail closed).
+DEFAULT_UNKNOWN_AS = "HIGH"
+_DONE = frozenset({"COMPLETE", "ACTIVE"})  # ACTIVE: enhanced scanning, findings available
+_RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    severity: str
+    package: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    finding: Finding
+    blocks: bool
+    entry: Entry | None
+
+
+def rank(severity: str, unknown_as: str = DEFAULT_UNKNOWN_AS) -> int:
+    return _RANK.get(severity.upper(), _RANK[unknown_as])
+
+
+def _basic(finding: dict[str, Any]) -> Finding:
+    attributes = {item["key"]: item.get("value", "") for item in finding.get("attributes", [])}
+    package = " ".join(
+        part for part in (attributes.get("package_name"), attributes.get("package_version")) if part
+    )
+    return Finding(finding.get("name", "?"), finding.get("severity", "UNDEFINED"), package)
+
+
+def _enhanced(finding: dict[str, Any]) -> Finding:
+    details = finding.get("packageVulnerabilityDetails", {})
+    packages = ", ".join(
+        " ".join(part for part in (package.get("name"), package.get("version")) if part)
+        for package in details.get("vulnerablePackages", [])
+    )
+    identifier = details.get("vulnerabilityId") or finding.get("title") or "?"
+    return Finding(identifier, finding.get("severity", "UNTRIAGED"), packages)
+
+
+def parse_findings(page: dict[str, Any]) -> list[Finding]:
+    """Findings of one describe_image_scan_findings page, basic and enhanced."""
+    scan = page.get("imageScanFindings", {})
+    found = [_basic(item) for item in scan.get("findings", [])]
+    found += [
+        _enhanced(item)
+        for item in scan.get("enhancedFindings", [])
+        if item.get("status", "ACTIVE") != "CLOSED"
+    ]
+    return found
+
+
+def _scan_status(ecr: Any, image: Image) -> tuple[str, str]:
+    try:
+        page = ecr.describe_image_scan_findings(
+            repositoryName=image.repository,
+            registryId=image.registry_id,
+            imageId={"imageDigest": image.digest},
+            maxResults=1,
+        )
+    except ClientError as error:
+        if error_code(error) == "ScanNotFoundException":
+            return "NOT_FOUND", "no scan of this image yet"
+        raise
+    status = page.get("imageScanStatus", {})
+    return status.get("status", "PENDING"), status.get("description", "")
+
+
+def wait_for_scan(
+    ecr: Any,
+    image: Image,
+    *,
+    timeout: float,
+    interval: float,
+    clock: Clock,
+    progress: Progress,
+    start_scan: bool = False,
+) -> None:
+    """Poll until the scan of `image` is complete; raise on failure or timeout."""
+    started = False
+    status, description = "PENDING", ""
+    for elapsed in ticks(timeout, interval, clock):
+        status, description = _scan_status(ecr, image)
+        if status in _DONE:
+            progress(f"scan of {image.digest} {status}", elapsed)
+            return
+        if status == "NOT_FOUND" and start_scan and not started:
+            ecr.start_image_scan(
+                repositoryName=image.repository,
+                registryId=image.registry_id,
+                imageId={"imageDigest": image.digest},
+            )
+            started = True
+            description = "scan started"
+        elif status not in _RUNNING and status != "NOT_FOUND":
+            raise ReleaseError(f"scan of {image.uri} ended with status {status}: {description}")
+        progress(f"waiting for the scan of {image.digest}: {status} ({description})", elapsed)
+    raise WaitTimeoutError(
+        f"scan of {image.uri} not complete after {duration(timeout)} "
+        f"(last status {status}: {description})"
+    )
+
+
+def findings(ecr: Any, image: Image) -> list[Finding]:
+    paginator = ecr.get_paginator("describe_image_scan_findings")
+    pages = paginator.paginate(
+        repositoryName=image.repository,
+        registryId=image.registry_id,
+        imageId={"imageDigest": image.digest},
+    )
+    return [finding for page in pages for finding in parse_findings(page)]
+
+
+def evaluate(
+    found: Iterable[Finding],
+    *,
+    threshold: str,
+    allowlist: Allowlist,
+    today: dt.date,
+    unknown_as: str = DEFAULT_UNKNOWN_AS,
+) -> list[Row]:
+    """Rows for the findings at or above `threshold`, most severe first."""
+    floor = _RANK[threshold]
+    rows = []
+    for finding in found:
+        if rank(finding.severity, unknown_as) < floor:
+            continue
+        entry = allowlist.get(finding.id)
+        blocks = entry is None or not entry.active(today)
+        rows.append(Row(finding, blocks, entry))
+    rows.sort(key=lambda row: (-rank(row.finding.severity, unknown_as), row.finding.id))
+    return rows
+
+
+def _verdict(row: Row) -> str:
+    if row.entry is None:
+        return "BLOCKS"
+    if row.blocks:
+        return f"BLOCKS (allowlist entry expired {row.entry.expires})"
+    return f"allowed until {row.entry.expires}: {row.entry.reason}"
+
+
+def table(rows: Iterable[Row]) -> Iterator[str]:
+    lines = [("SEVERITY", "ID", "PACKAGE", "VERDICT")]
+    lines += [
+        (r.finding.severity, r.finding.id, r.finding.package or "-", _verdict(r)) for r in rows
+    ]
+    widths = [max(len(line[column]) for line in lines) for column in range(3)]
+    for line in lines:
+        cells = [cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)]
+        yield "  ".join([*cells, line[3]])
+
+
+def summary(found: Iterable[Finding]) -> str:
+    counts = Counter(finding.severity.upper() for finding in found)
+    order = [*reversed(SEVERITIES), *sorted(set(counts) - set(SEVERITIES))]
+    return ", ".join(f"{name} {counts[name]}" for name in order if counts[name]) or "none"
+
+
+def gate(
+    ecr: Any,
+    image: Image,
+    *,
+    threshold: str,
+    allowlist: Allowlist,
+    today: dt.date,
+    unknown_as: str,
+    out: TextIO,
+    progress: Progress,
+) -> None:
+    """Print the findings table; raise ReleaseError if any finding blocks."""
+    for entry in allowlist.expired(today):
+        progress(f"allowlist: {entry.cve} expired on {entry.expires}; renew or remove it")
+    found = findings(ecr, image)
+    rows = evaluate(
+        found, threshold=threshold, allowlist=allowlist, today=today, unknown_as=unknown_as
+    )
+    print(f"image {image.uri}", file=out)
+    print(f"findings by severity: {summary(found)}", file=out)
+    if rows:
+        print(f"findings at or above {threshold}:", file=out)
+        for line in table(rows):
+            print("  " + line, file=out)
+    blocking = sorted({row.finding.id for row in rows if row.blocks})
+    if blocking:
+        raise ReleaseError(
+            f"scan gate: {len(blocking)} finding(s) at or above {threshold} not allowlisted: "
+            + ", ".join(blocking)
+        )
+    print(f"scan gate passed: nothing at or above {threshold} outside the allowlist", file=out)
