@@ -13,3 +13,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _venv_bin = str(Path(sys.executable).parent)
 if _venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _venv_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """Print figures that tests measured (e.g. the image size) after the run."""
+    lines = config.stash.get("report", []) if hasattr(config, "stash") else []
+    for line in lines:
+        terminalreporter.write_line(line)

@@ -1,0 +1,220 @@
+"""End to end: build the image from the repo's Dockerfile and run it as the seed does.
+
+Needs a Docker engine with BuildKit and a `debian:trixie-slim` base image in
+the local store (`.ci/run` provides both, offline). Without them the tests
+skip with the reason, or fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app import VERSION
+from prereq import require
+from routes import HEALTH_PATH, VERSION_PATH
+from settings import DEFAULT_GRACEFUL_TIMEOUT
+
+pytestmark = [pytest.mark.container, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "finlex:latest"
+BASE_IMAGE = "debian:trixie-slim"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+ECS_FLAGS = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
+ECS_FLAGS += ["--security-opt", "no-new-privileges"]
+SIZE_BUDGET_MB = 150
+
+
+def docker_client() -> str:
+    """Debian's client does BuildKit builds; a newer one without buildx may come first."""
+    explicit = os.environ.get("DOCKER")
+    if explicit:
+        return explicit
+    if Path("/usr/bin/docker").exists():
+        return "/usr/bin/docker"
+    return shutil.which("docker") or "docker"
+
+
+DOCKER = docker_client()
+
+
+def docker(
+    *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=check
+    )
+
+
+def http_get(url: str, accept: str = "*/*") -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    # Right after `docker run -d` the published port can reset connections briefly.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            http_get(url)
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def image(pytestconfig: pytest.Config) -> str:
+    require(shutil.which(DOCKER) is not None, f"no docker client ({DOCKER})")
+    info = subprocess.run([DOCKER, "info"], capture_output=True, text=True, check=False)
+    require(info.returncode == 0, f"no Docker daemon reachable: {info.stderr.strip()[:200]}")
+    base = docker("image", "inspect", BASE_IMAGE, check=False)
+    require(
+        base.returncode == 0,
+        f"base image {BASE_IMAGE} is not in the local store (run .ci/base-image.sh)",
+    )
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    command = ["build", "-t", IMAGE, "--build-arg", f"VERSION={VERSION}"]
+    command += ["--build-arg", f"REVISION={revision or 'unknown'}"]
+    if HOST_CA_BUNDLE.exists():
+        # Builds here go through a TLS-intercepting proxy: hand pip the CA bundle.
+        command += ["--secret", f"id=cabundle,src={HOST_CA_BUNDLE}"]
+    started = time.monotonic()
+    build = subprocess.run(
+        [DOCKER, *command, "."],
+        cwd=REPO,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    size = int(docker("image", "inspect", "--format", "{{.Size}}", IMAGE).stdout)
+    pytestconfig.stash.setdefault("report", []).append(
+        f"image {IMAGE}: {size / 1e6:.1f} MB on base {BASE_IMAGE}, "
+        f"built in {time.monotonic() - started:.0f} s"
+    )
+    return IMAGE
+
+
+@pytest.fixture(params=["seed", "ecs"])
+def container(request: pytest.FixtureRequest, image: str) -> Iterator[tuple[str, str]]:
+    """Run the image the seed's way (-p 5000:5000) or with ECS-like hardening flags."""
+    flags = ECS_FLAGS if request.param == "ecs" else []
+    run = docker("run", "-d", *flags, "-p", "5000:5000", image, check=False)
+    assert run.returncode == 0, run.stderr
+    container_id = run.stdout.strip()
+    try:
+        wait_for_http(f"http://localhost:5000{HEALTH_PATH}")
+        yield container_id, "http://localhost:5000"
+    finally:
+        docker("rm", "-f", container_id, check=False)
+
+
+def test_version_and_health_answer(container: tuple[str, str]) -> None:
+    _, base = container
+    assert http_get(base + VERSION_PATH) == (200, f"API version: {VERSION}\n")
+    status, body = http_get(base + VERSION_PATH, accept="application/json")
+    assert (status, json.loads(body)) == (200, {"version": VERSION})
+    assert http_get(base + HEALTH_PATH) == (200, "ok\n")
+
+
+def test_server_is_pid_1_and_not_root(container: tuple[str, str]) -> None:
+    container_id, _ = container
+    status = docker("exec", container_id, "cat", "/proc/1/status").stdout
+    uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+    assert uids, status
+    assert "0" not in uids, status
+    cmdline = docker("exec", container_id, "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert cmdline[1:3] == ["-m", "granian"], cmdline
+
+
+def test_healthcheck_probe_works_without_curl(container: tuple[str, str]) -> None:
+    container_id, _ = container
+    assert (
+        docker("exec", container_id, "sh", "-c", "command -v curl wget", check=False).stdout == ""
+    )
+    probe = docker("exec", container_id, "python3", "/app/healthcheck.py", check=False)
+    assert probe.returncode == 0, probe.stderr
+
+
+def test_docker_stop_is_clean_and_within_the_bound(container: tuple[str, str]) -> None:
+    container_id, _ = container
+    started = time.monotonic()
+    docker("stop", "-t", str(DEFAULT_GRACEFUL_TIMEOUT + 20), container_id)
+    elapsed = time.monotonic() - started
+    state = json.loads(docker("inspect", "--format", "{{json .State}}", container_id).stdout)
+    assert state["ExitCode"] == 0, state  # 137 would mean SIGKILL
+    assert elapsed < DEFAULT_GRACEFUL_TIMEOUT, f"docker stop took {elapsed:.1f} s"
+
+
+def test_image_metadata(image: str) -> None:
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image).stdout)
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.version"] == VERSION
+    assert labels["org.opencontainers.image.revision"] not in {"", "unknown"}
+    assert "org.opencontainers.image.source" in labels
+    assert config["User"] == "10001:10001"
+    assert "5000/tcp" in config["ExposedPorts"]
+    assert config["Cmd"] == ["python3", "serve.py"]  # exec form: no shell in between
+    assert config["Healthcheck"]["Test"] == ["CMD", "python3", "/app/healthcheck.py"]
+
+
+def test_no_pip_or_compilers_in_the_final_image(image: str) -> None:
+    found = docker(
+        "run", "--rm", "--entrypoint", "sh", image, "-c",
+        "command -v pip pip3 gcc cc make apt-get >/dev/null; "
+        "for t in pip pip3 gcc cc make; do command -v $t; done; "
+        "python3 -m pip --version 2>/dev/null; ls /root/.cache 2>/dev/null; true",
+    ).stdout  # fmt: skip
+    assert found.strip() == ""
+
+
+def test_ca_bundle_secret_leaves_no_trace(image: str, tmp_path: Path) -> None:
+    require(HOST_CA_BUNDLE.exists(), f"{HOST_CA_BUNDLE} is absent: no secret was used")
+    pem_lines = [
+        line.strip()
+        for line in HOST_CA_BUNDLE.read_text().splitlines()
+        if line.strip() and not line.startswith("-----") and len(line.strip()) == 64
+    ]
+    marker = pem_lines[-1].encode()  # a line of the bundle's last certificate
+    archive = tmp_path / "image.tar"
+    docker("save", "--output", str(archive), image, timeout=300)
+    with tarfile.open(archive) as outer:
+        for member in outer.getmembers():
+            if not member.name.endswith(".tar"):
+                continue
+            layer_file = outer.extractfile(member)
+            assert layer_file is not None
+            with tarfile.open(fileobj=io.BytesIO(layer_file.read())) as layer:
+                for entry in layer.getmembers():
+                    assert not entry.name.startswith("run/secrets"), entry.name
+                    if entry.isfile():
+                        content = layer.extractfile(entry)
+                        assert content is not None
+                        assert marker not in content.read(), f"bundle found in {entry.name}"
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
+    assert "ca-certificates.crt" not in history
+    assert "PIP_CERT=/" not in history
+
+
+def test_image_size(image: str) -> None:
+    size_mb = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout) / 1e6
+    assert size_mb <= SIZE_BUDGET_MB, f"{size_mb:.1f} MB"
