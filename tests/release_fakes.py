@@ -1,0 +1,205 @@
+"""Test doubles for the release tool: a fake clock, moto-backed images, and an
+ECS deployment controller on top of moto (which has none)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from finlex_release.waiting import Clock
+
+REGION = "eu-west-1"
+_CREDENTIAL_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
+
+
+def isolate_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No credentials from this machine: empty config files, no IMDS."""
+    for name in _CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path / "aws-empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+
+
+class FakeClock(Clock):
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        super().__init__(monotonic=lambda: self.now, sleep=self._sleep)
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def manifest(seed: str) -> str:
+    """A valid Docker v2 manifest; the seed makes its digest unique."""
+    layer = seed.encode().hex().ljust(64, "0")[:64]
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 7023,
+                "digest": "sha256:" + "c" * 64,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 32654,
+                    "digest": "sha256:" + layer,
+                }
+            ],
+        }
+    )
+
+
+@dataclass
+class Pushed:
+    repository: str
+    uri: str  # repository URI, no tag
+    tag: str
+    digest: str
+
+
+def push_image(repository: str = "finlex", tag: str = "1.0.1") -> Pushed:
+    ecr = boto3.client("ecr", region_name=REGION)
+    try:
+        uri = ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"]
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0][
+            "repositoryUri"
+        ]
+    image = ecr.put_image(repositoryName=repository, imageManifest=manifest(tag), imageTag=tag)
+    return Pushed(repository, uri, tag, image["image"]["imageId"]["imageDigest"])
+
+
+class EcsController:
+    """A moto ECS client plus the deployment controller that moto lacks.
+
+    moto never starts tasks and never rolls deployments; this wrapper plays
+    ECS's part on top of moto's real task definitions and services. After
+    update_service, each describe_services call applies the next step of
+    `script` (the last step repeats): IN_PROGRESS, COMPLETED, FAILED (no
+    rollback), ROLLED_BACK (circuit breaker puts the previous revision back).
+    """
+
+    def __init__(self, real: Any, script: list[str]) -> None:
+        self.real = real
+        self.script = list(script)
+        self.deployments: list[dict[str, Any]] | None = None
+        self.events: list[dict[str, Any]] = []
+        self.updates: list[str] = []
+        self.polls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def update_service(self, **kwargs: Any) -> dict[str, Any]:
+        before = self.real.describe_services(
+            cluster=kwargs["cluster"], services=[kwargs["service"]]
+        )["services"][0]
+        response = self.real.update_service(**kwargs)
+        self.updates.append(kwargs["taskDefinition"])
+        now = dt.datetime.now(dt.UTC)
+        started = {
+            "id": f"ecs-svc/{1000 + len(self.updates)}",
+            "status": "PRIMARY",
+            "taskDefinition": kwargs["taskDefinition"],
+            "desiredCount": before["desiredCount"],
+            "pendingCount": 0,
+            "runningCount": 0,
+            "failedTasks": 0,
+            "createdAt": now,
+            "updatedAt": now,
+            "launchType": "FARGATE",
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": "ECS deployment in progress.",
+        }
+        old = [{**item, "status": "ACTIVE"} for item in before["deployments"][:1]]
+        old[0]["rolloutState"] = "COMPLETED"
+        old[0]["runningCount"] = before["desiredCount"]
+        self.deployments = [started, *old]
+        response["service"]["deployments"] = copy.deepcopy(self.deployments)
+        return response
+
+    def describe_services(self, **kwargs: Any) -> dict[str, Any]:
+        response = self.real.describe_services(**kwargs)
+        if self.deployments is None or not response["services"]:
+            return response
+        self.polls += 1
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        self._apply(step)
+        response["services"][0]["deployments"] = copy.deepcopy(self.deployments)
+        response["services"][0]["events"] = copy.deepcopy(self.events)
+        return response
+
+    def _event(self, message: str) -> None:
+        now = dt.datetime.now(dt.UTC)
+        event = {"id": f"event-{len(self.events)}", "createdAt": now, "message": message}
+        self.events.insert(0, event)
+
+    def _apply(self, step: str) -> None:
+        assert self.deployments is not None
+        ours = self.deployments[0]
+        if step == "IN_PROGRESS":
+            ours["pendingCount"], ours["runningCount"] = 1, 1
+        elif step == "COMPLETED":
+            ours.update(runningCount=ours["desiredCount"], pendingCount=0, rolloutState="COMPLETED")
+            ours["rolloutStateReason"] = f"ECS deployment {ours['id']} completed."
+            del self.deployments[1:]
+            if not self.events:
+                self._event("(service finlex) has reached a steady state.")
+        elif step == "FAILED":
+            ours.update(failedTasks=3, rolloutState="FAILED")
+            ours["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+        elif step == "ROLLED_BACK" and ours["status"] == "PRIMARY":
+            previous = self.deployments[1]
+            ours.update(status="ACTIVE", failedTasks=3, rolloutState="FAILED")
+            ours["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+            rollback = {
+                **previous,
+                "id": "ecs-svc/rollback",
+                "status": "PRIMARY",
+                "rolloutState": "IN_PROGRESS",
+            }
+            self.deployments[:] = [rollback, ours]
+            self._event(
+                f"(service finlex) (deployment {ours['id']}) deployment failed: "
+                "tasks failed to start. Rolling back to deployment ecs-svc/rollback."
+            )
+
+
+def clients_with(ecs: Any) -> Callable[[str], Any]:
+    """A client factory: `ecs` for ECS, plain moto clients for the rest."""
+
+    def make(service: str) -> Any:
+        return ecs if service == "ecs" else boto3.client(service, region_name=REGION)
+
+    return make
