@@ -1,0 +1,54 @@
+variable "name" {
+  description = "Name of the ECR repository (lowercase; may contain `/` namespaces)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", var.name)) && length(var.name) >= 2 && length(var.name) <= 256
+    error_message = "name must be 2-256 lowercase letters, digits, and single `.`, `_`, `-` or `/` separators."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a KMS key to encrypt images with. Null (the default) uses AES256 with keys that ECR manages."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "untagged_image_expiry_days" {
+  description = "Untagged images (layers left behind by re-pushes) expire this many days after they were pushed."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.untagged_image_expiry_days >= 1 && floor(var.untagged_image_expiry_days) == var.untagged_image_expiry_days
+    error_message = "untagged_image_expiry_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "tagged_images_to_keep" {
+  description = "How many tagged images to keep; older ones expire. Keep enough for rollbacks."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.tagged_images_to_keep >= 1 && var.tagged_images_to_keep <= 10000 && floor(var.tagged_images_to_keep) == var.tagged_images_to_keep
+    error_message = "tagged_images_to_keep must be a whole number from 1 to 10000."
+  }
+}
+
+variable "force_delete" {
+  description = "Let `terraform destroy` delete the repository even if it still holds images."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,644 @@
+# The service behind HTTPS: ACM certificate, ALB with its listeners and target
+# group, security groups, Route53 alias, ECS cluster, task definition, service
+# and its autoscaling.
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+# Read to check that tasks (and the ALB) span at least 2 Availability Zones.
+data "aws_subnet" "task" {
+  for_each = toset(var.task_subnet_ids)
+  id       = each.value
+}
+
+data "aws_subnet" "alb" {
+  for_each = toset(var.alb_subnet_ids)
+  id       = each.value
+}
+
+locals {
+  container_name = var.name
+  account_id     = data.aws_caller_identity.current.account_id
+  region         = data.aws_region.current.region
+  partition      = data.aws_partition.current.partition
+
+  task_azs = distinct([for subnet in data.aws_subnet.task : subnet.availability_zone])
+  alb_azs  = distinct([for subnet in data.aws_subnet.alb : subnet.availability_zone])
+
+  # os.cpu_count() in a Fargate task reports the host's CPUs, not the task's
+  # share: size the server from the task's cpu instead (2 per vCPU + 1).
+  workers = coalesce(var.workers, max(1, floor(var.cpu / 1024) * 2 + 1))
+
+  container_environment = merge(
+    {
+      FINLEX_PORT             = tostring(var.container_port)
+      FINLEX_WORKERS          = tostring(local.workers)
+      FINLEX_GRACEFUL_TIMEOUT = tostring(var.graceful_timeout)
+      FINLEX_LOG_LEVEL        = var.log_level
+    },
+    var.environment,
+  )
+
+  container_definitions = [
+    {
+      name      = local.container_name
+      image     = "${var.image_repository_url}:${var.image_tag}"
+      essential = true
+      user      = var.container_user
+
+      portMappings = [
+        {
+          name          = "http"
+          containerPort = var.container_port
+          hostPort      = var.container_port
+          protocol      = "tcp"
+          appProtocol   = "http"
+        },
+      ]
+
+      environment = [
+        for key in sort(keys(local.container_environment)) : {
+          name  = key
+          value = local.container_environment[key]
+        }
+      ]
+
+      # Read-only root filesystem; the server writes temporary files to /tmp
+      # only, a volume on the task's ephemeral storage.
+      readonlyRootFilesystem = true
+      mountPoints = [
+        {
+          sourceVolume  = "tmp"
+          containerPath = "/tmp"
+          readOnly      = false
+        },
+      ]
+
+      # The image has no curl: its own probe calls the health route over HTTP.
+      healthCheck = {
+        command     = ["CMD", "python3", "/app/healthcheck.py"]
+        interval    = 15
+        timeout     = 5
+        retries     = 3
+        startPeriod = 30
+      }
+
+      # ECS sends SIGTERM, waits this long, then SIGKILL: more than the app's
+      # graceful bound, so that in-flight requests finish.
+      stopTimeout = var.stop_timeout
+
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.this.name
+          awslogs-region        = local.region
+          awslogs-stream-prefix = "ecs"
+          mode                  = "non-blocking"
+          max-buffer-size       = "25m"
+        }
+      }
+    },
+  ]
+}
+
+# --- HTTPS: certificate validated through DNS --------------------------------------
+
+resource "aws_acm_certificate" "this" {
+  domain_name       = var.domain_name
+  validation_method = "DNS"
+  key_algorithm     = "EC_prime256v1"
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_route53_record" "certificate_validation" {
+  for_each = {
+    for option in aws_acm_certificate.this.domain_validation_options : option.domain_name => option
+  }
+
+  zone_id         = var.hosted_zone_id
+  name            = each.value.resource_record_name
+  type            = each.value.resource_record_type
+  records         = [each.value.resource_record_value]
+  ttl             = 300
+  allow_overwrite = true
+}
+
+resource "aws_acm_certificate_validation" "this" {
+  certificate_arn         = aws_acm_certificate.this.arn
+  validation_record_fqdns = [for record in aws_route53_record.certificate_validation : record.fqdn]
+}
+
+# --- security groups -----------------------------------------------------------------
+
+resource "aws_security_group" "alb" {
+  name_prefix = "${var.name}-alb-"
+  description = "${var.name} load balancer: HTTP and HTTPS from the allowed CIDRs, to the tasks only"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-alb" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_https" {
+  for_each = toset(var.allowed_ingress_cidrs)
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTPS from ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_http" {
+  # checkov:skip=CKV_AWS_260:Port 80 only answers with a redirect to HTTPS (the HTTP listener's sole action); closing it would break http:// links instead of upgrading them.
+  for_each = toset(var.allowed_ingress_cidrs)
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTP from ${each.value}, redirected to HTTPS"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "Requests and health checks to the tasks on the container port"
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+  referenced_security_group_id = aws_security_group.tasks.id
+  tags                         = var.tags
+}
+
+resource "aws_security_group" "tasks" {
+  name_prefix = "${var.name}-tasks-"
+  description = "${var.name} tasks: the container port from the load balancer only; HTTPS out to AWS APIs"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-tasks" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "Container port from the load balancer only"
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+  referenced_security_group_id = aws_security_group.alb.id
+  tags                         = var.tags
+}
+
+# Tasks need HTTPS to ECR (image pull), S3 (image layers) and CloudWatch Logs.
+# DNS to the VPC resolver is not subject to security groups.
+resource "aws_vpc_security_group_egress_rule" "tasks_https" {
+  for_each = toset(var.task_egress_cidrs)
+
+  security_group_id = aws_security_group.tasks.id
+  description       = "HTTPS to ECR, S3 and CloudWatch Logs via ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_https_prefix_lists" {
+  for_each = toset(var.task_egress_prefix_list_ids)
+
+  security_group_id = aws_security_group.tasks.id
+  description       = "HTTPS to the AWS service prefix list ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = each.value
+  tags              = var.tags
+}
+
+# --- load balancer ---------------------------------------------------------------------
+
+resource "aws_lb" "this" {
+  # checkov:skip=CKV2_AWS_28:No WAF by default (about 6 USD a month plus rule and request charges for a version endpoint); attach a web ACL with aws_wafv2_web_acl_association if the API grows.
+  name                       = var.name
+  load_balancer_type         = "application"
+  internal                   = false
+  security_groups            = [aws_security_group.alb.id]
+  subnets                    = var.alb_subnet_ids
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.alb_deletion_protection
+  idle_timeout               = var.alb_idle_timeout
+  desync_mitigation_mode     = "defensive"
+
+  dynamic "access_logs" {
+    for_each = var.access_logs_bucket == null ? [] : [var.access_logs_bucket]
+    content {
+      bucket  = access_logs.value
+      prefix  = var.access_logs_prefix
+      enabled = true
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.alb_azs) >= 2
+      error_message = "alb_subnet_ids must cover at least 2 Availability Zones."
+    }
+  }
+}
+
+resource "aws_lb_target_group" "this" {
+  name_prefix          = substr(var.name, 0, 5)
+  port                 = var.container_port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = var.deregistration_delay
+
+  health_check {
+    enabled             = true
+    path                = var.health_check_path
+    port                = "traffic-port"
+    protocol            = "HTTP"
+    matcher             = "200"
+    interval            = var.health_check_interval
+    timeout             = var.health_check_timeout
+    healthy_threshold   = var.healthy_threshold
+    unhealthy_threshold = var.unhealthy_threshold
+  }
+
+  tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = var.ssl_policy
+  certificate_arn   = aws_acm_certificate_validation.this.certificate_arn
+
+  routing_http_response_strict_transport_security_header_value = var.hsts_max_age > 0 ? "max-age=${var.hsts_max_age}" : null
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type = "redirect"
+
+    redirect {
+      protocol    = "HTTPS"
+      port        = "443"
+      status_code = "HTTP_301"
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_route53_record" "alb" {
+  zone_id = var.hosted_zone_id
+  name    = var.domain_name
+  type    = "A"
+
+  alias {
+    name                   = aws_lb.this.dns_name
+    zone_id                = aws_lb.this.zone_id
+    evaluate_target_health = true
+  }
+}
+
+# --- cluster and logs --------------------------------------------------------------------
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+
+  setting {
+    name  = "containerInsights"
+    value = var.container_insights
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_338:Application logs, not an audit trail: retention is a variable (default 30 days) so that storage costs stay bounded; set 365 or more where policy demands it.
+  name              = "/ecs/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+# --- IAM: execution role (ECS agent) and task role (the app) --------------------------
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    sid     = "EcsTasksOfThisAccount"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    # Confused-deputy protection: only ECS acting for this account may assume.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name_prefix          = "${var.name}-execution-"
+  description          = "${var.name}: lets ECS pull the image from ECR and write the container's logs"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+# Least privilege: pull from this one repository and write to this one log
+# group. (AmazonECSTaskExecutionRolePolicy would allow every repository.)
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "EcrAuthToken"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken supports no resource-level permissions.
+  }
+
+  statement {
+    sid = "EcrPullThisRepository"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [var.image_repository_arn]
+  }
+
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:log-stream:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "ecr-pull-and-logs"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# The app calls no AWS API: the task role has no permissions. It exists so
+# that the app never runs with the execution role's, and so that permissions
+# can be added here later without touching the execution role.
+resource "aws_iam_role" "task" {
+  name_prefix          = "${var.name}-task-"
+  description          = "${var.name}: the application's own AWS identity (no permissions)"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+# --- task definition -----------------------------------------------------------------------
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = var.name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = tostring(var.cpu)
+  memory                   = tostring(var.memory)
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  container_definitions    = jsonencode(local.container_definitions)
+
+  # Keep earlier revisions ACTIVE: the pipeline rolls back to them.
+  skip_destroy = true
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  # Writable scratch space on the task's ephemeral storage, mounted at /tmp.
+  volume {
+    name = "tmp"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# --- service -----------------------------------------------------------------------------------
+#
+# Two resources with the same settings, one of them created: lifecycle
+# arguments cannot be conditional, and desired_count must be ignored only while
+# autoscaling owns it. Both ignore task_definition, which the pipeline owns
+# after the first apply. Keep the two blocks identical apart from count and
+# ignore_changes (tests/infra checks it).
+
+resource "aws_ecs_service" "autoscaled" {
+  count = var.autoscaling_enabled ? 1 : 0
+
+  name                               = var.name
+  cluster                            = aws_ecs_cluster.this.arn
+  task_definition                    = aws_ecs_task_definition.this.arn
+  desired_count                      = var.desired_count
+  launch_type                        = "FARGATE"
+  platform_version                   = "LATEST"
+  scheduling_strategy                = "REPLICA"
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = var.health_check_grace_period
+  availability_zone_rebalancing      = "ENABLED"
+  enable_execute_command             = false
+  enable_ecs_managed_tags            = true
+  propagate_tags                     = "SERVICE"
+  wait_for_steady_state              = var.wait_for_steady_state
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.task_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = var.assign_public_ip
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.this.arn
+    container_name   = local.container_name
+    container_port   = var.container_port
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution]
+
+  lifecycle {
+    create_before_destroy = true
+    ignore_changes        = [task_definition, desired_count]
+
+    precondition {
+      condition     = length(local.task_azs) >= 2
+      error_message = "task_subnet_ids must cover at least 2 Availability Zones."
+    }
+  }
+}
+
+resource "aws_ecs_service" "fixed" {
+  count = var.autoscaling_enabled ? 0 : 1
+
+  name                               = var.name
+  cluster                            = aws_ecs_cluster.this.arn
+  task_definition                    = aws_ecs_task_definition.this.arn
+  desired_count                      = var.desired_count
+  launch_type                        = "FARGATE"
+  platform_version                   = "LATEST"
+  scheduling_strategy                = "REPLICA"
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = var.health_check_grace_period
+  availability_zone_rebalancing      = "ENABLED"
+  enable_execute_command             = false
+  enable_ecs_managed_tags            = true
+  propagate_tags                     = "SERVICE"
+  wait_for_steady_state              = var.wait_for_steady_state
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.task_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = var.assign_public_ip
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.this.arn
+    container_name   = local.container_name
+    container_port   = var.container_port
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution]
+
+  lifecycle {
+    create_before_destroy = true
+    ignore_changes        = [task_definition]
+
+    precondition {
+      condition     = length(local.task_azs) >= 2
+      error_message = "task_subnet_ids must cover at least 2 Availability Zones."
+    }
+  }
+}
+
+locals {
+  service = one(concat(aws_ecs_service.autoscaled, aws_ecs_service.fixed))
+}
+
+# --- autoscaling -----------------------------------------------------------------------------------
+
+resource "aws_appautoscaling_target" "this" {
+  count = var.autoscaling_enabled ? 1 : 0
+
+  service_namespace  = "ecs"
+  scalable_dimension = "ecs:service:DesiredCount"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.autoscaled[0].name}"
+  min_capacity       = var.autoscaling_min_capacity
+  max_capacity       = var.autoscaling_max_capacity
+  tags               = var.tags
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  count = var.autoscaling_enabled ? 1 : 0
+
+  name               = "${var.name}-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this[0].resource_id
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.autoscaling_cpu_target
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}
+
+resource "aws_appautoscaling_policy" "requests" {
+  count = var.autoscaling_enabled ? 1 : 0
+
+  name               = "${var.name}-requests"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
+  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
+  resource_id        = aws_appautoscaling_target.this[0].resource_id
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.autoscaling_requests_per_target
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ALBRequestCountPerTarget"
+      resource_label         = "${aws_lb.this.arn_suffix}/${aws_lb_target_group.this.arn_suffix}"
+    }
+  }
+}

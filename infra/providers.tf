@@ -1,0 +1,21 @@
+terraform {
+  required_version = ">= 1.10"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.25"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = merge(var.tags, {
+      Project   = var.name
+      ManagedBy = "terraform"
+    })
+  }
+}

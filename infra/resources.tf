@@ -1,0 +1,67 @@
+# Wires the two modules together: the ECR repository feeds the image URL and
+# ARN to the ECS service module. With vpc_id = null, the account's default VPC
+# and its default subnets are used (the quick start).
+
+data "aws_vpc" "default" {
+  count   = var.vpc_id == null ? 1 : 0
+  default = true
+}
+
+data "aws_subnets" "default" {
+  count = var.vpc_id == null ? 1 : 0
+
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.default[0].id]
+  }
+
+  filter {
+    name   = "default-for-az"
+    values = ["true"]
+  }
+}
+
+locals {
+  vpc_id          = var.vpc_id == null ? data.aws_vpc.default[0].id : var.vpc_id
+  alb_subnet_ids  = var.vpc_id == null ? sort(data.aws_subnets.default[0].ids) : var.alb_subnet_ids
+  task_subnet_ids = var.vpc_id == null ? sort(data.aws_subnets.default[0].ids) : var.task_subnet_ids
+}
+
+module "ecr" {
+  source = "./modules/ecr"
+
+  name         = var.name
+  force_delete = var.ecr_force_delete
+  kms_key_arn  = var.ecr_kms_key_arn
+}
+
+module "ecs_cluster" {
+  source = "./modules/ecs_cluster"
+
+  name = var.name
+
+  vpc_id                      = local.vpc_id
+  alb_subnet_ids              = local.alb_subnet_ids
+  task_subnet_ids             = local.task_subnet_ids
+  assign_public_ip            = var.assign_public_ip
+  allowed_ingress_cidrs       = var.allowed_ingress_cidrs
+  task_egress_cidrs           = var.task_egress_cidrs
+  task_egress_prefix_list_ids = var.task_egress_prefix_list_ids
+
+  domain_name             = var.domain_name
+  hosted_zone_id          = var.hosted_zone_id
+  alb_deletion_protection = var.alb_deletion_protection
+  access_logs_bucket      = var.access_logs_bucket
+
+  image_repository_url = module.ecr.repository_url
+  image_repository_arn = module.ecr.repository_arn
+  image_tag            = var.image_tag
+  cpu                  = var.cpu
+  memory               = var.memory
+  log_retention_days   = var.log_retention_days
+
+  desired_count            = var.desired_count
+  autoscaling_enabled      = var.autoscaling_enabled
+  autoscaling_min_capacity = var.autoscaling_min_capacity
+  autoscaling_max_capacity = var.autoscaling_max_capacity
+}

@@ -1,0 +1,259 @@
+# Inputs of the root configuration. Variables that are passed to a module
+# keep the module's name, type, default and validation (tests/infra checks
+# that they agree).
+
+variable "aws_region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be a region name such as us-east-1 or eu-central-1."
+  }
+}
+
+variable "name" {
+  description = "Name (and prefix) of every resource: ECR repository, ALB, cluster, service, task family, log group, roles."
+  type        = string
+  default     = "finlex"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.name)) && !endswith(var.name, "-")
+    error_message = "name must be 1-20 characters: a lowercase letter, then lowercase letters, digits or `-`, not ending in `-`."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (through the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+# --- network -------------------------------------------------------------------
+
+variable "vpc_id" {
+  description = "VPC to deploy into. Null uses the account's default VPC and its default subnets (the quick start); then leave alb_subnet_ids and task_subnet_ids empty."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.vpc_id == null || can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must be null or look like vpc-0123456789abcdef0."
+  }
+}
+
+variable "alb_subnet_ids" {
+  description = "Public subnets of the load balancer, in at least 2 Availability Zones. Must be set when vpc_id is, empty otherwise."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = (var.vpc_id == null) == (length(var.alb_subnet_ids) == 0) && alltrue([for id in var.alb_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
+    error_message = "alb_subnet_ids must list subnet IDs (subnet-...) when vpc_id is set, and be empty when vpc_id is null (default VPC)."
+  }
+}
+
+variable "task_subnet_ids" {
+  description = "Subnets of the tasks, in at least 2 Availability Zones: private subnets with NAT or VPC endpoints in production. Must be set when vpc_id is, empty otherwise."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = (var.vpc_id == null) == (length(var.task_subnet_ids) == 0) && alltrue([for id in var.task_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
+    error_message = "task_subnet_ids must list subnet IDs (subnet-...) when vpc_id is set, and be empty when vpc_id is null (default VPC)."
+  }
+}
+
+variable "assign_public_ip" {
+  description = "Give each task a public IP. Needed only when tasks run in public subnets without NAT (the default-VPC quick start); their security group still admits only the ALB."
+  type        = bool
+  default     = false
+}
+
+variable "allowed_ingress_cidrs" {
+  description = "IPv4 CIDR blocks allowed to reach the load balancer on ports 80 and 443."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.allowed_ingress_cidrs) >= 1 && alltrue([for cidr in var.allowed_ingress_cidrs : can(cidrnetmask(cidr))])
+    error_message = "allowed_ingress_cidrs must list at least one IPv4 CIDR block such as 203.0.113.0/24."
+  }
+}
+
+variable "task_egress_cidrs" {
+  description = "IPv4 CIDR blocks tasks may reach on port 443 (ECR, CloudWatch Logs and S3, directly, through NAT or through VPC endpoints). Narrow it to the VPC CIDR when every AWS API is reached through VPC endpoints."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.task_egress_cidrs) >= 1 && alltrue([for cidr in var.task_egress_cidrs : can(cidrnetmask(cidr))])
+    error_message = "task_egress_cidrs must list at least one IPv4 CIDR block such as 10.0.0.0/16."
+  }
+}
+
+variable "task_egress_prefix_list_ids" {
+  description = "Managed prefix lists tasks may also reach on port 443, e.g. the S3 gateway endpoint's prefix list (pl-...) in the private-subnet layout."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.task_egress_prefix_list_ids : can(regex("^pl-[0-9a-f]{8,17}$", id))])
+    error_message = "task_egress_prefix_list_ids must hold prefix list IDs (pl-...)."
+  }
+}
+
+# --- DNS -------------------------------------------------------------------------
+
+variable "domain_name" {
+  description = "Fully qualified domain name of the service (e.g. api.example.com): the certificate's name and the alias record to the ALB."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name)) && length(var.domain_name) <= 253
+    error_message = "domain_name must be a lowercase fully qualified domain name such as api.example.com, without a trailing dot."
+  }
+}
+
+variable "hosted_zone_id" {
+  description = "ID of the public Route53 hosted zone that holds domain_name (for the certificate's DNS validation and the alias record)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^Z[0-9A-Z]{1,31}$", var.hosted_zone_id))
+    error_message = "hosted_zone_id must be a Route53 zone ID such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+# --- load balancer ---------------------------------------------------------------
+
+variable "alb_deletion_protection" {
+  description = "Protect the load balancer from deletion; set false before `terraform destroy`."
+  type        = bool
+  default     = true
+}
+
+variable "access_logs_bucket" {
+  description = "S3 bucket for the load balancer's access logs (its policy must let ELB log delivery write). Null turns access logs off."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_logs_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs_bucket))
+    error_message = "access_logs_bucket must be null or a valid S3 bucket name."
+  }
+}
+
+# --- image, task size and logs ----------------------------------------------------
+
+variable "image_tag" {
+  description = "Tag of the image the task definition that Terraform registers runs. The pipeline deploys later images itself."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid image tag: up to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`."
+  }
+}
+
+variable "cpu" {
+  description = "CPU units of the Fargate task (1024 = 1 vCPU)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.cpu)
+    error_message = "cpu must be one of Fargate's sizes: 256, 512, 1024, 2048, 4096, 8192 or 16384."
+  }
+}
+
+variable "memory" {
+  description = "Memory of the Fargate task in MiB; must be a size Fargate offers for the chosen cpu."
+  type        = number
+  default     = 512
+
+  validation {
+    condition = contains(lookup({
+      "256"   = [512, 1024, 2048]
+      "512"   = range(1024, 4096 + 1, 1024)
+      "1024"  = range(2048, 8192 + 1, 1024)
+      "2048"  = range(4096, 16384 + 1, 1024)
+      "4096"  = range(8192, 30720 + 1, 1024)
+      "8192"  = range(16384, 61440 + 1, 4096)
+      "16384" = range(32768, 122880 + 1, 8192)
+    }, tostring(var.cpu), []), var.memory)
+    error_message = "memory must be a size Fargate offers for the cpu: 256 -> 512, 1024, 2048; 512 -> 1024-4096 (step 1024); 1024 -> 2048-8192 (step 1024); 2048 -> 4096-16384 (step 1024); 4096 -> 8192-30720 (step 1024); 8192 -> 16384-61440 (step 4096); 16384 -> 32768-122880 (step 8192)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the container's logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+# --- service and autoscaling ------------------------------------------------------
+
+variable "desired_count" {
+  description = "Tasks the service runs when autoscaling is off, and starts with when it is on. At least 2, so that tasks spread over 2 Availability Zones."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.desired_count >= 2 && var.desired_count <= 1000 && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be a whole number from 2 to 1000 (one task per Availability Zone at least)."
+  }
+}
+
+variable "autoscaling_enabled" {
+  description = "Scale the service by target tracking on CPU and on requests per target. Switching it on or off moves the service between two resource addresses: see the README."
+  type        = bool
+  default     = true
+}
+
+variable "autoscaling_min_capacity" {
+  description = "Fewest tasks autoscaling keeps (at least 2, for 2 Availability Zones)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.autoscaling_min_capacity >= 2 && floor(var.autoscaling_min_capacity) == var.autoscaling_min_capacity && var.autoscaling_min_capacity <= var.desired_count
+    error_message = "autoscaling_min_capacity must be a whole number, at least 2 and at most desired_count."
+  }
+}
+
+variable "autoscaling_max_capacity" {
+  description = "Most tasks autoscaling may run."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.autoscaling_max_capacity >= var.autoscaling_min_capacity && var.autoscaling_max_capacity >= var.desired_count && var.autoscaling_max_capacity <= 1000 && floor(var.autoscaling_max_capacity) == var.autoscaling_max_capacity
+    error_message = "autoscaling_max_capacity must be a whole number from max(autoscaling_min_capacity, desired_count) to 1000."
+  }
+}
+
+# --- ECR ---------------------------------------------------------------------------
+
+variable "ecr_force_delete" {
+  description = "Let `terraform destroy` delete the repository even if it still holds images."
+  type        = bool
+  default     = false
+}
+
+variable "ecr_kms_key_arn" {
+  description = "ARN of a KMS key to encrypt images with. Null (the default) uses AES256 with keys that ECR manages."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.ecr_kms_key_arn))
+    error_message = "ecr_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
