@@ -1,0 +1,1 @@
+"""Offline Terraform checks: argument schema, module inputs and references (see check.py)."""
