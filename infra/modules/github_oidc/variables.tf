@@ -1,0 +1,158 @@
+# --- naming and trust --------------------------------------------------------
+
+variable "name_prefix" {
+  description = "Prefix of the roles made here and of every resource the roles may touch (the service's name)."
+  type        = string
+  default     = "finlex"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.name_prefix)) && !endswith(var.name_prefix, "-")
+    error_message = "name_prefix must be 1-20 characters: a lowercase letter, then lowercase letters, digits or `-`, not ending in `-`."
+  }
+}
+
+variable "github_repository" {
+  description = "The one GitHub repository whose workflows may assume the roles, as OWNER/NAME."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be OWNER/NAME, e.g. acme/finlex (no wildcards)."
+  }
+}
+
+variable "deploy_environment" {
+  description = "GitHub environment of the deploy job; the deploy role trusts only tokens issued for it."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,255}$", var.deploy_environment))
+    error_message = "deploy_environment must be a GitHub environment name of letters, digits, `.`, `_` or `-` (no wildcards)."
+  }
+}
+
+variable "main_branch" {
+  description = "Branch whose pushes run `terraform apply`; the apply role trusts only tokens issued for it."
+  type        = string
+  default     = "main"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,255}$", var.main_branch)) && !strcontains(var.main_branch, "*")
+    error_message = "main_branch must be a plain branch name (no wildcards)."
+  }
+}
+
+variable "oidc_provider_arn" {
+  description = "ARN of an existing token.actions.githubusercontent.com provider. An account holds one per URL: null creates it here."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.oidc_provider_arn))
+    error_message = "oidc_provider_arn must be null or arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com."
+  }
+}
+
+# --- what the deploy role works on (module outputs of ecr and ecs_cluster) ---
+# Each ARN must name a resource of this service (its name starts with name_prefix).
+
+variable "ecr_repository_arn" {
+  description = "ARN of the image repository the pipeline pushes to and scans."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/${var.name_prefix}(?:[._/-][a-z0-9._/-]*)?$", var.ecr_repository_arn))
+    error_message = "ecr_repository_arn must be the ARN of an ECR repository named after name_prefix."
+  }
+}
+
+variable "ecs_service_arn" {
+  description = "ARN of the ECS service the pipeline deploys (long format: service/CLUSTER/SERVICE)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:service/${var.name_prefix}(?:-[a-z0-9-]*)?/${var.name_prefix}(?:-[a-z0-9-]*)?$", var.ecs_service_arn))
+    error_message = "ecs_service_arn must be the ARN of an ECS service named after name_prefix, in a cluster named after it."
+  }
+}
+
+variable "task_role_arn" {
+  description = "ARN of the task role; the deploy role may pass it to ECS tasks, nothing else."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*${var.name_prefix}-[A-Za-z0-9+=,.@_-]+$", var.task_role_arn))
+    error_message = "task_role_arn must be the ARN of an IAM role whose name starts with name_prefix-."
+  }
+}
+
+variable "execution_role_arn" {
+  description = "ARN of the task execution role; the deploy role may pass it to ECS tasks, nothing else."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*${var.name_prefix}-[A-Za-z0-9+=,.@_-]+$", var.execution_role_arn))
+    error_message = "execution_role_arn must be the ARN of an IAM role whose name starts with name_prefix-."
+  }
+}
+
+# --- what the Terraform roles work on ----------------------------------------
+
+variable "state_bucket_name" {
+  description = "S3 bucket of the Terraform state (made by infra/bootstrap)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "state_key" {
+  description = "Object key of this root's state in the bucket; the lock file is the same key + .tflock."
+  type        = string
+  default     = "finlex/terraform.tfstate"
+
+  validation {
+    condition     = length(var.state_key) > 0 && !startswith(var.state_key, "/") && !strcontains(var.state_key, "*")
+    error_message = "state_key must be a relative object key without wildcards."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the service's security groups; the apply role may change security groups in this VPC only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must look like vpc-0123456789abcdef0."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Hosted zone of the service's DNS and certificate-validation records; the apply role may change records there only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^Z[A-Z0-9]{1,31}$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a Route 53 hosted zone ID (Z...)."
+  }
+}
+
+variable "max_session_duration" {
+  description = "Longest session (seconds) a workflow may hold a role. Deploys wait for ECS; keep it above their timeout."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.max_session_duration >= 3600 && var.max_session_duration <= 43200
+    error_message = "max_session_duration must be between 3600 and 43200 seconds."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

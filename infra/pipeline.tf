@@ -1,0 +1,24 @@
+# The pipeline's side in AWS: GitHub's OIDC provider and the roles of
+# deploy.yml (deploy) and terraform.yml (plan, apply). See
+# modules/github_oidc/README.md for what each role may do and why.
+
+module "github_oidc" {
+  source = "./modules/github_oidc"
+
+  name_prefix        = var.name
+  github_repository  = var.github_repository
+  deploy_environment = var.deploy_environment
+  oidc_provider_arn  = var.github_oidc_provider_arn
+
+  # The deploy role works on these resources only.
+  ecr_repository_arn = module.ecr.repository_arn
+  ecs_service_arn    = module.ecs_cluster.service_arn
+  task_role_arn      = module.ecs_cluster.task_role_arn
+  execution_role_arn = module.ecs_cluster.task_execution_role_arn
+
+  # The Terraform roles: state, and where the apply role may change things.
+  state_bucket_name = var.state_bucket_name
+  state_key         = var.state_key
+  vpc_id            = local.vpc_id
+  route53_zone_id   = var.hosted_zone_id
+}
