@@ -257,3 +257,58 @@ variable "ecr_kms_key_arn" {
     error_message = "ecr_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
   }
 }
+
+# --- CI/CD pipeline (pipeline.tf: GitHub OIDC and the pipeline's roles) -------------
+
+variable "github_repository" {
+  description = "GitHub repository (OWNER/NAME) whose workflows may assume the pipeline's roles. terraform.yml sets it from github.repository."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be OWNER/NAME, e.g. acme/finlex (no wildcards)."
+  }
+}
+
+variable "deploy_environment" {
+  description = "GitHub environment of deploy.yml's deploy job (the place for required reviewers); the deploy role trusts only it."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,255}$", var.deploy_environment))
+    error_message = "deploy_environment must be a GitHub environment name of letters, digits, `.`, `_` or `-`."
+  }
+}
+
+variable "github_oidc_provider_arn" {
+  description = "ARN of the account's existing token.actions.githubusercontent.com OIDC provider, if any (an account holds one). Null creates it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.github_oidc_provider_arn))
+    error_message = "github_oidc_provider_arn must be null or arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com."
+  }
+}
+
+variable "state_bucket_name" {
+  description = "The Terraform state bucket (infra/bootstrap's state_bucket output, the bucket of backend.hcl): the Terraform roles may read it and write this root's state."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "state_key" {
+  description = "This root's state key in the bucket (the key of backend.hcl)."
+  type        = string
+  default     = "finlex/terraform.tfstate"
+
+  validation {
+    condition     = length(var.state_key) > 0 && !startswith(var.state_key, "/") && !strcontains(var.state_key, "*")
+    error_message = "state_key must be a relative object key without wildcards."
+  }
+}
