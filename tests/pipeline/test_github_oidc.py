@@ -1,0 +1,348 @@
+"""The pipeline's IAM, proven from the Terraform source (no AWS needed).
+
+- the deploy role's policy has no `*` action and no wildcard action at all;
+- its resources are the finlex ARNs passed in (validated to carry the prefix),
+  and "*" only for the few actions AWS defines without resource types;
+- its actions are exactly what `finlex-release` calls plus `docker push`;
+- the trust policies accept one repository, pinned by the `sub` claim.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import hcl2
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE = REPO / "infra" / "modules" / "github_oidc"
+ROOT = REPO / "infra"
+CLI_SRC = REPO / "release" / "src" / "finlex_release"
+PREFIX = "finlex"
+OIDC = "token.actions.githubusercontent.com"
+
+# Actions for which AWS's service authorization reference lists no resource
+# type: "*" is the only resource IAM accepts for them.
+NO_RESOURCE_TYPE = {
+    "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTaskDefinitions",
+    "ecs:RegisterTaskDefinition",
+    "elasticloadbalancing:DescribeTargetHealth",
+}
+# `docker push` to ECR (AWS's documented push permissions); not boto3 calls.
+DOCKER_PUSH = {
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+}
+# boto3 client name -> IAM action prefix
+IAM_PREFIX = {"ecr": "ecr", "ecs": "ecs", "elbv2": "elasticloadbalancing"}
+
+
+def load_hcl(path: Path) -> dict[str, Any]:
+    options = hcl2.SerializationOptions(
+        explicit_blocks=False, strip_string_quotes=True, with_comments=False
+    )
+    with path.open(encoding="utf-8") as handle:
+        return hcl2.load(handle, serialization_options=options)
+
+
+def blocks(doc: dict[str, Any], kind: str, type_: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for entry in doc.get(kind, []):
+        for name, body in entry.get(type_, {}).items():
+            found[name] = body
+    return found
+
+
+@cache
+def policy_documents() -> dict[str, dict[str, Any]]:
+    return blocks(load_hcl(MODULE / "resources.tf"), "data", "aws_iam_policy_document")
+
+
+def statements(document: str) -> list[dict[str, Any]]:
+    return list(policy_documents()[document]["statement"])
+
+
+@cache
+def module_variables() -> dict[str, dict[str, Any]]:
+    doc = load_hcl(MODULE / "variables.tf")
+    return {name: body for entry in doc["variable"] for name, body in entry.items()}
+
+
+def validation_regex(variable: str, prefix: str = PREFIX) -> re.Pattern[str]:
+    """The regex of `variable`'s validation, with var.name_prefix = `prefix`."""
+    (validation,) = module_variables()[variable]["validation"]
+    match = re.search(r'regex\("(.*)",\s*var\.' + variable + r"\)", validation["condition"])
+    assert match, f"{variable}: validation is not can(regex(..., var.{variable}))"
+    pattern = match.group(1).replace("${var.name_prefix}", prefix).replace("\\\\", "\\")
+    assert "${" not in pattern, pattern
+    return re.compile(pattern)
+
+
+# --- the deploy role's policy --------------------------------------------------------
+
+
+def deploy_actions() -> set[str]:
+    return {a for s in statements("deploy") for a in s["actions"]}
+
+
+def test_deploy_policy_has_no_star_action() -> None:
+    for statement in statements("deploy"):
+        assert statement["effect"] == "Allow"
+        assert "not_actions" not in statement
+        assert "not_resources" not in statement
+        for action in statement["actions"]:
+            assert action != "*"
+            assert "*" not in action, f"wildcard action {action}"
+            assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), action
+
+
+def test_star_resource_only_where_aws_has_no_resource_type() -> None:
+    star = [s for s in statements("deploy") if "*" in s["resources"]]
+    assert star
+    for statement in star:
+        assert statement["resources"] == ["*"], "never mix * with ARNs"
+        assert set(statement["actions"]) <= NO_RESOURCE_TYPE, statement["actions"]
+
+
+def test_every_other_resource_is_a_validated_finlex_arn() -> None:
+    used: set[str] = set()
+    for statement in statements("deploy"):
+        if statement["resources"] == ["*"]:
+            continue
+        for resource in statement["resources"]:
+            match = re.fullmatch(r"\$\{var\.([a-z_]+)\}", resource)
+            assert match, f"resource {resource} is not one of the module's validated ARN inputs"
+            used.add(match.group(1))
+    assert used == {"ecr_repository_arn", "ecs_service_arn", "task_role_arn", "execution_role_arn"}
+
+
+GOOD_AND_BAD_ARNS = {
+    "ecr_repository_arn": (
+        ["arn:aws:ecr:eu-west-1:123456789012:repository/finlex"],
+        [
+            "arn:aws:ecr:eu-west-1:123456789012:repository/other",
+            "arn:aws:ecr:eu-west-1:123456789012:repository/finlexother",
+            "arn:aws:ecr:eu-west-1:123456789012:repository/*",
+            "*",
+        ],
+    ),
+    "ecs_service_arn": (
+        ["arn:aws:ecs:eu-west-1:123456789012:service/finlex/finlex"],
+        [
+            "arn:aws:ecs:eu-west-1:123456789012:service/finlex/payments",
+            "arn:aws:ecs:eu-west-1:123456789012:service/prod/finlex",
+            "arn:aws:ecs:eu-west-1:123456789012:service/finlex/*",
+            "arn:aws:ecs:eu-west-1:123456789012:service/finlex",
+        ],
+    ),
+    "task_role_arn": (
+        ["arn:aws:iam::123456789012:role/finlex-task-20260101000000000000000001"],
+        [
+            "arn:aws:iam::123456789012:role/admin",
+            "arn:aws:iam::123456789012:role/finlex",
+            "arn:aws:iam::123456789012:role/*",
+        ],
+    ),
+    "execution_role_arn": (
+        ["arn:aws:iam::123456789012:role/finlex-execution-20260101000000000000000002"],
+        [
+            "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "arn:aws:iam::123456789012:role/finlex*",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("variable", sorted(GOOD_AND_BAD_ARNS))
+def test_arn_inputs_accept_finlex_resources_only(variable: str) -> None:
+    regex = validation_regex(variable)
+    good, bad = GOOD_AND_BAD_ARNS[variable]
+    for arn in good:
+        assert regex.fullmatch(arn), f"{variable} rejects {arn}"
+    for arn in bad:
+        assert not regex.fullmatch(arn), f"{variable} accepts {arn}"
+
+
+def test_root_passes_the_finlex_prefix_and_the_infra_outputs() -> None:
+    (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
+    module = entry["github_oidc"]
+    assert module["source"] == "./modules/github_oidc"
+    assert module["name_prefix"] == "${var.name}"
+    root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
+    assert root_vars["name"]["default"] == PREFIX
+    assert module["ecr_repository_arn"] == "${module.ecr.repository_arn}"
+    assert module["ecs_service_arn"] == "${module.ecs_cluster.service_arn}"
+    assert module["task_role_arn"] == "${module.ecs_cluster.task_role_arn}"
+    assert module["execution_role_arn"] == "${module.ecs_cluster.task_execution_role_arn}"
+
+
+def test_pass_role_only_to_ecs_tasks() -> None:
+    (statement,) = [s for s in statements("deploy") if "iam:PassRole" in s["actions"]]
+    assert statement["actions"] == ["iam:PassRole"]
+    assert statement["resources"] == ["${var.task_role_arn}", "${var.execution_role_arn}"]
+    (condition,) = statement["condition"]
+    assert condition == {
+        "test": "StringEquals",
+        "variable": "iam:PassedToService",
+        "values": ["ecs-tasks.amazonaws.com"],
+    }
+
+
+# --- the deploy role allows what the CLI calls, nothing more ----------------------------
+
+
+@cache
+def operation_names(client: str) -> dict[str, str]:
+    model = botocore.session.get_session().get_service_model(client)
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower(): op for op in model.operation_names} | {
+        # botocore's snake_case of a few names differs from the naive split
+        "describe_image_scan_findings": "DescribeImageScanFindings",
+    }
+
+
+def cli_calls() -> set[str]:
+    """IAM actions of every ecr/ecs/elbv2 call in finlex-release's source."""
+    actions: set[str] = set()
+    files = sorted(CLI_SRC.glob("*.py"))
+    assert files, "finlex-release's source is missing"
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            receiver = node.func.value
+            if not (isinstance(receiver, ast.Name) and receiver.id in IAM_PREFIX):
+                continue
+            method = node.func.attr
+            if method in {"get_paginator", "get_waiter"}:
+                assert isinstance(node.args[0], ast.Constant), f"{path.name}: dynamic {method}"
+                method = str(node.args[0].value)
+                if receiver.id == "ecs" and method == "services_stable":
+                    method = "describe_services"
+            operations = operation_names(receiver.id)
+            assert method in operations, f"{path.name}: {receiver.id}.{method} is not an API call"
+            actions.add(f"{IAM_PREFIX[receiver.id]}:{operations[method]}")
+    return actions
+
+
+def test_the_cli_calls_are_found() -> None:
+    calls = cli_calls()
+    for expected in ("ecs:UpdateService", "ecs:RegisterTaskDefinition", "ecr:DescribeImages"):
+        assert expected in calls, sorted(calls)
+
+
+def test_deploy_policy_is_exactly_the_cli_calls_plus_docker_push() -> None:
+    needed = cli_calls() | DOCKER_PUSH | {"iam:PassRole"}
+    granted = deploy_actions()
+    assert not needed - granted, f"the CLI calls these but the role may not: {needed - granted}"
+    assert not granted - needed, f"granted but never called: {granted - needed}"
+
+
+# --- trust: one repository, pinned by the sub claim ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "subject"),
+    [
+        ("trust_deploy", "repo:${var.github_repository}:environment:${var.deploy_environment}"),
+        ("trust_plan", "repo:${var.github_repository}:pull_request"),
+        ("trust_apply", "repo:${var.github_repository}:ref:refs/heads/${var.main_branch}"),
+    ],
+)
+def test_trust_is_pinned_to_the_repository_and_job(document: str, subject: str) -> None:
+    (statement,) = statements(document)
+    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert statement["principals"] == [
+        {"type": "Federated", "identifiers": ["${local.oidc_provider_arn}"]}
+    ]
+    conditions = {c["variable"]: c for c in statement["condition"]}
+    assert conditions == {
+        "${local.oidc_host}:aud": {
+            "test": "StringEquals",
+            "variable": "${local.oidc_host}:aud",
+            "values": ["sts.amazonaws.com"],
+        },
+        "${local.oidc_host}:sub": {
+            "test": "StringEquals",  # never StringLike: no wildcards
+            "variable": "${local.oidc_host}:sub",
+            "values": [subject],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("acme/finlex", True),
+        ("Acme-Corp/finlex.api", True),
+        ("acme/*", False),
+        ("*", False),
+        ("acme", False),
+        ("acme/finlex:environment:x", False),
+    ],
+)
+def test_repository_input_cannot_widen_the_trust(value: str, ok: bool) -> None:
+    assert bool(validation_regex("github_repository").fullmatch(value)) is ok
+
+
+def test_locals_name_the_github_issuer() -> None:
+    (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
+    assert locals_["oidc_host"] == OIDC
+    (provider,) = blocks(
+        load_hcl(MODULE / "resources.tf"), "resource", "aws_iam_openid_connect_provider"
+    ).values()
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+    assert provider["url"] == "https://${local.oidc_host}"
+
+
+# --- the Terraform apply role: scoped, and its exceptions are the listed ones ------------
+
+
+def test_terraform_roles_have_no_star_or_service_wide_action() -> None:
+    for document in ("terraform_apply", "state"):
+        for statement in statements(document):
+            for action in statement["actions"]:
+                assert action != "*"
+                assert not action.endswith(":*"), f"{document}: service-wide {action}"
+
+
+APPLY_STAR_STATEMENTS = {
+    "EcsTaskDefinitionsNoResourceLevel",
+    "AcmRequestNoResourceLevel",
+    "AutoScalingNoNameScoping",
+}
+
+
+def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
+    star = {s["sid"] for s in statements("terraform_apply") if "*" in s["resources"]}
+    assert star == APPLY_STAR_STATEMENTS
+    for statement in statements("terraform_apply"):
+        if statement["sid"] in APPLY_STAR_STATEMENTS:
+            continue
+        for resource in statement["resources"]:
+            assert resource.startswith("${local.arn_"), resource
+            assert any(
+                token in resource
+                for token in (
+                    "${local.p}",
+                    "substr(local.p",
+                    "${var.vpc_id}",
+                    "${var.route53_zone_id}",
+                    "${var.state_key}",
+                    "${local.oidc_host}",
+                    "aws-service-role",
+                    "security-group",
+                    "certificate/*",
+                    "${local.arn_s3}",
+                )
+            ), f"unscoped resource {resource}"
