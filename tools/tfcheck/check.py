@@ -499,7 +499,7 @@ class Checker:
             ctx.allow_self,
             ctx.scope | {iterator},
         )
-        content_block = Block(name, [], content.body, content.line, content.path)
+        content_block = Block(name, [], content.body, block.line, content.path)
         self._check_nested(module, content_block, name, schema, inner_ctx, where, present_blocks)
 
     def _check_lifecycle(

@@ -138,10 +138,15 @@ def parse_file(path: Path) -> Body:
         tree = hcl2.parses_to_tree(text)
     except LarkError as exc:
         line = getattr(exc, "line", None)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HclError(
-            path, line if isinstance(line, int) else None, f"syntax error: {first}"
-        ) from exc
+        line = line if isinstance(line, int) and line > 0 else None
+        token = getattr(exc, "token", None) or getattr(exc, "char", None)
+        if token is not None:
+            shown = str(token).strip().splitlines()[0][:30] if str(token).strip() else "end of line"
+            detail = f"unexpected {shown!r} at column {getattr(exc, 'column', '?')}"
+        else:
+            lines = str(exc).strip().splitlines()
+            detail = lines[0] if lines else type(exc).__name__
+        raise HclError(path, line, f"syntax error: {detail}") from exc
     return _body(_child_trees(tree)[0], path)
 
 
