@@ -1,0 +1,393 @@
+"""deploy, rollback and status: moto for the real API calls, a scripted
+deployment controller and botocore's Stubber for what moto never does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from release_fakes import REGION, EcsController, FakeClock, clients_with, push_image
+
+from finlex_release import deploy
+from finlex_release.errors import Exit, ReleaseError, WaitTimeoutError
+from finlex_release.waiting import Progress
+
+READ_ONLY = {
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+}
+
+
+def controller(script: list[str]) -> EcsController:
+    return EcsController(boto3.client("ecs", region_name=REGION), script)
+
+
+def described(arn: str) -> dict:
+    return boto3.client("ecs", region_name=REGION).describe_task_definition(
+        taskDefinition=arn, include=["TAGS"]
+    )
+
+
+def deploy_argv(image: str, *extra: str) -> tuple[str, ...]:
+    return ("deploy", "--cluster", "finlex", "--service", "finlex", "--image", image, *extra)
+
+
+# --- deploy ------------------------------------------------------------------
+
+
+def test_deploy_completes(stack, run) -> None:
+    new = push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS", "IN_PROGRESS", "COMPLETED"])
+    clock = FakeClock()
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs), clock=clock)
+    assert result.code == 0, result.err
+    assert ecs.updates == ["arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:2"]
+    assert "deployment ecs-svc/1001 of" in result.out
+    assert "COMPLETED" in result.out
+    assert clock.sleeps == [15.0, 15.0]  # three polls, the default interval between them
+    assert "running 1/2, pending 1" in result.progress
+    assert "event: (service finlex) has reached a steady state." in result.progress
+    assert "target group finlex: 10.0.1.10:5000 healthy" in result.progress
+
+    old, fresh = described(stack.task_definition), described(ecs.updates[0])
+    finlex = fresh["taskDefinition"]["containerDefinitions"][0]
+    assert finlex["image"] == f"{new.uri}@{new.digest}"  # pinned by digest, not by tag
+    # Everything but the image is what the previous revision had.
+    for definition in (old, fresh):
+        definition["taskDefinition"]["containerDefinitions"][0].pop("image")
+        for key in READ_ONLY:
+            definition["taskDefinition"].pop(key, None)
+    assert fresh["taskDefinition"] == old["taskDefinition"]
+    assert fresh["tags"] == [{"key": "app", "value": "finlex"}]
+
+
+def test_deploy_by_digest_and_full_uri(stack, run) -> None:
+    new = push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    result = run(*deploy_argv(f"{new.uri}@{new.digest}"), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    image = described(ecs.updates[0])["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image == f"{new.uri}@{new.digest}"
+
+
+def test_deploy_fails_when_the_circuit_breaker_rolls_back(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS", "ROLLED_BACK", "COMPLETED"])
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert (
+        "deployment ecs-svc/1001 was rolled back by the circuit breaker to finlex:1" in result.err
+    )
+    assert "tasks failed to start" in result.err
+    assert "Rolling back to deployment ecs-svc/rollback" in result.progress
+    assert "COMPLETED" not in result.out
+
+
+def test_deploy_fails_when_the_deployment_fails(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS", "FAILED"])
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert "deployment ecs-svc/1001 FAILED: ECS deployment circuit breaker" in result.err
+
+
+def test_deploy_times_out(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS"])
+    clock = FakeClock()
+    argv = deploy_argv("finlex:1.0.1", "--timeout", "120", "--interval", "30")
+    result = run(*argv, clients=clients_with(ecs), clock=clock)
+    assert result.code == Exit.TIMEOUT
+    assert "not COMPLETED after 2m00s (last: IN_PROGRESS: running 1/2" in result.err
+    assert ecs.polls == 5  # at 0, 30, 60, 90 and 120 s
+    assert clock.now == 120
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (
+            ("--cluster", "nope", "--service", "finlex", "--image", "finlex:1.0.0"),
+            4,
+            "Cluster not found",
+        ),
+        (
+            ("--cluster", "finlex", "--service", "nope", "--image", "finlex:1.0.0"),
+            4,
+            "service 'nope' not found in cluster 'finlex'",
+        ),
+        (
+            ("--cluster", "finlex", "--service", "finlex", "--image", "finlex:9.9.9"),
+            4,
+            "image finlex:9.9.9 not found in ECR",
+        ),
+        (
+            (
+                "--cluster",
+                "finlex",
+                "--service",
+                "finlex",
+                "--image",
+                "finlex:1.0.0",
+                "--container-name",
+                "web",
+            ),
+            2,
+            "no container 'web' in the task definition (containers: finlex, sidecar)",
+        ),
+        (("--cluster", "finlex", "--service", "finlex", "--image", "finlex"), 2, "needs a :tag"),
+        (("--cluster", "finlex", "--image", "finlex:1.0.0"), 2, "required: --service"),
+        (
+            ("--cluster", "finlex", "--service", "finlex", "--image", "x:1", "--timeout", "0"),
+            2,
+            "must be greater than 0",
+        ),
+    ],
+)
+def test_deploy_input_errors(stack, run, argv, code, message) -> None:
+    ecs = controller(["COMPLETED"])
+    result = run("deploy", *argv, clients=clients_with(ecs))
+    assert result.code == code
+    assert message in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert ecs.updates == []
+
+
+def test_deploy_without_credentials(no_credentials, run) -> None:
+    result = run(*deploy_argv("finlex:1.0.1"))
+    assert result.code == Exit.CREDENTIALS
+    assert "no usable AWS credentials" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_expired_token_is_a_credentials_error(aws_env, run) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    stub = Stubber(ecs)
+    stub.add_client_error(
+        "describe_services", "ExpiredTokenException", "The security token included has expired"
+    )
+    with stub:
+        result = run(*deploy_argv("finlex:1.0.1"), clients=lambda _: ecs)
+    assert result.code == Exit.CREDENTIALS
+    assert "The security token included has expired" in result.err
+
+
+def test_other_aws_errors_are_exit_6(aws_env, run) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    stub = Stubber(ecs)
+    stub.add_client_error("describe_services", "ServerException", "internal error")
+    with stub:
+        result = run(*deploy_argv("finlex:1.0.1"), clients=lambda _: ecs)
+    assert result.code == Exit.AWS
+    assert "ServerException: internal error" in result.err
+
+
+# --- follow, with botocore's Stubber -----------------------------------------
+
+NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:8"
+OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:7"
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def deployment(ident: str, status: str, task_definition: str, rollout: str, **counts: int) -> dict:
+    return {
+        "id": ident,
+        "status": status,
+        "taskDefinition": task_definition,
+        "desiredCount": 2,
+        "runningCount": counts.get("running", 0),
+        "pendingCount": counts.get("pending", 0),
+        "failedTasks": counts.get("failed", 0),
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "rolloutState": rollout,
+        "rolloutStateReason": f"{ident} {rollout.lower()}",
+    }
+
+
+def service(*deployments: dict) -> dict:
+    return {
+        "services": [
+            {
+                "serviceName": "finlex",
+                "status": "ACTIVE",
+                "taskDefinition": deployments[0]["taskDefinition"],
+                "deployments": list(deployments),
+                "events": [],
+            }
+        ],
+        "failures": [],
+    }
+
+
+IN_PROGRESS = service(
+    deployment("ecs-svc/new", "PRIMARY", NEW, "IN_PROGRESS", running=1, pending=1),
+    deployment("ecs-svc/old", "ACTIVE", OLD, "COMPLETED", running=2),
+)
+
+
+def follow_with(aws_env, responses: list[dict], timeout: float = 60, interval: float = 15):
+    ecs = boto3.client("ecs", region_name=REGION)
+    stub = Stubber(ecs)
+    for response in responses:
+        stub.add_response("describe_services", response, {"cluster": "c", "services": ["s"]})
+    clock = FakeClock()
+    wait = deploy.Follow(timeout=timeout, interval=interval, clock=clock, progress=Progress())
+    with stub:
+        try:
+            return deploy.follow(ecs, "c", "s", "ecs-svc/new", previous=OLD, wait=wait), clock
+        finally:
+            stub.assert_no_pending_responses()
+
+
+def test_follow_completed(aws_env) -> None:
+    done = service(deployment("ecs-svc/new", "PRIMARY", NEW, "COMPLETED", running=2))
+    result, clock = follow_with(aws_env, [IN_PROGRESS, IN_PROGRESS, done])
+    assert result["rolloutState"] == "COMPLETED"
+    assert clock.now == 30
+
+
+def test_follow_failed(aws_env) -> None:
+    failed = service(deployment("ecs-svc/new", "PRIMARY", NEW, "FAILED", failed=4))
+    with pytest.raises(ReleaseError, match="ecs-svc/new FAILED: ecs-svc/new failed") as caught:
+        follow_with(aws_env, [IN_PROGRESS, failed])
+    assert caught.value.code == Exit.FAILED
+
+
+def test_follow_circuit_breaker_rollback(aws_env) -> None:
+    rolled_back = service(
+        deployment("ecs-svc/rollback", "PRIMARY", OLD, "IN_PROGRESS", running=2),
+        deployment("ecs-svc/new", "ACTIVE", NEW, "FAILED", failed=3),
+    )
+    with pytest.raises(ReleaseError, match="rolled back by the circuit breaker to finlex:7"):
+        follow_with(aws_env, [IN_PROGRESS, rolled_back])
+
+
+def test_follow_rollback_after_our_deployment_is_gone(aws_env) -> None:
+    gone = service(deployment("ecs-svc/rollback", "PRIMARY", OLD, "COMPLETED", running=2))
+    with pytest.raises(ReleaseError, match="rolled back by the circuit breaker to finlex:7"):
+        follow_with(aws_env, [gone])
+
+
+def test_follow_replaced_by_another_deployment(aws_env) -> None:
+    other = "arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:9"
+    replaced = service(
+        deployment("ecs-svc/other", "PRIMARY", other, "IN_PROGRESS"),
+        deployment("ecs-svc/new", "ACTIVE", NEW, "IN_PROGRESS"),
+    )
+    with pytest.raises(ReleaseError, match="replaced by deployment ecs-svc/other of finlex:9"):
+        follow_with(aws_env, [replaced])
+
+
+def test_follow_timeout(aws_env) -> None:
+    with pytest.raises(WaitTimeoutError, match="not COMPLETED after 1m00s") as caught:
+        follow_with(aws_env, [IN_PROGRESS] * 5)  # at 0, 15, 30, 45 and 60 s
+    assert caught.value.code == Exit.TIMEOUT
+
+
+# --- rollback ----------------------------------------------------------------
+
+
+def rollback_argv(*extra: str) -> tuple[str, ...]:
+    return ("rollback", "--cluster", "finlex", "--service", "finlex", *extra)
+
+
+def test_rollback_puts_the_previous_revision_back(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    assert run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs)).code == 0
+    ecs.deployments = None  # the first deployment is over
+    ecs.script = ["IN_PROGRESS", "COMPLETED"]
+    result = run(*rollback_argv(), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert ecs.updates[-1] == stack.task_definition
+    assert "rolling finlex/finlex back from finlex:2 to finlex:1" in result.progress
+    assert "COMPLETED" in result.out
+
+
+def test_rollback_to_a_named_revision(stack, run) -> None:
+    push_image(tag="1.0.1")
+    push_image(tag="1.0.2")
+    ecs = controller(["COMPLETED"])
+    for tag in ("1.0.1", "1.0.2"):
+        ecs.deployments = None
+        assert run(*deploy_argv(f"finlex:{tag}"), clients=clients_with(ecs)).code == 0
+    ecs.deployments = None
+    result = run(*rollback_argv("--to", "finlex:1"), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert ecs.updates[-1] == stack.task_definition
+
+
+def test_rollback_that_fails_exits_1(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    assert run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs)).code == 0
+    ecs.deployments = None
+    ecs.script = ["FAILED"]
+    result = run(*rollback_argv(), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert "FAILED" in result.err
+
+
+def test_rollback_without_an_older_revision(stack, run) -> None:
+    ecs = controller(["COMPLETED"])
+    result = run(*rollback_argv(), clients=clients_with(ecs))
+    assert result.code == Exit.NOT_FOUND
+    assert "no ACTIVE revision of finlex older than 1" in result.err
+    assert ecs.updates == []
+
+
+def test_rollback_to_an_unknown_revision(stack, run) -> None:
+    ecs = controller(["COMPLETED"])
+    result = run(*rollback_argv("--to", "finlex:42"), clients=clients_with(ecs))
+    assert result.code == Exit.NOT_FOUND
+    assert ecs.updates == []
+
+
+def test_previous_revision_skips_other_families_and_newer_revisions(aws_env) -> None:
+    arns = [
+        f"arn:aws:ecs:eu-west-1:123456789012:task-definition/{name}"
+        for name in (
+            "finlex:3",
+            "finlex-worker:4",
+            "finlex:5",
+            "finlex:1",
+        )
+    ]
+    ecs = boto3.client("ecs", region_name=REGION)
+    stub = Stubber(ecs)
+    stub.add_response(
+        "list_task_definitions",
+        {"taskDefinitionArns": arns},
+        {"familyPrefix": "finlex", "status": "ACTIVE"},
+    )
+    with stub:
+        assert deploy.previous_revision(ecs, arns[2].replace(":5", ":4")) == arns[0]
+
+
+# --- status (ELBv2 target health) ---------------------------------------------
+
+
+def test_status_shows_image_deployments_and_target_health(stack, run) -> None:
+    result = run("status", "--cluster", "finlex", "--service", "finlex", "--require-healthy")
+    assert result.code == 0, result.err
+    assert f"container finlex: {stack.image.uri}:1.0.0" in result.out
+    assert "PRIMARY" in result.out
+    assert "target group finlex: 10.0.1.10:5000 healthy" in result.out
+
+
+def test_status_require_healthy_fails_without_targets(stack, run) -> None:
+    boto3.client("elbv2", region_name=REGION).deregister_targets(
+        TargetGroupArn=stack.target_group, Targets=[{"Id": "10.0.1.10", "Port": 5000}]
+    )
+    result = run("status", "--cluster", "finlex", "--service", "finlex", "--require-healthy")
+    assert result.code == Exit.FAILED
+    assert "no load balancer targets registered" in result.err
