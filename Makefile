@@ -86,3 +86,41 @@ image: ## build the container image with its OCI labels
 .PHONY: bench
 bench: $(VENV)/.dev-installed ## production server vs dev server vs nginx (needs wrk, nginx)
 	$(BIN)/python bench/serve_bench.py
+
+# --- Terraform with the real CLI (GitHub's runners reach the registry) --------
+# terraform.yml and ci.yml call these. Locally they need the terraform binary,
+# infra/backend.hcl and infra/terraform.tfvars (copy the .example files). In CI
+# the two files come from the repository variables TF_BACKEND_HCL and TF_TFVARS.
+TF         ?= terraform
+TF_ROOTS   := infra $(patsubst %/,%,$(dir $(wildcard infra/bootstrap/*.tf)))
+TF_PLAN    := finlex.tfplan
+
+.PHONY: tf-validate
+tf-validate: ## terraform init -backend=false + validate of every root (needs the registry)
+	@set -e; for dir in $(sort $(TF_ROOTS)); do \
+	  echo "== $$dir"; \
+	  $(TF) -chdir=$$dir init -backend=false -input=false -no-color >/dev/null; \
+	  $(TF) -chdir=$$dir validate -no-color; \
+	done
+
+infra/backend.hcl infra/terraform.tfvars:
+	@var=$(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS); \
+	if [ -z "$${!var}" ]; then \
+	  echo "$@ is missing: copy $@.example and edit it (CI: set the repository variable $$var)" >&2; exit 2; \
+	fi; \
+	printf '%s\n' "$${!var}" > $@
+
+.PHONY: tf-plan
+tf-plan: infra/backend.hcl infra/terraform.tfvars ## terraform plan of infra/ (S3 backend) into infra/finlex.tfplan
+	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
+	$(TF) -chdir=infra plan -input=false -no-color -lock-timeout=5m -out=$(TF_PLAN)
+
+.PHONY: tf-plan-summary
+tf-plan-summary: ## print the saved plan as Markdown (GitHub job summary)
+	@echo '### terraform plan (infra/)'; echo; echo '```'; \
+	$(TF) -chdir=infra show -no-color $(TF_PLAN) 2>/dev/null || echo "(no plan was saved: see the plan step's log)"; \
+	echo '```'
+
+.PHONY: tf-apply
+tf-apply: tf-plan ## plan, then apply exactly that plan
+	$(TF) -chdir=infra apply -input=false -no-color -lock-timeout=5m $(TF_PLAN)
