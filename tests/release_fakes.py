@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ import pytest
 from finlex_release.waiting import Clock
 
 REGION = "eu-west-1"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 _CREDENTIAL_VARS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
