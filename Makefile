@@ -74,6 +74,15 @@ format: $(VENV)/.dev-installed ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+.PHONY: tf-check
+tf-check: $(VENV)/.dev-installed ## offline Terraform check of infra/: fmt -check, aws schema, module inputs, references
+	PYTHONPATH=tools $(BIN)/python -m tfcheck.fmt infra
+	PYTHONPATH=tools $(BIN)/python -m tfcheck infra
+
+.PHONY: tf-schema
+tf-schema: $(VENV)/.dev-installed ## regenerate tools/tfcheck/aws_schema.json from npm @cdktf/provider-aws (needs npm)
+	PYTHONPATH=tools $(BIN)/python -m tfcheck.extract_schema -v
+
 # --- image -----------------------------------------------------------------
 
 .PHONY: image
