@@ -133,3 +133,51 @@ tf-plan-summary: ## print the saved plan as Markdown (GitHub job summary)
 .PHONY: tf-apply
 tf-apply: tf-plan ## plan, then apply exactly that plan
 	$(TF) -chdir=infra apply -input=false -no-color -lock-timeout=5m $(TF_PLAN)
+
+# --- release (finlex-release; options and exit codes: release/README.md) ----
+# Pipelines and laptops run the same steps, e.g.
+#   make image push scan-gate deploy verify TAG=$(git rev-parse HEAD) URL=https://finlex.example.com
+# AWS_REGION empty = the SDK's default (profile or AWS_DEFAULT_REGION).
+RELEASE        := $(BIN)/finlex-release
+ECR_REPOSITORY ?= finlex
+CLUSTER        ?= finlex
+SERVICE        ?= finlex
+URL            ?=
+SCAN_ALLOWLIST ?= release/scan-allowlist.toml
+REGION_ARG      = $(if $(AWS_REGION),--region $(AWS_REGION))
+
+.PHONY: release-tag-check
+release-tag-check:
+	@if [ "$(TAG)" = latest ]; then \
+	  echo "set TAG (e.g. TAG=\$$(git rev-parse HEAD)): ECR tags are immutable, 'latest' is not a release" >&2; exit 2; \
+	fi
+
+.PHONY: push
+push: release-tag-check $(VENV)/.dev-installed ## docker login to ECR, push $(IMAGE):$(TAG) as $(ECR_REPOSITORY):$(TAG)
+	@set -eo pipefail; \
+	registry=$$($(RELEASE) ecr-login $(REGION_ARG) --docker $(DOCKER)); \
+	$(DOCKER) tag $(IMAGE):$(TAG) $$registry/$(ECR_REPOSITORY):$(TAG); \
+	$(DOCKER) push $$registry/$(ECR_REPOSITORY):$(TAG)
+
+.PHONY: scan-gate
+scan-gate: release-tag-check $(VENV)/.dev-installed ## wait for ECR's scan of $(ECR_REPOSITORY):$(TAG); fail on HIGH+ not allowlisted
+	$(RELEASE) scan-gate $(REGION_ARG) --repository $(ECR_REPOSITORY) --image-tag $(TAG) \
+	  --allowlist $(SCAN_ALLOWLIST)
+
+.PHONY: deploy
+deploy: release-tag-check $(VENV)/.dev-installed ## deploy $(ECR_REPOSITORY):$(TAG) by digest to $(CLUSTER)/$(SERVICE), follow it
+	$(RELEASE) deploy $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE) \
+	  --image $(ECR_REPOSITORY):$(TAG)
+
+.PHONY: verify
+verify: $(VENV)/.dev-installed ## poll $(URL) until it is healthy and reports application/VERSION
+	@if [ -z "$(URL)" ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
+	$(RELEASE) verify --url $(URL)
+
+.PHONY: rollback
+rollback: $(VENV)/.dev-installed ## put the previous task definition revision back, follow it
+	$(RELEASE) rollback $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE)
+
+.PHONY: service-status
+service-status: $(VENV)/.dev-installed ## task definition, deployments and target health of the service
+	$(RELEASE) status $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE)
