@@ -74,6 +74,15 @@ format: $(VENV)/.dev-installed ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+.PHONY: checkov
+checkov: $(CHECKOV_VENV)/.installed ## checkov on infra/, offline (0 failed checks expected)
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov -d infra --framework terraform \
+	  --skip-download --download-external-modules false --compact --quiet
+
+.PHONY: tfdocs
+tfdocs: $(VENV)/.dev-installed ## regenerate the inputs/outputs tables of the infra READMEs
+	$(BIN)/python tools/tfdocs.py --root infra
+
 .PHONY: tf-check
 tf-check: $(VENV)/.dev-installed ## offline Terraform check of infra/: fmt -check, aws schema, module inputs, references
 	PYTHONPATH=tools $(BIN)/python -m tfcheck.fmt infra

@@ -21,3 +21,7 @@ task_egress_prefix_list_ids = ["pl-63a5400a"]
 
 access_logs_bucket       = "finlex-alb-logs-123456789012-us-east-1"
 autoscaling_max_capacity = 10
+
+# The pipeline's roles (pipeline.tf): the repository whose workflows deploy, and the state bucket.
+github_repository = "example-org/finlex"
+state_bucket_name = "finlex-tfstate-123456789012-us-east-1"

@@ -9,3 +9,7 @@ image_tag      = "1.0.1"
 
 vpc_id           = null
 assign_public_ip = true
+
+# The pipeline's roles (pipeline.tf): the repository whose workflows deploy, and the state bucket.
+github_repository = "example-org/finlex"
+state_bucket_name = "finlex-tfstate-123456789012-us-east-1"
