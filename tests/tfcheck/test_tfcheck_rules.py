@@ -608,3 +608,42 @@ def test_cli_exit_codes_and_format(tmp_path):
     bad_schema = run_cli("--schema", str(tmp_path / "none.json"), str(FIXTURE))
     assert bad_schema.returncode == 2
     assert "Traceback" not in bad_schema.stderr
+
+
+def test_import_provisioner_and_check_blocks(check_tf):
+    out = check_tf(
+        {
+            "main.tf": """
+            variable "ids" {
+              type = map(string)
+            }
+            import {
+              for_each = var.ids
+              to       = aws_ecs_cluster.c[each.key]
+              id       = each.value
+            }
+            import {
+              to = aws_ecs_cluster.c["x"]
+              id = each.value
+            }
+            resource "aws_ecs_cluster" "c" {
+              for_each = var.ids
+              name     = each.key
+              provisioner "local-exec" {
+                command = "echo ${self.arn}"
+              }
+            }
+            check "named" {
+              data "aws_caller_identity" "me" {}
+              assert {
+                condition     = data.aws_caller_identity.me.account_id != var.nope
+                error_message = "x"
+              }
+            }
+            """
+        }
+    )
+    assert out == [
+        'main.tf:12: import: "each.value" used where "for_each" is not set',
+        'main.tf:24: check "named": reference to undeclared input variable "var.nope"',
+    ]

@@ -286,10 +286,12 @@ class Checker:
             for validation in block.body.blocks_of("validation"):
                 self._refs_in_body(module, validation.body, ctx)
         elif block.type == "import":
+            each = block.body.attribute("for_each") is not None
             for name in ("id", "for_each", "identity"):
                 attr = block.body.attribute(name)
                 if attr is not None:
-                    self._refs(module, attr.expr, ctx)
+                    inner = Context(ctx.label, ctx.path, allow_each=each and name != "for_each")
+                    self._refs(module, attr.expr, inner)
         elif block.type == "check":
             self._check_check(module, block, ctx)
 
