@@ -11,10 +11,11 @@ module "github_oidc" {
   oidc_provider_arn  = var.github_oidc_provider_arn
 
   # The deploy role works on these resources only.
-  ecr_repository_arn = module.ecr.repository_arn
-  ecs_service_arn    = module.ecs_cluster.service_arn
-  task_role_arn      = module.ecs_cluster.task_role_arn
-  execution_role_arn = module.ecs_cluster.task_execution_role_arn
+  ecr_repository_arn     = module.ecr.repository_arn
+  ecs_service_arn        = module.ecs_cluster.service_arn
+  task_definition_family = module.ecs_cluster.task_definition_family
+  task_role_arn          = module.ecs_cluster.task_role_arn
+  execution_role_arn     = module.ecs_cluster.task_execution_role_arn
 
   # The Terraform roles: state, and where the apply role may change things.
   state_bucket_name = var.state_bucket_name

@@ -121,10 +121,35 @@ def test_every_other_resource_is_a_validated_finlex_arn() -> None:
         if statement["resources"] == ["*"]:
             continue
         for resource in statement["resources"]:
+            if resource == "${local.task_definition_revisions}":
+                used.add("task_definition_family")
+                continue
             match = re.fullmatch(r"\$\{var\.([a-z_]+)\}", resource)
             assert match, f"resource {resource} is not one of the module's validated ARN inputs"
             used.add(match.group(1))
-    assert used == {"ecr_repository_arn", "ecs_service_arn", "task_role_arn", "execution_role_arn"}
+    assert used == {
+        "ecr_repository_arn",
+        "ecs_service_arn",
+        "task_definition_family",
+        "task_role_arn",
+        "execution_role_arn",
+    }
+
+
+def test_task_definition_revisions_are_the_family_in_the_service_account() -> None:
+    (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
+    expression = locals_["task_definition_revisions"]
+    assert "var.ecs_service_arn" in expression
+    assert expression.endswith(":task-definition/${var.task_definition_family}:*")
+    (statement,) = [s for s in statements("deploy") if "ecs:TagResource" in s["actions"]]
+    assert statement["actions"] == ["ecs:TagResource"]
+    assert statement["condition"] == [
+        {
+            "test": "StringEquals",
+            "variable": "ecs:CreateAction",
+            "values": ["RegisterTaskDefinition"],
+        }
+    ]
 
 
 GOOD_AND_BAD_ARNS = {
@@ -145,6 +170,10 @@ GOOD_AND_BAD_ARNS = {
             "arn:aws:ecs:eu-west-1:123456789012:service/finlex/*",
             "arn:aws:ecs:eu-west-1:123456789012:service/finlex",
         ],
+    ),
+    "task_definition_family": (
+        ["finlex", "finlex-api"],
+        ["other", "finlexother", "*", "finlex:*"],
     ),
     "task_role_arn": (
         ["arn:aws:iam::123456789012:role/finlex-task-20260101000000000000000001"],
@@ -183,6 +212,7 @@ def test_root_passes_the_finlex_prefix_and_the_infra_outputs() -> None:
     assert root_vars["name"]["default"] == PREFIX
     assert module["ecr_repository_arn"] == "${module.ecr.repository_arn}"
     assert module["ecs_service_arn"] == "${module.ecs_cluster.service_arn}"
+    assert module["task_definition_family"] == "${module.ecs_cluster.task_definition_family}"
     assert module["task_role_arn"] == "${module.ecs_cluster.task_role_arn}"
     assert module["execution_role_arn"] == "${module.ecs_cluster.task_execution_role_arn}"
 
@@ -242,7 +272,9 @@ def test_the_cli_calls_are_found() -> None:
 
 
 def test_deploy_policy_is_exactly_the_cli_calls_plus_docker_push() -> None:
-    needed = cli_calls() | DOCKER_PUSH | {"iam:PassRole"}
+    # Implied by RegisterTaskDefinition: passing the roles, and tagging the new
+    # revision with the tags it copies (release/README.md, "AWS permissions").
+    needed = cli_calls() | DOCKER_PUSH | {"iam:PassRole", "ecs:TagResource"}
     granted = deploy_actions()
     assert not needed - granted, f"the CLI calls these but the role may not: {needed - granted}"
     assert not granted - needed, f"granted but never called: {granted - needed}"

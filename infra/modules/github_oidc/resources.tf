@@ -31,6 +31,10 @@ locals {
   arn_r53     = "arn:${local.partition}:route53:::"
   arn_s3      = "arn:${local.partition}:s3:::${var.state_bucket_name}"
   arn_aws_iam = "arn:${local.partition}:iam::aws:policy"
+
+  # Revisions of the service's task definition family, in the service's account
+  # and region (taken from the validated service ARN).
+  task_definition_revisions = "${regex("^(arn:[^:]+:ecs:[^:]+:[0-9]{12}):", var.ecs_service_arn)[0]}:task-definition/${var.task_definition_family}:*"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -183,6 +187,22 @@ data "aws_iam_policy_document" "deploy" {
       "ecs:RegisterTaskDefinition",
     ]
     resources = ["*"]
+  }
+
+  # The task definition carries tags (provider default_tags); the CLI copies
+  # them to the revision it registers, and tagging on create needs TagResource.
+  # Only while registering a revision, only in the service's family.
+  statement {
+    sid       = "EcsTagNewRevisionsOfTheFinlexFamily"
+    effect    = "Allow"
+    actions   = ["ecs:TagResource"]
+    resources = [local.task_definition_revisions]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RegisterTaskDefinition"]
+    }
   }
 
   # verify: target health behind the load balancer. Describe* calls of

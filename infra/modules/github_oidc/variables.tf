@@ -77,6 +77,16 @@ variable "ecs_service_arn" {
   }
 }
 
+variable "task_definition_family" {
+  description = "Family of the service's task definition; revisions the pipeline registers keep its tags (ecs:TagResource on this family only)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^${var.name_prefix}(?:[_-][A-Za-z0-9_-]*)?$", var.task_definition_family))
+    error_message = "task_definition_family must be named after name_prefix."
+  }
+}
+
 variable "task_role_arn" {
   description = "ARN of the task role; the deploy role may pass it to ECS tasks, nothing else."
   type        = string
