@@ -27,7 +27,6 @@ help: ## list the targets
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.app-installed: requirements/app.lock | $(BIN)/activate
 	$(BIN)/pip install --quiet --require-hashes -r requirements/app.lock

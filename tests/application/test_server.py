@@ -16,8 +16,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servers import APPLICATION, production_server
+from servers import APPLICATION, free_port, production_server
 
+import healthcheck
 from app import VERSION
 from routes import HEALTH_PATH, VERSION_PATH
 from settings import DEFAULT_GRACEFUL_TIMEOUT
@@ -180,3 +181,12 @@ def test_sigterm_is_bounded_by_the_graceful_timeout(tmp_path: Path) -> None:
         with pytest.raises(ConnectionError):
             stuck.result(timeout=10)
     assert graceful <= elapsed < graceful + 3, f"exit after {elapsed:.1f} s"
+
+
+def test_healthcheck_probe(
+    server: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINLEX_PORT", str(urlsplit(server[0]).port))
+    assert healthcheck.main() == 0
+    monkeypatch.setenv("FINLEX_PORT", str(free_port()))  # nothing listens there
+    assert healthcheck.main() == 1
