@@ -234,7 +234,9 @@ IN_PROGRESS = service(
 )
 
 
-def follow_with(aws_env, responses: list[dict], timeout: float = 60, interval: float = 15):
+def follow_with(
+    aws_env, responses: list[dict], timeout: float = 60, interval: float = 15, started_at=None
+):
     ecs = boto3.client("ecs", region_name=REGION)
     stub = Stubber(ecs)
     for response in responses:
@@ -243,7 +245,10 @@ def follow_with(aws_env, responses: list[dict], timeout: float = 60, interval: f
     wait = deploy.Follow(timeout=timeout, interval=interval, clock=clock, progress=Progress())
     with stub:
         try:
-            return deploy.follow(ecs, "c", "s", "ecs-svc/new", previous=OLD, wait=wait), clock
+            followed = deploy.follow(
+                ecs, "c", "s", "ecs-svc/new", previous=OLD, wait=wait, started_at=started_at
+            )
+            return followed, clock
         finally:
             stub.assert_no_pending_responses()
 
@@ -275,6 +280,14 @@ def test_follow_rollback_after_our_deployment_is_gone(aws_env) -> None:
     gone = service(deployment("ecs-svc/rollback", "PRIMARY", OLD, "COMPLETED", running=2))
     with pytest.raises(ReleaseError, match="rolled back by the circuit breaker to finlex:7"):
         follow_with(aws_env, [gone])
+
+
+def test_follow_waits_out_a_stale_read(aws_env) -> None:
+    stale = deployment("ecs-svc/old", "PRIMARY", OLD, "COMPLETED", running=2)
+    stale["createdAt"] = NOW - dt.timedelta(days=1)
+    done = service(deployment("ecs-svc/new", "PRIMARY", NEW, "COMPLETED", running=2))
+    result, _ = follow_with(aws_env, [service(stale), done], started_at=NOW)
+    assert result["id"] == "ecs-svc/new"
 
 
 def test_follow_replaced_by_another_deployment(aws_env) -> None:

@@ -8,6 +8,7 @@ keeps a pipeline from reporting success after the circuit breaker rolled back.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -76,11 +77,11 @@ def _require_ecs_controller(svc: dict[str, Any]) -> None:
         )
 
 
-def _started(svc: dict[str, Any], task_definition: str) -> str:
+def _started(svc: dict[str, Any], task_definition: str) -> dict[str, Any]:
     for deployment in svc.get("deployments", []):
         primary = deployment.get("status") == "PRIMARY"
         if primary and deployment["taskDefinition"] == task_definition:
-            return str(deployment["id"])
+            return deployment
     raise ReleaseError(f"ECS started no deployment of {task_definition}")
 
 
@@ -104,12 +105,15 @@ def follow(
     *,
     previous: str,
     wait: Follow,
+    started_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Poll the service until deployment `deployment_id` completes.
 
     Raise ReleaseError when it fails or is replaced by another PRIMARY
-    deployment (the circuit breaker's rollback to `previous`), and WaitTimeoutError
-    when `wait.timeout` passes first.
+    deployment (the circuit breaker's rollback to `previous`), and
+    WaitTimeoutError when `wait.timeout` passes first. A PRIMARY deployment
+    created before ours (`started_at`) while ours is not listed yet is a stale
+    read of ECS's eventually consistent API, not a rollback: keep polling.
     """
     seen_events: set[str] | None = None
     last = "no answer yet"
@@ -126,6 +130,11 @@ def follow(
         ours = next((item for item in deployments if item.get("id") == deployment_id), None)
         primary = next((item for item in deployments if item.get("status") == "PRIMARY"), None)
         if primary is not None and primary.get("id") != deployment_id:
+            created = primary.get("createdAt")
+            if ours is None and started_at and created and created < started_at:
+                last = f"not listed yet (PRIMARY is still {primary.get('id')})"
+                wait.progress(f"deployment {deployment_id} {last}", elapsed)
+                continue
             raise _replaced(deployment_id, ours, primary, previous)
         if ours is None:
             raise ReleaseError(f"deployment {deployment_id} is gone and no deployment is PRIMARY")
@@ -208,12 +217,21 @@ def _roll_out(
     elbv2: Any | None,
 ) -> None:
     updated = ecs.update_service(cluster=cluster, service=service, taskDefinition=task_definition)
-    deployment_id = _started(updated["service"], task_definition)
+    started = _started(updated["service"], task_definition)
+    deployment_id = str(started["id"])
     wait.progress(
         f"deployment {deployment_id} of {_revision_name(task_definition)} started on "
         f"{cluster}/{service}; following it for up to {duration(wait.timeout)}"
     )
-    follow(ecs, cluster, service, deployment_id, previous=previous, wait=wait)
+    follow(
+        ecs,
+        cluster,
+        service,
+        deployment_id,
+        previous=previous,
+        wait=wait,
+        started_at=started.get("createdAt"),
+    )
     _report_targets(elbv2, describe_service(ecs, cluster, service), wait.progress)
     print(
         f"{cluster}/{service}: deployment {deployment_id} of {task_definition} COMPLETED",
