@@ -28,6 +28,9 @@ def granian_argv(settings: config.Settings, target: str = DEFAULT_TARGET) -> lis
         "granian",
         "--interface",
         "wsgi",
+        # The ALB talks HTTP/1.1 to its targets; no protocol sniffing needed.
+        "--http",
+        "1",
         "--factory",
         "--host",
         settings.host,
