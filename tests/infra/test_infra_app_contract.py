@@ -1,0 +1,127 @@
+"""The infra agrees with the app: values are read from application/, not retyped."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+import routes
+import settings
+from infra_hcl import APPLICATION, ECS, INFRA, default_of, expr, labelled, locals_of, resources
+
+DOCKERFILE = INFRA.parent / "Dockerfile"
+FARGATE_MAX_STOP_TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def container():
+    (definition,) = locals_of(ECS)["container_definitions"]
+    return definition
+
+
+def _effective(variable: str):
+    """The value the root configuration gives a module variable: the root's
+    own variable default when it passes one through, else the module default."""
+    call = labelled(INFRA, "module")["ecs_cluster"]
+    if variable in call:
+        passed = expr(call[variable])
+        match = re.fullmatch(r"var\.(\w+)", passed)
+        assert match, f"root passes {variable} = {passed}; cannot check it statically"
+        return default_of(INFRA, match.group(1))
+    return default_of(ECS, variable)
+
+
+def test_health_check_path_is_the_apps_health_route() -> None:
+    assert _effective("health_check_path") == routes.HEALTH_PATH
+    group = resources(ECS)["aws_lb_target_group.this"]
+    assert expr(group["health_check"][0]["path"]) == "var.health_check_path"
+
+
+def test_container_port_is_the_apps_port(container) -> None:
+    assert _effective("container_port") == settings.Settings().port
+    assert container["portMappings"][0]["containerPort"] == "${var.container_port}"
+
+
+def test_graceful_timeout_default_is_the_apps() -> None:
+    assert _effective("graceful_timeout") == settings.DEFAULT_GRACEFUL_TIMEOUT
+
+
+def test_deregistration_delay_exceeds_the_graceful_bound() -> None:
+    delay = _effective("deregistration_delay")
+    assert delay > settings.DEFAULT_GRACEFUL_TIMEOUT
+    assert delay <= 30, "short enough for fast deploys"
+
+
+def test_stop_timeout_exceeds_the_graceful_bound(container) -> None:
+    stop = _effective("stop_timeout")
+    assert settings.DEFAULT_GRACEFUL_TIMEOUT < stop <= FARGATE_MAX_STOP_TIMEOUT
+    assert container["stopTimeout"] == "${var.stop_timeout}"
+
+
+def test_graceful_timeout_range_matches_the_apps() -> None:
+    # The module accepts the same upper bound as the app (settings._RANGES),
+    # so that stopTimeout (<= 120) can always exceed it.
+    high = settings._RANGES["graceful_timeout"][1]
+    (rule,) = labelled(ECS, "variable")["graceful_timeout"]["validation"]
+    assert f"var.graceful_timeout <= {high}" in expr(rule["condition"])
+    assert high < FARGATE_MAX_STOP_TIMEOUT
+
+
+def test_environment_names_are_the_apps_settings() -> None:
+    environment = expr(locals_of(ECS)["container_environment"])
+    names = set(re.findall(r"\b(FINLEX_[A-Z_]+)\s*=", environment))
+    assert names, "the task definition sets no FINLEX_* variables"
+    assert names <= set(settings.ENVIRONMENT), names - set(settings.ENVIRONMENT)
+    assert {"FINLEX_WORKERS", "FINLEX_GRACEFUL_TIMEOUT", "FINLEX_PORT"} <= names
+
+
+def test_container_probe_calls_the_health_route_without_curl(container) -> None:
+    command = container["healthCheck"]["command"]
+    assert command == ["CMD", "python3", "/app/healthcheck.py"]
+    source = (APPLICATION / "healthcheck.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    imports = {
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert ("routes", "HEALTH_PATH") in imports, "healthcheck.py must probe routes.HEALTH_PATH"
+    assert "FINLEX_PORT" in source, "healthcheck.py must probe the configured port"
+
+
+def _dockerfile() -> str:
+    assert DOCKERFILE.is_file(), "Dockerfile is missing"
+    return DOCKERFILE.read_text(encoding="utf-8")
+
+
+def test_task_definition_probe_matches_the_images() -> None:
+    healthcheck = re.search(r"^HEALTHCHECK\b.*?\bCMD\s+(\[.*?\])", _dockerfile(), re.M | re.S)
+    assert healthcheck, "the Dockerfile has no exec-form HEALTHCHECK"
+    (definition,) = locals_of(ECS)["container_definitions"]
+    assert ast.literal_eval(healthcheck.group(1)) == definition["healthCheck"]["command"][1:]
+
+
+def test_container_user_is_the_images_non_root_user() -> None:
+    users = re.findall(r"^USER\s+(\S+)", _dockerfile(), re.M)
+    assert users, "the Dockerfile sets no USER"
+    assert users[-1] == default_of(ECS, "container_user")
+    assert users[-1].split(":")[0] not in {"0", "root"}
+
+
+def test_image_declares_the_tmp_volume_the_task_mounts(container) -> None:
+    """On Fargate a task volume is created root-owned 0755 unless the image
+    declares VOLUME at the same path; then ECS copies the image's /tmp (1777)
+    into it, and the non-root user can write there."""
+    (mount,) = container["mountPoints"]
+    volumes = re.findall(r"^VOLUME\s+(.+)$", _dockerfile(), re.M)
+    declared = set()
+    for value in volumes:
+        value = value.strip()
+        declared.update(ast.literal_eval(value) if value.startswith("[") else value.split())
+    assert mount["containerPath"] in declared, (
+        f'the Dockerfile must declare VOLUME ["{mount["containerPath"]}"] for the task\'s '
+        "writable volume (Fargate mounts it root-owned otherwise)"
+    )

