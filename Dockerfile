@@ -61,6 +61,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     FINLEX_PORT=5000
 
 WORKDIR /app
+# The only writable path under a read-only root filesystem. Declared as a
+# volume so that ECS Fargate seeds the task's /tmp volume from the image's
+# /tmp (mode 1777) instead of creating it root-owned 0755.
+VOLUME ["/tmp"]
 USER 10001:10001
 EXPOSE 5000
 

@@ -125,7 +125,7 @@ def container(request: pytest.FixtureRequest, image: str) -> Iterator[tuple[str,
         wait_for_http(f"http://localhost:5000{HEALTH_PATH}")
         yield container_id, "http://localhost:5000"
     finally:
-        docker("rm", "-f", container_id, check=False)
+        docker("rm", "--force", "--volumes", container_id, check=False)
 
 
 def test_version_and_health_answer(container: tuple[str, str]) -> None:
@@ -144,6 +144,16 @@ def test_server_is_pid_1_and_not_root(container: tuple[str, str]) -> None:
     assert "0" not in uids, status
     cmdline = docker("exec", container_id, "cat", "/proc/1/cmdline").stdout.split("\0")
     assert cmdline[1:3] == ["-m", "granian"], cmdline
+
+
+def test_only_tmp_is_writable(container: tuple[str, str], request: pytest.FixtureRequest) -> None:
+    container_id, _ = container
+    assert docker("exec", container_id, "sh", "-c", "echo x > /tmp/probe").returncode == 0
+    app_write = docker("exec", container_id, "sh", "-c", "echo x > /app/probe", check=False)
+    assert app_write.returncode != 0  # the app's files belong to root
+    if request.node.callspec.params["container"] == "ecs":
+        root_write = docker("exec", container_id, "sh", "-c", "echo x > /probe", check=False)
+        assert "Read-only file system" in root_write.stderr
 
 
 def test_healthcheck_probe_works_without_curl(container: tuple[str, str]) -> None:
