@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,8 +62,24 @@ def production_server(
         wait_until_serving(base + "/", process)
         yield base, process
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
+        stop_group(process)
         if process.stdout:
             process.stdout.close()
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """Stop the server and its workers: SIGTERM to the group, then SIGKILL.
+
+    Killing only the main process would leave its worker processes orphaned.
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Workers may outlive a main process that already exited.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
