@@ -45,21 +45,23 @@ BUILTIN_RESOURCES: dict[str, Any] = {
         "blocks": {},
     }
 }
-TOP_LEVEL = {
-    "terraform",
-    "provider",
-    "variable",
-    "locals",
-    "output",
-    "module",
-    "resource",
-    "data",
-    "moved",
-    "import",
-    "removed",
-    "check",
-    "ephemeral",
+# Top-level block types and how many labels each takes.
+TOP_LEVEL_LABELS = {
+    "terraform": 0,
+    "provider": 1,
+    "variable": 1,
+    "locals": 0,
+    "output": 1,
+    "module": 1,
+    "resource": 2,
+    "data": 2,
+    "moved": 0,
+    "import": 0,
+    "removed": 0,
+    "check": 1,
+    "ephemeral": 2,
 }
+TOP_LEVEL = frozenset(TOP_LEVEL_LABELS)
 
 
 @dataclass(frozen=True)
@@ -165,21 +167,7 @@ def _declare(module: Module, block: Block) -> None:
             )
         )
         return
-    expected_labels = {
-        "resource": 2,
-        "data": 2,
-        "ephemeral": 2,
-        "module": 1,
-        "variable": 1,
-        "output": 1,
-        "provider": 1,
-        "check": 1,
-        "terraform": 0,
-        "locals": 0,
-        "moved": 0,
-        "import": 0,
-        "removed": 0,
-    }[block.type]
+    expected_labels = TOP_LEVEL_LABELS[block.type]
     if len(block.labels) != expected_labels:
         module.parse_errors.append(
             Finding(
@@ -743,17 +731,7 @@ class Checker:
 
 
 def _wrong_labels(block: Block) -> bool:
-    expected = {
-        "resource": 2,
-        "data": 2,
-        "ephemeral": 2,
-        "module": 1,
-        "variable": 1,
-        "output": 1,
-        "provider": 1,
-        "check": 1,
-    }.get(block.type)
-    return expected is not None and len(block.labels) != expected
+    return len(block.labels) != TOP_LEVEL_LABELS[block.type]
 
 
 def _first_line(body: Body) -> int | None:
