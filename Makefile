@@ -12,6 +12,8 @@ BIN         := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
 VERSION     := $(shell cat application/VERSION)
 REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# Where the source lives, for the image's org.opencontainers.image.source label.
+SOURCE      ?= $(shell git remote get-url origin 2>/dev/null || echo unknown)
 IMAGE       ?= finlex
 TAG         ?= latest
 DOCKER      ?= docker
@@ -96,7 +98,7 @@ tf-schema: $(VENV)/.dev-installed ## regenerate tools/tfcheck/aws_schema.json fr
 .PHONY: image
 image: ## build the container image with its OCI labels
 	DOCKER_BUILDKIT=1 $(DOCKER) build \
-	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) \
 	  $(if $(CA_BUNDLE),--secret id=cabundle$(,)src=$(CA_BUNDLE)) \
 	  -t $(IMAGE):$(TAG) .
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import settings
+from app import VERSION
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -24,3 +25,15 @@ def test_config_table_matches_settings() -> None:
         for name, (field, description) in settings.ENVIRONMENT.items()
     ]
     assert documented_rows() == expected
+
+
+def test_docs_quote_the_current_version() -> None:
+    """Every answer of /version quoted in the docs shows application/VERSION."""
+    repo = README.parent
+    quoted = []
+    for doc in [README, *sorted((repo / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        quoted += [(doc.name, v) for v in re.findall(r"API version: ([\w.+-]+)", text)]
+        quoted += [(doc.name, v) for v in re.findall(r'\{"version": ?"([^"]+)"\}', text)]
+    assert len(quoted) >= 4, quoted  # the README shows the answer several times
+    assert {version for _, version in quoted} == {VERSION}, quoted
