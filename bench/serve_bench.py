@@ -177,7 +177,7 @@ def load(name: str, url: str, duration: int, connections: int) -> Result:
 def servers() -> list[tuple[str, list[str], dict[str, str], Path]]:
     """(name, argv, env, cwd) for every server to measure; the port is filled in later."""
     python = sys.executable
-    entries = [
+    entries: list[tuple[str, list[str], dict[str, str], Path]] = [
         ("production (serve.py, Granian)", [python, "serve.py"], {}, APPLICATION),
         ("seed: python3 app.py (Flask dev)", [python, "app.py"], {}, APPLICATION),
     ]

@@ -40,6 +40,13 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_strict() -> None:
+    # Files and strictness come from [tool.mypy] in pyproject.toml.
+    result = run(require_tool("mypy"), "--no-incremental")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
+
+
 def test_hadolint_dockerfile() -> None:
     result = run(require_tool("hadolint"), "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -313,7 +313,8 @@ class Checker:
             return result
         if type_ in BUILTIN_RESOURCES:
             return dict(BUILTIN_RESOURCES[type_])
-        return self.schema["resources"].get(type_)
+        resource: dict[str, Any] | None = self.schema["resources"].get(type_)
+        return resource
 
     def _unknown_type(self, ctx: Context, block: Block, type_: str, is_data: bool) -> None:
         kind = "data source" if is_data else "resource"

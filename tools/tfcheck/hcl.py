@@ -60,7 +60,7 @@ class Reference:
 
 @dataclass
 class Expression:
-    tree: Tree | Token
+    tree: Tree[Token] | Token
     line: int
 
     def references(self, scope: frozenset[str] = frozenset()) -> list[Reference]:
@@ -74,7 +74,7 @@ class Expression:
         node = _unwrap(self.tree)
         if not (isinstance(node, Tree) and node.data == "tuple"):
             return None
-        names = []
+        names: list[str] = []
         for elem in node.children:
             if isinstance(elem, Tree) and elem.data != "new_line_or_comment":
                 refs: list[Reference] = []
@@ -150,11 +150,11 @@ def parse_file(path: Path) -> Body:
     return _body(_child_trees(tree)[0], path)
 
 
-def _child_trees(node: Tree) -> list[Tree]:
+def _child_trees(node: Tree[Token]) -> list[Tree[Token]]:
     return [c for c in node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
 
 
-def _body(node: Tree, path: Path) -> Body:
+def _body(node: Tree[Token], path: Path) -> Body:
     body = Body()
     for item in _child_trees(node):
         if item.data == "attribute":
@@ -173,14 +173,14 @@ def _body(node: Tree, path: Path) -> Body:
     return body
 
 
-def _name(node: Tree) -> str:
+def _name(node: Tree[Token]) -> str:
     token = node.children[0]
     if isinstance(token, Tree):
         return _name(token)
     return str(token)
 
 
-def _string_text(node: Tree) -> str:
+def _string_text(node: Tree[Token]) -> str:
     out = []
     for part in node.children:
         if isinstance(part, Tree):
@@ -192,7 +192,7 @@ def _string_text(node: Tree) -> str:
     return "".join(out)
 
 
-def _unwrap(node: Tree | Token) -> Tree | Token:
+def _unwrap(node: Tree[Token] | Token) -> Tree[Token] | Token:
     """Strip `expr_term` wrappers (and parentheses) around a single child."""
     while isinstance(node, Tree) and node.data == "expr_term":
         kids = [c for c in node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
@@ -202,13 +202,13 @@ def _unwrap(node: Tree | Token) -> Tree | Token:
     return node
 
 
-def _line(node: Tree | Token, offset: int) -> int:
+def _line(node: Tree[Token] | Token, offset: int) -> int:
     if isinstance(node, Token):
         return (node.line or 0) + offset
     return (getattr(node.meta, "line", 0) or 0) + offset
 
 
-def _flatten(node: Tree) -> tuple[Tree, list[tuple[str, object]]]:
+def _flatten(node: Tree[Token]) -> tuple[Tree[Token] | Token, list[tuple[str, object]]]:
     """Split a traversal chain into its base expression and steps."""
     steps: list[tuple[str, object]] = []
     while True:
@@ -219,7 +219,7 @@ def _flatten(node: Tree) -> tuple[Tree, list[tuple[str, object]]]:
             steps.append(("index", op))
         else:  # splats: the splat then its trailing get_attr / index steps
             trailing: list[tuple[str, object]] = [("splat", None)]
-            for sub in op.children:
+            for sub in op.children if isinstance(op, Tree) else []:
                 if isinstance(sub, Tree):
                     if sub.data == "get_attr":
                         trailing.append(("attr", _get_attr_name(sub)))
@@ -234,14 +234,18 @@ def _flatten(node: Tree) -> tuple[Tree, list[tuple[str, object]]]:
         return base, steps
 
 
-def _get_attr_name(node: Tree) -> str:
+def _get_attr_name(node: Tree[Token] | Token) -> str:
+    if isinstance(node, Token):
+        return ""
     for child in node.children:
         if isinstance(child, Tree):
             return _name(child)
     return ""
 
 
-def _walk(node: Tree | Token, scope: frozenset[str], out: list[Reference], offset: int) -> None:
+def _walk(
+    node: Tree[Token] | Token, scope: frozenset[str], out: list[Reference], offset: int
+) -> None:
     if isinstance(node, Token):
         if node.type in ("HEREDOC_TEMPLATE", "HEREDOC_TEMPLATE_TRIM"):
             _walk_template_text(str(node), (node.line or 1) + offset, scope, out)

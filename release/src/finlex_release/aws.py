@@ -56,7 +56,7 @@ def client_factory(region: str | None) -> ClientFactory:
     config = Config(retries={"mode": "adaptive", "max_attempts": 8})
 
     def make(service: str) -> Any:
-        return session.client(service, config=config)  # type: ignore[call-overload]
+        return session.client(service, config=config)
 
     return make
 

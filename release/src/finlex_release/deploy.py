@@ -36,7 +36,9 @@ class Follow:
 def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
     """The service, or NotFoundError; ClusterNotFoundException is translated upstream."""
     response = ecs.describe_services(cluster=cluster, services=[service])
-    found = [item for item in response.get("services", []) if item.get("status") != "INACTIVE"]
+    found: list[dict[str, Any]] = [
+        item for item in response.get("services", []) if item.get("status") != "INACTIVE"
+    ]
     if not found:
         raise NotFoundError(f"service {service!r} not found in cluster {cluster!r}")
     return found[0]
@@ -78,7 +80,8 @@ def _require_ecs_controller(svc: dict[str, Any]) -> None:
 
 
 def _started(svc: dict[str, Any], task_definition: str) -> dict[str, Any]:
-    for deployment in svc.get("deployments", []):
+    deployments: list[dict[str, Any]] = svc.get("deployments", [])
+    for deployment in deployments:
         primary = deployment.get("status") == "PRIMARY"
         if primary and deployment["taskDefinition"] == task_definition:
             return deployment
@@ -126,7 +129,7 @@ def follow(
                     wait.progress(f"event: {event.get('message', '')}", elapsed)
         seen_events = {event.get("id", "") for event in events}
 
-        deployments = svc.get("deployments", [])
+        deployments: list[dict[str, Any]] = svc.get("deployments", [])
         ours = next((item for item in deployments if item.get("id") == deployment_id), None)
         primary = next((item for item in deployments if item.get("status") == "PRIMARY"), None)
         if primary is not None and primary.get("id") != deployment_id:
