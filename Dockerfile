@@ -8,6 +8,7 @@
 #   DOCKER_BUILDKIT=1 docker build --secret id=cabundle,src=/path/to/ca-bundle.crt -t finlex:latest .
 # `make image` also sets the OCI labels (version from application/VERSION, git revision).
 
+# Pipelines can pin the base by digest: --build-arg BASE_IMAGE=debian:trixie-slim@sha256:...
 ARG BASE_IMAGE=debian:trixie-slim
 
 # --- build: a virtual environment with the locked runtime dependencies -------

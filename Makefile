@@ -61,7 +61,9 @@ run: $(VENV)/.app-installed ## serve the API on :5000 with the production server
 
 .PHONY: test
 test: venv ## run every test and linter (container tests need a Docker engine)
-	$(BIN)/python -m pytest
+	@status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
+	exit $$status
 
 # --- pieces of the test command, handy on their own ------------------------
 

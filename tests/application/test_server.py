@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servers import APPLICATION, free_port, production_server
+from servers import APPLICATION, free_port, production_server, stop_group, wait_until_serving
 
 import healthcheck
 from app import VERSION
@@ -190,3 +191,22 @@ def test_healthcheck_probe(
     assert healthcheck.main() == 0
     monkeypatch.setenv("FINLEX_PORT", str(free_port()))  # nothing listens there
     assert healthcheck.main() == 1
+
+
+def test_seed_way_python3_app_py_serves() -> None:
+    """`python3 app.py` from application/ still starts the service (Flask's dev server)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=APPLICATION,
+        env={**os.environ, "FINLEX_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(base + HEALTH_PATH, process)
+        assert fetch(base + VERSION_PATH)[::2] == (200, f"API version: {VERSION}\n".encode())
+    finally:
+        stop_group(process)
