@@ -40,6 +40,26 @@ def deploy_argv(image: str, *extra: str) -> tuple[str, ...]:
     return ("deploy", "--cluster", "finlex", "--service", "finlex", "--image", image, *extra)
 
 
+def terraform_registers(memory: str, image: str) -> str:
+    """What `terraform apply` does to the family: a new revision with other
+    settings and the tfvars image tag; the service is left alone."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    latest = ecs.describe_task_definition(taskDefinition="finlex", include=["TAGS"])
+    settings = {k: v for k, v in latest["taskDefinition"].items() if k not in READ_ONLY}
+    settings["memory"] = memory
+    settings["containerDefinitions"][0]["image"] = image
+    settings["containerDefinitions"][0]["environment"] = [
+        {"name": "FINLEX_LOG_LEVEL", "value": "warning"}
+    ]
+    tags = [{"key": "app", "value": "finlex"}, {"key": "managed-by", "value": "terraform"}]
+    registered = ecs.register_task_definition(**settings, tags=tags)
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def revision(number: int) -> str:
+    return f"arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:{number}"
+
+
 # --- deploy ------------------------------------------------------------------
 
 
@@ -66,7 +86,12 @@ def test_deploy_completes(stack, run) -> None:
         for key in READ_ONLY:
             definition["taskDefinition"].pop(key, None)
     assert fresh["taskDefinition"] == old["taskDefinition"]
-    assert fresh["tags"] == [{"key": "app", "value": "finlex"}]
+    # The base's tags, plus the revision the service ran before this deploy.
+    assert fresh["tags"] == [
+        {"key": "app", "value": "finlex"},
+        {"key": "finlex:replaces", "value": stack.task_definition},
+    ]
+    assert "newer than the running" not in result.progress  # the base was the running one
 
 
 def test_deploy_by_digest_and_full_uri(stack, run) -> None:
@@ -188,6 +213,49 @@ def test_other_aws_errors_are_exit_6(aws_env, run) -> None:
         result = run(*deploy_argv("finlex:1.0.1"), clients=lambda _: ecs)
     assert result.code == Exit.AWS
     assert "ServerException: internal error" in result.err
+
+
+def test_deploy_bases_the_revision_on_terraforms_newer_one(stack, run) -> None:
+    terraform = terraform_registers("1024", f"{stack.image.uri}:0.1.0")  # an old tfvars tag
+    assert terraform == revision(2)
+    new = push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert ecs.updates == [revision(3)]
+    assert (
+        "base finlex:2 is newer than the running finlex:1 (registered outside this tool, "
+        "e.g. by Terraform" in result.progress
+    )
+    assert "its settings are deployed with the new image" in result.progress
+
+    fresh = described(revision(3))
+    definition = fresh["taskDefinition"]
+    assert definition["memory"] == "1024"  # Terraform's setting reaches the service
+    finlex, sidecar = definition["containerDefinitions"]
+    assert finlex["image"] == f"{new.uri}@{new.digest}"  # with the new image, not 0.1.0
+    assert finlex["environment"] == [{"name": "FINLEX_LOG_LEVEL", "value": "warning"}]
+    assert sidecar["image"] == "public.ecr.aws/example/sidecar:1"
+    assert fresh["tags"] == [
+        {"key": "app", "value": "finlex"},
+        {"key": "managed-by", "value": "terraform"},
+        {"key": "finlex:replaces", "value": stack.task_definition},  # what ran, not the base
+    ]
+
+
+def test_replaces_tag_fits_the_ecs_tag_value_limit() -> None:
+    arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/{}:12"
+    assert deploy.replaces_tag(arn.format("finlex")) == {
+        "key": "finlex:replaces",
+        "value": arn.format("finlex"),
+    }
+    long_family = "f" * 240  # families may have up to 255 characters
+    assert len(arn.format(long_family)) > 256
+    assert deploy.replaces_tag(arn.format(long_family)) == {
+        "key": "finlex:replaces",
+        "value": f"{long_family}:12",
+    }
+    assert deploy.replaces_tag(arn.format("f" * 255)) is None
 
 
 # --- follow, with botocore's Stubber -----------------------------------------
@@ -322,8 +390,67 @@ def test_rollback_puts_the_previous_revision_back(stack, run) -> None:
     result = run(*rollback_argv(), clients=clients_with(ecs))
     assert result.code == 0, result.err
     assert ecs.updates[-1] == stack.task_definition
+    assert "finlex:2 replaced finlex:1 (finlex:replaces tag)" in result.progress
     assert "rolling finlex/finlex back from finlex:2 to finlex:1" in result.progress
     assert "COMPLETED" in result.out
+
+
+def test_rollback_skips_a_terraform_revision_that_never_ran(stack, run) -> None:
+    push_image(tag="1.0.1")
+    push_image(tag="1.0.2")
+    ecs = controller(["COMPLETED"])
+    assert run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs)).code == 0  # rev 2
+    assert terraform_registers("1024", f"{stack.image.uri}:0.1.0") == revision(3)
+    ecs.deployments = None
+    assert run(*deploy_argv("finlex:1.0.2"), clients=clients_with(ecs)).code == 0  # rev 4
+    assert ecs.updates == [revision(2), revision(4)]
+    # rev 4 was based on rev 3 but replaced rev 2; the copied tag of rev 2 is gone.
+    tags = described(revision(4))["tags"]
+    assert [t for t in tags if t["key"] == "finlex:replaces"] == [
+        {"key": "finlex:replaces", "value": revision(2)}
+    ]
+
+    ecs.deployments = None
+    result = run(*rollback_argv(), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert ecs.updates[-1] == revision(2)  # not rev 3, whose image never ran
+    assert "rolling finlex/finlex back from finlex:4 to finlex:2" in result.progress
+    listed = boto3.client("ecs", region_name=REGION).list_task_definitions(familyPrefix="finlex")
+    assert len(listed["taskDefinitionArns"]) == 4  # rolling back registers nothing
+
+
+def test_rollback_without_the_tag_uses_the_numeric_rule(stack, run) -> None:
+    # The service runs a revision this tool did not register (Terraform's).
+    terraform = terraform_registers("1024", f"{stack.image.uri}:1.0.0")
+    boto3.client("ecs", region_name=REGION).update_service(
+        cluster="finlex", service="finlex", taskDefinition=terraform
+    )
+    ecs = controller(["COMPLETED"])
+    result = run(*rollback_argv(), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert ecs.updates == [stack.task_definition]
+    assert (
+        "finlex:2 has no finlex:replaces tag (not registered by finlex-release deploy); "
+        "falling back to the newest ACTIVE revision older than it: finlex:1" in result.progress
+    )
+
+
+def test_rollback_to_an_inactive_tagged_revision_fails(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    assert run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs)).code == 0
+    boto3.client("ecs", region_name=REGION).deregister_task_definition(
+        taskDefinition=stack.task_definition
+    )
+    ecs.deployments = None
+    result = run(*rollback_argv(), clients=clients_with(ecs))
+    assert result.code == Exit.NOT_FOUND
+    assert len(result.err.strip().splitlines()) == 1
+    assert (
+        "no ACTIVE rollback target: finlex:1, which finlex:2 replaced (finlex:replaces tag), "
+        "is INACTIVE; pass --to family:revision" in result.err
+    )
+    assert ecs.updates == [revision(2)]  # only the deploy's
 
 
 def test_rollback_to_a_named_revision(stack, run) -> None:

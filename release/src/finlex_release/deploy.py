@@ -3,6 +3,13 @@ deployment by its ID until ECS says COMPLETED, FAILED or rolled back.
 
 Following the deployment we started, not "the service is stable", is what
 keeps a pipeline from reporting success after the circuit breaker rolled back.
+
+A deploy copies the newest ACTIVE revision of the service's family, not the
+revision the service runs: Terraform registers revisions in the same family
+(cpu, memory, environment) and leaves the service alone, so this is how its
+changes reach the service. Each revision a deploy registers is tagged with
+the revision that ran before it (REPLACES_TAG), and rollback follows that
+tag, so it never lands on a Terraform revision that never ran.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from finlex_release.waiting import Clock, Progress, duration, ticks
 DEFAULT_CONTAINER = "finlex"
 DEFAULT_TIMEOUT = 30 * 60.0
 DEFAULT_INTERVAL = 15.0
+# Tag on every revision `deploy` registers: the revision the service ran before.
+REPLACES_TAG = "finlex:replaces"
+_TAG_VALUE_MAX = 256  # ECS tag values: at most 256 characters
 _REVISION = re.compile(r"^(?:arn:[^:]+:ecs:[^:]*:\d*:task-definition/)?([A-Za-z0-9_-]+):(\d+)$")
 
 
@@ -183,6 +193,47 @@ def _report_targets(elbv2: Any | None, svc: dict[str, Any], progress: Progress) 
         progress(line)
 
 
+def replaces_tag(task_definition_arn: str) -> dict[str, str] | None:
+    """The REPLACES_TAG that points at `task_definition_arn`.
+
+    The ARN when it fits ECS's tag value limit, else family:revision (both are
+    accepted by DescribeTaskDefinition and UpdateService); None when neither fits.
+    """
+    for value in (task_definition_arn, _revision_name(task_definition_arn)):
+        if len(value) <= _TAG_VALUE_MAX:
+            return {"key": REPLACES_TAG, "value": value}
+    return None
+
+
+def _with_replaces(tags: list[Any], running: str, progress: Progress) -> list[Any]:
+    kept = [tag for tag in tags if tag.get("key") != REPLACES_TAG]
+    tag = replaces_tag(running)
+    if tag is None:
+        progress(
+            f"{REPLACES_TAG} tag left off: {_revision_name(running)} is longer than "
+            f"{_TAG_VALUE_MAX} characters; a rollback will use the numeric rule or --to"
+        )
+        return kept
+    return [*kept, tag]
+
+
+def _base_note(base: str, running: str) -> str | None:
+    """A progress line when the base revision is not the running one."""
+    if base == running:
+        return None
+    base_name, running_name = _revision_name(base), _revision_name(running)
+    if _split(base)[1] > _split(running)[1]:
+        return (
+            f"base {base_name} is newer than the running {running_name} (registered outside "
+            "this tool, e.g. by Terraform, or the service was rolled back); its settings are "
+            "deployed with the new image"
+        )
+    return (
+        f"base {base_name} is the newest ACTIVE revision, not the running {running_name} "
+        "(no longer ACTIVE); its settings are deployed with the new image"
+    )
+
+
 def deploy(
     ecs: Any,
     ecr: Any,
@@ -195,17 +246,30 @@ def deploy(
     out: TextIO,
     elbv2: Any | None = None,
 ) -> None:
-    """Register a copy of the service's task definition with `image`, roll it out, follow it."""
+    """Register the family's newest ACTIVE revision with `image`, roll it out, follow it.
+
+    The new revision is tagged REPLACES_TAG = the revision the service ran.
+    """
     svc = describe_service(ecs, cluster, service)
     _require_ecs_controller(svc)
     previous = svc["taskDefinition"]
-    described = ecs.describe_task_definition(taskDefinition=previous, include=["TAGS"])
+    family, _ = _split(previous)
+    # Without a revision, DescribeTaskDefinition answers the newest ACTIVE one.
+    described = ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+    base = described["taskDefinition"]["taskDefinitionArn"]
     pinned = images.resolve(ecr, image)
-    kwargs = registrable(ecs, described["taskDefinition"], described.get("tags", []))
+    tags = _with_replaces(described.get("tags", []), previous, wait.progress)
+    kwargs = registrable(ecs, described["taskDefinition"], tags)
     old_image = swap_image(kwargs, container, pinned.uri)
-    wait.progress(f"{_revision_name(previous)}: container {container} runs {old_image}")
+    note = _base_note(base, previous)
+    if note:
+        wait.progress(note)
+    wait.progress(f"{_revision_name(base)}: container {container} runs {old_image}")
     new = ecs.register_task_definition(**kwargs)["taskDefinition"]["taskDefinitionArn"]
-    wait.progress(f"registered {_revision_name(new)} with {pinned.uri}")
+    wait.progress(
+        f"registered {_revision_name(new)} with {pinned.uri} "
+        f"({REPLACES_TAG} {_revision_name(previous)})"
+    )
     _roll_out(ecs, cluster, service, new, previous, wait, out, elbv2)
 
 
@@ -265,6 +329,36 @@ def previous_revision(ecs: Any, current: str) -> str:
     return max(older)[1]
 
 
+def replaced_revision(ecs: Any, current: str, progress: Progress) -> str:
+    """Where `rollback` without --to goes from `current`.
+
+    The revision named by `current`'s REPLACES_TAG (what ran before `deploy`
+    registered it), which must still be ACTIVE; without the tag, the newest
+    ACTIVE revision older than `current` by number.
+    """
+    described = ecs.describe_task_definition(taskDefinition=current, include=["TAGS"])
+    tagged = [tag for tag in described.get("tags", []) if tag.get("key") == REPLACES_TAG]
+    if not tagged:
+        target = previous_revision(ecs, current)
+        progress(
+            f"{_revision_name(current)} has no {REPLACES_TAG} tag (not registered by "
+            f"finlex-release deploy); falling back to the newest ACTIVE revision older than "
+            f"it: {_revision_name(target)}"
+        )
+        return target
+    value = str(tagged[0].get("value", ""))
+    found = ecs.describe_task_definition(taskDefinition=value)["taskDefinition"]
+    if found.get("status") != "ACTIVE":
+        raise NotFoundError(
+            f"no ACTIVE rollback target: {_revision_name(value)}, which "
+            f"{_revision_name(current)} replaced ({REPLACES_TAG} tag), is "
+            f"{found.get('status', 'not ACTIVE')}; pass --to family:revision"
+        )
+    target = str(found["taskDefinitionArn"])
+    progress(f"{_revision_name(current)} replaced {_revision_name(target)} ({REPLACES_TAG} tag)")
+    return target
+
+
 def rollback(
     ecs: Any,
     *,
@@ -275,12 +369,12 @@ def rollback(
     out: TextIO,
     elbv2: Any | None = None,
 ) -> None:
-    """Put the previous (or the named) task definition back and follow that deployment."""
+    """Put back the revision the current one replaced (or the named one), follow that."""
     svc = describe_service(ecs, cluster, service)
     _require_ecs_controller(svc)
     current = svc["taskDefinition"]
     if to is None:
-        target = previous_revision(ecs, current)
+        target = replaced_revision(ecs, current, wait.progress)
     else:
         _split(to)
         described = ecs.describe_task_definition(taskDefinition=to)
