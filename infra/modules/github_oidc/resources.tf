@@ -190,7 +190,8 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   # The task definition carries tags (provider default_tags); the CLI copies
-  # them to the revision it registers, and tagging on create needs TagResource.
+  # them to the revision it registers and adds finlex:replaces (the revision
+  # that ran before, which rollback reads). Tagging on create needs TagResource.
   # Only while registering a revision, only in the service's family.
   statement {
     sid       = "EcsTagNewRevisionsOfTheFinlexFamily"

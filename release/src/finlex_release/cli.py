@@ -247,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     dep = command(
         "deploy",
         run_deploy,
-        "Register the service's task definition with a new image (pinned by digest), "
-        "update the service and follow that deployment until COMPLETED.",
+        "Register the newest ACTIVE revision of the service's task-definition family with "
+        "a new image (pinned by digest), update the service and follow that deployment "
+        "until COMPLETED.",
     )
     _service_options(dep)
     dep.add_argument("--image", required=True, help="repo:tag, repo@sha256:..., or ECR image URI")
@@ -262,10 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     back = command(
         "rollback",
         run_rollback,
-        "Put the previous ACTIVE task-definition revision back and follow that deployment.",
+        "Put back the revision the running one replaced (its finlex:replaces tag; without "
+        "the tag, the previous ACTIVE revision) and follow that deployment.",
     )
     _service_options(back)
-    back.add_argument("--to", help="family:revision or ARN to roll back to (default: previous)")
+    back.add_argument(
+        "--to",
+        help="family:revision or ARN to roll back to (default: the one the running revision "
+        "replaced)",
+    )
     _wait_options(back, timeout=deploy.DEFAULT_TIMEOUT, interval=deploy.DEFAULT_INTERVAL)
 
     stat = command(
