@@ -187,7 +187,7 @@ verify: $(VENV)/.dev-installed ## poll $(URL) until it is healthy and reports ap
 	$(RELEASE) verify --url $(URL)
 
 .PHONY: rollback
-rollback: $(VENV)/.dev-installed ## put the previous task definition revision back, follow it
+rollback: $(VENV)/.dev-installed ## put back the revision the running one replaced (finlex:replaces tag), follow it
 	$(RELEASE) rollback $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE)
 
 .PHONY: service-status
