@@ -227,3 +227,9 @@ def test_ca_bundle_secret_leaves_no_trace(image: str, tmp_path: Path) -> None:
 def test_image_size(image: str) -> None:
     size_mb = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout) / 1e6
     assert size_mb <= SIZE_BUDGET_MB, f"{size_mb:.1f} MB"
+
+
+def test_bad_configuration_stops_the_container_with_one_line(image: str) -> None:
+    run = docker("run", "--rm", "-e", "FINLEX_WORKERS=lots", image, check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "finlex: FINLEX_WORKERS='lots' is not an integer"
