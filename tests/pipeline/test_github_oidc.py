@@ -283,16 +283,30 @@ def test_deploy_policy_is_exactly_the_cli_calls_plus_docker_push() -> None:
 # --- trust: one repository, pinned by the sub claim ----------------------------------
 
 
-@pytest.mark.parametrize(
-    ("document", "subject"),
-    [
-        ("trust_deploy", "repo:${var.github_repository}:environment:${var.deploy_environment}"),
-        ("trust_plan", "repo:${var.github_repository}:pull_request"),
-        ("trust_apply", "repo:${var.github_repository}:ref:refs/heads/${var.main_branch}"),
-    ],
-)
-def test_trust_is_pinned_to_the_repository_and_job(document: str, subject: str) -> None:
-    (statement,) = statements(document)
+TRUSTED_SUBJECTS = {
+    "deploy": "repo:${var.github_repository}:environment:${var.deploy_environment}",
+    "plan": "repo:${var.github_repository}:pull_request",
+    "apply": "repo:${var.github_repository}:ref:refs/heads/${var.main_branch}",
+}
+
+
+def test_each_role_trusts_one_kind_of_job_of_one_repository() -> None:
+    (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
+    assert locals_["trust_subjects"] == TRUSTED_SUBJECTS
+    roles = blocks(load_hcl(MODULE / "resources.tf"), "resource", "aws_iam_role")
+    for role, key in (
+        ("deploy", "deploy"),
+        ("terraform_plan", "plan"),
+        ("terraform_apply", "apply"),
+    ):
+        policy = roles[role]["assume_role_policy"]
+        assert policy == f'${{data.aws_iam_policy_document.trust["{key}"].json}}', policy
+
+
+def test_trust_is_pinned_on_the_sub_claim() -> None:
+    trust = policy_documents()["trust"]
+    assert trust["for_each"] == "${local.trust_subjects}"
+    (statement,) = trust["statement"]
     assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
     assert statement["principals"] == [
         {"type": "Federated", "identifiers": ["${local.oidc_provider_arn}"]}
@@ -307,7 +321,7 @@ def test_trust_is_pinned_to_the_repository_and_job(document: str, subject: str) 
         "${local.oidc_host}:sub": {
             "test": "StringEquals",  # never StringLike: no wildcards
             "variable": "${local.oidc_host}:sub",
-            "values": [subject],
+            "values": ["${each.value}"],
         },
     }
 

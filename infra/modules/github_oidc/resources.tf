@@ -34,6 +34,13 @@ locals {
 
   # Revisions of the service's task definition family, in the service's account
   # and region (taken from the validated service ARN).
+  # The `sub` claim each role trusts: the deploy environment, pull requests, the main branch.
+  trust_subjects = {
+    deploy = "repo:${var.github_repository}:environment:${var.deploy_environment}"
+    plan   = "repo:${var.github_repository}:pull_request"
+    apply  = "repo:${var.github_repository}:ref:refs/heads/${var.main_branch}"
+  }
+
   task_definition_revisions = "${regex("^(arn:[^:]+:ecs:[^:]+:[0-9]{12}):", var.ecs_service_arn)[0]}:task-definition/${var.task_definition_family}:*"
 }
 
@@ -49,9 +56,13 @@ resource "aws_iam_openid_connect_provider" "github" {
 
 # --- trust policies ----------------------------------------------------------
 
-data "aws_iam_policy_document" "trust_deploy" {
+# One trust policy per role, each pinned to one kind of job of one repository
+# through the token's `sub` claim, matched exactly (never StringLike).
+data "aws_iam_policy_document" "trust" {
+  for_each = local.trust_subjects
+
   statement {
-    sid     = "GitHubDeployEnvironmentOnly"
+    sid     = "GitHub${title(each.key)}JobsOnly"
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
@@ -69,57 +80,7 @@ data "aws_iam_policy_document" "trust_deploy" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:environment:${var.deploy_environment}"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "trust_plan" {
-  statement {
-    sid     = "GitHubPullRequestsOnly"
-    effect  = "Allow"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_provider_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:pull_request"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "trust_apply" {
-  statement {
-    sid     = "GitHubMainBranchOnly"
-    effect  = "Allow"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_provider_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:ref:refs/heads/${var.main_branch}"]
+      values   = [each.value]
     }
   }
 }
@@ -129,7 +90,7 @@ data "aws_iam_policy_document" "trust_apply" {
 resource "aws_iam_role" "deploy" {
   name                 = "${local.p}-github-deploy"
   description          = "${local.p}: GitHub deploy.yml (${var.github_repository}, environment ${var.deploy_environment})"
-  assume_role_policy   = data.aws_iam_policy_document.trust_deploy.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
 }
@@ -268,7 +229,7 @@ data "aws_iam_policy_document" "state" {
 resource "aws_iam_role" "terraform_plan" {
   name                 = "${local.p}-github-terraform-plan"
   description          = "${local.p}: GitHub terraform.yml plan on pull requests of ${var.github_repository}"
-  assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
 }
@@ -292,7 +253,7 @@ resource "aws_iam_role_policy" "terraform_plan_state" {
 resource "aws_iam_role" "terraform_apply" {
   name                 = "${local.p}-github-terraform-apply"
   description          = "${local.p}: GitHub terraform.yml apply on ${var.main_branch} of ${var.github_repository}"
-  assume_role_policy   = data.aws_iam_policy_document.trust_apply.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["apply"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
 }
