@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from flask import Flask, Response, g, jsonify, request
@@ -21,6 +22,7 @@ from routes import HEALTH_PATH, VERSION_PATH
 # The single source of the version: application/VERSION.
 VERSION = Path(__file__).with_name("VERSION").read_text(encoding="utf-8").strip()
 ACCESS_LOGGER = "finlex.access"
+ERROR_LOGGER = "finlex.error"
 _OFFERED = ("text/plain", "application/json")
 
 
@@ -46,8 +48,8 @@ class _StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
-def _access_logger(level: str) -> logging.Logger:
-    logger = logging.getLogger(ACCESS_LOGGER)
+def _json_logger(name: str, level: str) -> logging.Logger:
+    logger = logging.getLogger(name)
     logger.setLevel(level.upper())
     logger.propagate = False
     if not logger.handlers:
@@ -55,12 +57,25 @@ def _access_logger(level: str) -> logging.Logger:
     return logger
 
 
+def _log_json(logger: logging.Logger, level: int, fields: dict[str, object]) -> None:
+    """One JSON object per line, as CloudWatch Logs reads it (a traceback included)."""
+    if logger.isEnabledFor(level):
+        record = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "level": logging.getLevelName(level).lower(),
+            "logger": logger.name,
+            **fields,
+        }
+        logger.log(level, json.dumps(record, separators=(",", ":")))
+
+
 def create_app(settings: config.Settings | None = None) -> Flask:
     """Build the application. `settings` defaults to the process environment."""
     settings = settings or config.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    access_log = _access_logger(settings.log_level)
+    access_log = _json_logger(ACCESS_LOGGER, settings.log_level)
+    error_log = _json_logger(ERROR_LOGGER, settings.log_level)
 
     @app.get(VERSION_PATH)
     def version() -> Response:
@@ -84,10 +99,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     def finish(response: Response) -> Response:
         response.headers["X-Content-Type-Options"] = "nosniff"
         started = g.get("started", time.perf_counter())
-        record = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "level": "info",
-            "logger": ACCESS_LOGGER,
+        fields: dict[str, object] = {
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
@@ -95,8 +107,8 @@ def create_app(settings: config.Settings | None = None) -> Flask:
         }
         trace = request.headers.get("X-Amzn-Trace-Id")
         if trace:
-            record["trace_id"] = trace
-        access_log.info(json.dumps(record, separators=(",", ":")))
+            fields["trace_id"] = trace
+        _log_json(access_log, logging.INFO, fields)
         return response
 
     @app.errorhandler(HTTPException)
@@ -116,7 +128,16 @@ def create_app(settings: config.Settings | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        _log_json(
+            error_log,
+            logging.ERROR,
+            {
+                "method": request.method,
+                "path": request.path,
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": "".join(traceback.format_exception(error)),
+            },
+        )
         if _wants_json():
             response = jsonify(error="internal server error", status=500)
             response.status_code = 500

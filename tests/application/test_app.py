@@ -117,14 +117,23 @@ def test_body_within_limit_reaches_method_check(client: FlaskClient) -> None:
     assert response.status_code == 405
 
 
-def test_unexpected_error_is_500_without_traceback(app: Flask) -> None:
+def test_unexpected_error_is_500_without_traceback(
+    app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
     app.config["TESTING"] = False  # let the error handler run instead of re-raising
 
     @app.get("/boom")
     def boom() -> str:
         raise RuntimeError("secret internals")
 
+    capsys.readouterr()
     response = app.test_client().get("/boom")
+    error_line, access_line = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert error_line["level"] == "error"
+    assert error_line["error"] == "RuntimeError: secret internals"
+    assert "Traceback (most recent call last)" in error_line["traceback"]
+    assert "raise RuntimeError" in error_line["traceback"]
+    assert (access_line["path"], access_line["status"]) == ("/boom", 500)
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert body == "500 internal server error\n"
