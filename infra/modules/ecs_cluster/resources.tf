@@ -20,7 +20,7 @@ data "aws_subnet" "alb" {
 locals {
   container_name = var.name
   account_id     = data.aws_caller_identity.current.account_id
-  region         = data.aws_region.current.region
+  region         = data.aws_region.current.id
   partition      = data.aws_partition.current.partition
 
   task_azs = distinct([for subnet in data.aws_subnet.task : subnet.availability_zone])

@@ -16,7 +16,7 @@ locals {
 
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.id
   p         = var.name_prefix
 
   # Resource ARNs the Terraform apply role may change: the ones the infra
