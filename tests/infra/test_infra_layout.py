@@ -107,7 +107,13 @@ def _minimum_version(constraint: str) -> tuple[int, ...]:
 
 @pytest.mark.parametrize(
     "path",
-    [INFRA / "providers.tf", BOOTSTRAP / "providers.tf", ECR / "versions.tf", ECS / "versions.tf"],
+    [
+        INFRA / "providers.tf",
+        BOOTSTRAP / "providers.tf",
+        ECR / "versions.tf",
+        ECS / "versions.tf",
+        INFRA / "modules" / "github_oidc" / "versions.tf",
+    ],
     ids=lambda p: str(p.relative_to(INFRA)),
 )
 def test_terraform_and_provider_versions(path) -> None:
@@ -115,13 +121,9 @@ def test_terraform_and_provider_versions(path) -> None:
     assert _minimum_version(terraform["required_version"]) >= (1, 10)
     aws = one_block(terraform, "required_providers")["aws"]
     assert aws["source"] == "hashicorp/aws"
-    constraint = aws["version"]
-    if path.name == "providers.tf":
-        # Root configurations pin the provider: ~> 6.x
-        assert re.fullmatch(r"~>\s*6\.\d+", constraint), constraint
-    else:
-        # Modules state the range they work with and leave the pin to the root.
-        assert constraint.replace(" ", "") == ">=6.0,<7.0", constraint
+    # One range everywhere: the offline rehearsal runs provider 5.100 (the
+    # mirror on the machine image), GitHub's workflows the newest 6.x.
+    assert aws["version"].replace(" ", "") == ">=5.100,<7.0", aws["version"]
 
 
 @pytest.mark.parametrize("directory", [INFRA, BOOTSTRAP], ids=["root", "bootstrap"])

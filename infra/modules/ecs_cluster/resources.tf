@@ -519,9 +519,12 @@ resource "aws_ecs_service" "autoscaled" {
 
   depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution]
 
+  # No create_before_destroy: ECS keeps service names unique in a cluster,
+  # so a second "finlex" cannot exist beside the first. A replacement is
+  # destroy-then-create (the rehearsal shows the plan); releases never
+  # replace the service, they deploy new task definitions into it.
   lifecycle {
-    create_before_destroy = true
-    ignore_changes        = [task_definition, desired_count]
+    ignore_changes = [task_definition, desired_count]
 
     precondition {
       condition     = length(local.task_azs) >= 2
@@ -574,9 +577,9 @@ resource "aws_ecs_service" "fixed" {
 
   depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution]
 
+  # No create_before_destroy: see aws_ecs_service.autoscaled.
   lifecycle {
-    create_before_destroy = true
-    ignore_changes        = [task_definition]
+    ignore_changes = [task_definition]
 
     precondition {
       condition     = length(local.task_azs) >= 2

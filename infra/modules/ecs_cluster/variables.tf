@@ -447,7 +447,7 @@ variable "desired_count" {
 }
 
 variable "wait_for_steady_state" {
-  description = "Make `terraform apply` wait until the service is stable, so that a deployment that fails also fails the apply."
+  description = "Make `terraform apply` wait until the service is stable. It does not catch a failed deployment: the circuit breaker rolls it back, which makes the service stable on the previous revision, so the apply still succeeds (terraform-provider-aws#19519). `finlex-release deploy` follows its deployment by ID and fails on a rollback."
   type        = bool
   default     = true
 }

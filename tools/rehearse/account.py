@@ -1,0 +1,158 @@
+"""What the rehearsal puts into the emulated account, and what it finds there.
+
+A real account has a hosted zone, and for the private-subnet example a VPC
+with subnets and a prefix list, before finlex is applied: they are made here.
+After ``terraform destroy``, `leftovers` lists everything that is still there
+apart from those and the bootstrap, so that "nothing is left" is a reading.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from rehearse.emulator import ADMIN_KEY, REGION
+
+
+def client(url: str, service: str, key: str = ADMIN_KEY, secret: str = ADMIN_KEY) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
+
+
+@dataclass(frozen=True)
+class Network:
+    """The private-subnet example's VPC, as its tfvars expect it."""
+
+    vpc_id: str
+    alb_subnet_ids: list[str]
+    task_subnet_ids: list[str]
+    prefix_list_id: str
+
+
+def hosted_zone(url: str, domain: str) -> str:
+    route53 = client(url, "route53")
+    zone = route53.create_hosted_zone(Name=domain, CallerReference=f"rehearsal-{domain}")
+    return str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1]
+
+
+def private_network(url: str) -> Network:
+    ec2 = client(url, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets: dict[str, list[str]] = {"alb": [], "task": []}
+    for index, (kind, zone) in enumerate(
+        [("alb", "a"), ("alb", "b"), ("task", "a"), ("task", "b")]
+    ):
+        subnet = ec2.create_subnet(
+            VpcId=vpc, CidrBlock=f"10.0.{index}.0/24", AvailabilityZone=f"{REGION}{zone}"
+        )
+        subnets[kind].append(subnet["Subnet"]["SubnetId"])
+    prefix_list = ec2.create_managed_prefix_list(
+        PrefixListName="rehearsal-s3", MaxEntries=4, AddressFamily="IPv4"
+    )["PrefixList"]["PrefixListId"]
+    return Network(vpc, subnets["alb"], subnets["task"], prefix_list)
+
+
+def bucket(url: str, name: str) -> None:
+    client(url, "s3").create_bucket(Bucket=name)
+
+
+def deploy_user(url: str, name: str, policy: dict[str, Any]) -> tuple[str, str]:
+    """An IAM user whose only permissions are `policy`; returns its access key."""
+    iam = client(url, "iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+
+def without_action(policy: dict[str, Any], action: str) -> dict[str, Any]:
+    """A copy of `policy` with `action` removed from every statement."""
+    statements = []
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        kept = [item for item in actions if item != action]
+        if kept:
+            statements.append({**statement, "Action": kept})
+    return {**policy, "Statement": statements}
+
+
+def leftovers(url: str, keep_buckets: set[str], keep_users: set[str]) -> list[str]:
+    """Everything finlex's Terraform could have created that still exists."""
+    found: list[str] = []
+    ecr = client(url, "ecr")
+    found += [f"ECR {r['repositoryName']}" for r in ecr.describe_repositories()["repositories"]]
+    ecs = client(url, "ecs")
+    for arn in ecs.list_clusters()["clusterArns"]:
+        cluster = ecs.describe_clusters(clusters=[arn])["clusters"][0]
+        if cluster["status"] == "ACTIVE":
+            found.append(f"ECS cluster {cluster['clusterName']}")
+        for service in ecs.list_services(cluster=arn)["serviceArns"]:
+            found.append(f"ECS service {service}")
+    elb = client(url, "elbv2")
+    found += [
+        f"ALB {lb['LoadBalancerName']}" for lb in elb.describe_load_balancers()["LoadBalancers"]
+    ]
+    found += [
+        f"target group {tg['TargetGroupName']}"
+        for tg in elb.describe_target_groups()["TargetGroups"]
+    ]
+    ec2 = client(url, "ec2")
+    for group in ec2.describe_security_groups()["SecurityGroups"]:
+        if group["GroupName"] != "default":
+            found.append(f"security group {group['GroupName']}")
+    iam = client(url, "iam")
+    found += [f"IAM role {role['RoleName']}" for role in iam.list_roles()["Roles"]]
+    found += [
+        f"IAM user {user['UserName']}"
+        for user in iam.list_users()["Users"]
+        if user["UserName"] not in keep_users
+    ]
+    found += [
+        f"OIDC provider {p['Arn']}"
+        for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    ]
+    logs = client(url, "logs")
+    found += [f"log group {g['logGroupName']}" for g in logs.describe_log_groups()["logGroups"]]
+    acm = client(url, "acm")
+    found += [
+        f"certificate {c['DomainName']}" for c in acm.list_certificates()["CertificateSummaryList"]
+    ]
+    route53 = client(url, "route53")
+    for zone in route53.list_hosted_zones()["HostedZones"]:
+        records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+        found += [
+            f"DNS {record['Type']} {record['Name']}"
+            for record in records
+            if record["Type"] not in {"NS", "SOA"}
+        ]
+    scaling = client(url, "application-autoscaling")
+    targets = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    found += [f"scalable target {t['ResourceId']}" for t in targets]
+    cloudwatch = client(url, "cloudwatch")
+    found += [f"alarm {a['AlarmName']}" for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+    found += [
+        f"dashboard {d['DashboardName']}" for d in cloudwatch.list_dashboards()["DashboardEntries"]
+    ]
+    sns = client(url, "sns")
+    found += [f"SNS topic {t['TopicArn']}" for t in sns.list_topics()["Topics"]]
+    s3 = client(url, "s3")
+    found += [
+        f"S3 bucket {b['Name']}"
+        for b in s3.list_buckets()["Buckets"]
+        if b["Name"] not in keep_buckets
+    ]
+    return found
+
+
+def active_task_definitions(url: str, family: str) -> list[str]:
+    ecs = client(url, "ecs")
+    arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+    return [str(arn).rsplit("/", 1)[-1] for arn in arns]

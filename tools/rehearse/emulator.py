@@ -1,0 +1,252 @@
+"""The emulated AWS account: moto's server, in this process, on a free loopback port.
+
+moto runs in-process (``ThreadedMotoServer``) so that the rehearsal can adapt
+it where it differs from AWS, without touching the product:
+
+- Route53 hosted-zone IDs start with ``Z`` as AWS's do (moto's do not), so
+  the infra's real validation of ``hosted_zone_id`` stays as it is.
+- ECS never runs tasks in moto. Services start with their tasks running
+  (``MOTO_ECS_SERVICE_RUNNING``), and an ``UpdateService`` that changes the
+  task definition starts a new deployment that completes, as ECS's rolling
+  deployment would once the new tasks are healthy.
+- S3 requests count as HTTPS with TLS 1.3: the emulator speaks plain HTTP
+  on loopback, and the state bucket's policy denies everything else.
+- Application Auto Scaling keeps tags of scalable targets, which moto does
+  not (the provider reads them back after every change).
+- An ECR image digest is the SHA-256 of its manifest, as in a registry.
+- IAM enforcement is switched on only while the release tool runs, under the
+  credentials of a user whose sole policy is the deploy role's, so Terraform
+  keeps administrator rights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+ADMIN_KEY = "test"  # any key works while enforcement is off
+
+# Read by moto at import time: set before the first import.
+_MOTO_ENV = {
+    "MOTO_ACM_VALIDATION_WAIT": "0",
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    "MOTO_ECS_SERVICE_RUNNING": "2",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+# What moto does not do, as found by running the rehearsal. Printed in its
+# summary and kept in docs/rehearsal.md.
+GAPS = (
+    "ECS runs no tasks: services start 'running', deployments complete at once "
+    "(the rehearsal's stand-in for healthy tasks)",
+    "ECR takes PutImage with a manifest but has no registry: `docker push` cannot run",
+    "ECR scans report one made-up HIGH finding for every image",
+    "IAM enforcement checks actions, not resource ARNs or most condition keys",
+)
+
+
+@dataclass
+class Emulator:
+    """A running moto server and handles on its backends."""
+
+    url: str
+    _server: Any
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @contextmanager
+    def enforcing_iam(self) -> Iterator[None]:
+        """Requests are authenticated and authorized against moto's IAM meanwhile."""
+        from moto import settings
+        from moto.core.authorization import ActionAuthenticatorMixin
+
+        saved = settings.INITIAL_NO_AUTH_ACTION_COUNT
+        ActionAuthenticatorMixin.request_count = 0
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+        try:
+            yield
+        finally:
+            settings.INITIAL_NO_AUTH_ACTION_COUNT = saved
+
+
+def _zone_id(*_args: Any, **_kwargs: Any) -> str:
+    # AWS hosted-zone IDs: "Z" and up to 31 more upper-case letters or digits.
+    return "Z" + "".join(
+        random.choices(  # noqa: S311 - an ID, not a secret
+            string.ascii_uppercase + string.digits, k=20
+        )
+    )
+
+
+def _patch_route53() -> None:
+    from moto.route53 import models
+
+    models.create_route53_zone_id = _zone_id
+
+
+def _patch_policies() -> None:
+    from moto.iam import policy_conditions
+    from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
+    from moto.s3 import models
+
+    # moto evaluates StringEquals only and ignores other operators, so the
+    # state bucket's Deny statements (Bool, NumericLessThan) would always apply.
+    def boolean(expected: Any, actual: str) -> bool:
+        values = expected if isinstance(expected, list) else [expected]
+        return actual.lower() in {str(value).lower() for value in values}
+
+    def numeric_less_than(expected: Any, actual: str) -> bool:
+        values = expected if isinstance(expected, list) else [expected]
+        return any(float(actual) < float(value) for value in values)
+
+    policy_conditions.CONDITION_OPERATIONS.update(Bool=boolean, NumericLessThan=numeric_less_than)
+
+    # moto answers DENIED when a statement's condition does not match; in IAM
+    # such a statement does not apply at all.
+    original = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        if self._statement.get("Condition") and not self._check_conditions(
+            incoming_condition_values
+        ):
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+    # For most services moto does not know which resource a request is for
+    # and asks about "*", which no resource-scoped Allow matches: an unknown
+    # resource matches any Resource, so actions are checked, ARNs are not.
+    matches = IAMPolicyStatement._check_element_matches
+
+    def check_element_matches(self: Any, element: str, value: str) -> bool:
+        if element == "Resource" and value == "*":
+            return True
+        return bool(matches(self, element, value))
+
+    IAMPolicyStatement._check_element_matches = check_element_matches
+
+    tls = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = IAMPolicy(self.policy.decode())
+        return policy.is_action_permitted(action, resource, incoming_condition_values=tls)
+
+    models.FakeBucket.get_permission = get_permission
+
+
+def _patch_ecs() -> None:
+    """A task-definition change starts a deployment that completes, as on ECS."""
+    from moto.core.utils import utcnow
+    from moto.ecs import models
+    from moto.moto_api._internal import mock_random
+
+    original = models.EC2ContainerServiceBackend.update_service
+
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        cluster = service_properties.get("cluster", "default")
+        name = str(service_properties.get("service", "")).split("/")[-1]
+        before = self._get_service(cluster, name).task_definition
+        service = original(self, service_properties)
+        if service.task_definition != before and service.deployments:
+            deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+            now = utcnow()
+            deployment = dict(service.deployments[0])
+            deployment.update(
+                id=deployment_id,
+                createdAt=now,
+                updatedAt=now,
+                taskDefinition=service.task_definition,
+                desiredCount=service.desired_count,
+                runningCount=service.desired_count,
+                pendingCount=0,
+                failedTasks=0,
+                status="PRIMARY",
+                rolloutState="COMPLETED",
+                rolloutStateReason=f"ECS deployment {deployment_id} completed.",
+            )
+            service.deployments = [deployment]
+            service.running_count = service.desired_count
+            service.pending_count = 0
+        return service
+
+    models.EC2ContainerServiceBackend.update_service = update_service
+
+
+def _patch_autoscaling() -> None:
+    """Tags of scalable targets: moto lacks ListTagsForResource, TagResource, UntagResource."""
+    from moto.applicationautoscaling import responses
+
+    tags: dict[str, dict[str, str]] = {}
+    handler = responses.ApplicationAutoScalingResponse
+    register = handler.register_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        answer = register(self)
+        arn = json.loads(answer)["ScalableTargetARN"]
+        tags.setdefault(arn, {}).update(self._get_param("Tags") or {})
+        return answer
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
+
+    def tag_resource(self: Any) -> str:
+        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        held = tags.get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            held.pop(key, None)
+        return "{}"
+
+    handler.register_scalable_target = register_scalable_target
+    handler.list_tags_for_resource = list_tags_for_resource
+    handler.tag_resource = tag_resource
+    handler.untag_resource = untag_resource
+
+
+def _patch_ecr() -> None:
+    """An image digest is the SHA-256 of its manifest, as in a registry (moto hashes layers)."""
+    from moto.ecr import models
+
+    def create_digest(self: Any) -> None:
+        self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode()).hexdigest()
+
+    models.Image._create_digest = create_digest
+
+
+def start() -> Emulator:
+    """Start moto on 127.0.0.1 and a free port, adapted as the module docstring says."""
+    os.environ.update(_MOTO_ENV)
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    _patch_route53()
+    _patch_policies()
+    _patch_ecs()
+    _patch_autoscaling()
+    _patch_ecr()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return Emulator(url=f"http://{host}:{port}", _server=server)
