@@ -13,7 +13,8 @@ it where it differs from AWS, without touching the product:
   on loopback, and the state bucket's policy denies everything else.
 - Application Auto Scaling keeps tags of scalable targets, which moto does
   not (the provider reads them back after every change).
-- An ECR image digest is the SHA-256 of its manifest, as in a registry.
+- An ECR image digest is the SHA-256 of its manifest, as in a registry, and
+  a repository with scan on push scans what is pushed.
 - IAM enforcement is switched on only while the release tool runs, under the
   credentials of a user whose sole policy is the deploy role's, so Terraform
   keeps administrator rights.
@@ -21,6 +22,7 @@ it where it differs from AWS, without touching the product:
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import logging
@@ -233,6 +235,17 @@ def _patch_ecr() -> None:
         self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode()).hexdigest()
 
     models.Image._create_digest = create_digest
+
+    put_image = models.ECRBackend.put_image
+
+    def put_image_and_scan(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
+        image = put_image(self, repository_name, *args, **kwargs)
+        repository = self._get_repository(repository_name, kwargs.get("registry_id"))
+        if repository.image_scanning_configuration.get("scanOnPush"):
+            image.last_scan = datetime.datetime.today()
+        return image
+
+    models.ECRBackend.put_image = put_image_and_scan
 
 
 def start() -> Emulator:
