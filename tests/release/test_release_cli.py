@@ -359,3 +359,28 @@ def test_sigterm_ends_with_one_line_and_exit_143(tmp_path) -> None:
                 process.wait()
     assert process.returncode == Exit.TERMINATED
     assert rest == "finlex-release verify: terminated (SIGTERM)\n"
+
+
+@pytest.mark.parametrize(
+    ("host", "region"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "us-east-1"),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "us-gov-west-1"),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+    ],
+)
+def test_an_ecr_uri_of_another_region_is_refused(host, region) -> None:
+    ref = images.parse(f"{host}/finlex:1.0.1")
+    assert ref.region == region
+    images.check_region(ref, region)
+    with pytest.raises(images.UsageError, match=f"pass --region {region}"):
+        images.check_region(ref, "eu-central-1")
+    images.check_region(images.parse("finlex:1.0.1"), "eu-central-1")  # no host: no opinion
+
+
+def test_scan_gate_refuses_an_image_of_another_region(moto, run) -> None:
+    pushed = push_image(tag="1.0.1")
+    other = pushed.uri.replace(".eu-west-1.", ".us-east-1.")
+    result = run("scan-gate", "--image", f"{other}:1.0.1")
+    assert result.code == Exit.USAGE
+    assert "the registry is in us-east-1 but the AWS region is eu-west-1" in result.err

@@ -182,12 +182,17 @@ def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[s
         server.server_close()
 
 
-def revision_server(revision_of: Callable[[int], str | None]) -> type:
-    """A finlex look-alike whose n-th answer carries revision_of(n)."""
+def revision_server(
+    revision_of: Callable[[int], str | None], paths: list[str] | None = None
+) -> type:
+    """A finlex look-alike whose n-th answer carries revision_of(n); it records
+    each request target in `paths`."""
     counter = iter(range(1_000_000))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if paths is not None:
+                paths.append(self.path)
             body = json.dumps({"version": VERSION}).encode()
             self.send_response(200)
             revision = revision_of(next(counter))
@@ -321,3 +326,15 @@ def test_make_verify_checks_the_revision() -> None:
     assert "verify --url 'https://finlex.example.com' --expected-revision 'abc123'" in out
     # REVISION= (after a rollback): version and health only.
     assert "--expected-revision ''" in make_verify("URL=https://finlex.example.com", "REVISION=")
+
+
+def test_verify_goes_through_the_environments_http_proxy(run, monkeypatch) -> None:
+    seen: list[str] = []  # a proxy gets the absolute URL
+    with http_server(revision_server(lambda n: REVISION, seen)) as proxy:
+        for name in ("no_proxy", "NO_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", proxy)
+        argv = ("verify", "--url", "http://finlex.invalid", "--expected-version", VERSION)
+        result = run(*argv, "--expected-revision", REVISION, "--rounds", "1")
+    assert result.code == 0, result.err
+    assert seen == ["http://finlex.invalid/healthz", "http://finlex.invalid/version"]

@@ -15,6 +15,7 @@ import re
 import socket
 import ssl
 import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,21 +135,37 @@ def _abort(connection: http.client.HTTPConnection) -> None:
     connection.close()
 
 
+def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for `url` and the request target, through the environment's
+    proxy (http_proxy / https_proxy, no_proxy) as urllib would use it."""
+    parts = urlsplit(url)
+    host, port, target = parts.hostname or "", parts.port, parts.path or "/"
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and urllib.request.proxy_bypass(parts.netloc):
+        proxy = None
+    if proxy:
+        proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        via, via_port = proxy_parts.hostname or "", proxy_parts.port
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        if not proxy:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context), target
+        tunnel = http.client.HTTPSConnection(via, via_port, timeout=timeout, context=context)
+        tunnel.set_tunnel(host, port)
+        return tunnel, target
+    if not proxy:
+        return http.client.HTTPConnection(host, port, timeout=timeout), target
+    # A plain-HTTP proxy takes the absolute URL as the request target.
+    return http.client.HTTPConnection(via, via_port, timeout=timeout), url
+
+
 def fetch(url: str, timeout: float) -> Answer:
     """GET `url` and read at most _MAX_BODY bytes, all within `timeout` seconds.
 
     Raise TimeoutError when the whole exchange takes longer, and OSError,
     ValueError or http.client.HTTPException for other failures.
     """
-    parts = urlsplit(url)
-    target = parts.path or "/"
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            parts.hostname or "", parts.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    connection, target = _connection(url, timeout)
     outcome: list[Answer | BaseException] = []
 
     def exchange() -> None:
