@@ -479,6 +479,19 @@ def test_follow_names_the_alarm_from_the_reason_alone(aws_env) -> None:
     assert caught.value.code == Exit.FAILED
 
 
+def test_follow_alarm_rollback_in_other_words_still_names_the_configured_alarms(aws_env) -> None:
+    ours = deployment("ecs-svc/new", "ACTIVE", NEW, "FAILED")
+    ours["rolloutStateReason"] = "ECS deployment ecs-svc/new failed: alarm detected."
+    rollback = deployment("ecs-svc/rollback", "PRIMARY", OLD, "IN_PROGRESS")
+    rollback["createdAt"] = NOW + dt.timedelta(minutes=4)
+    rolled_back = service(rollback, ours)
+    rolled_back["services"][0]["deploymentConfiguration"] = {"alarms": ALARMS}
+    with pytest.raises(
+        ReleaseError, match="alarm\\(s\\) one of finlex-5xx-rate, finlex-p99 went into ALARM"
+    ):
+        follow_with(aws_env, [IN_PROGRESS, rolled_back], started_at=NOW)
+
+
 def test_follow_waits_out_a_stale_read(aws_env) -> None:
     stale = deployment("ecs-svc/old", "PRIMARY", OLD, "COMPLETED", running=2)
     stale["createdAt"] = NOW - dt.timedelta(days=1)

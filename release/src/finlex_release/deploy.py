@@ -217,7 +217,8 @@ def _alarm_names(ours: dict[str, Any] | None, news: list[str], alarms: dict[str,
 
     Read from our deployment's rolloutStateReason and the service events that
     appeared while following: the configured alarm names they mention, else
-    the names in "... alarm(s) NAME[, NAME] are in ALARM state".
+    the names in "... alarm(s) NAME[, NAME] are in ALARM state", else, when
+    they speak of an alarm at all, "one of <the configured names>".
     """
     texts = [str(ours.get("rolloutStateReason", ""))] if ours else []
     texts += news
@@ -229,6 +230,8 @@ def _alarm_names(ours: dict[str, Any] | None, news: list[str], alarms: dict[str,
         match = _ALARM_REASON.search(text)
         if match:
             return [name.strip() for name in re.split(r",\s*|\s+and\s+", match.group(1))]
+    if configured and any("alarm" in text.lower() for text in texts):
+        return [f"one of {', '.join(configured)}"]  # an alarm, not named in ECS's words
     return []
 
 
