@@ -384,3 +384,10 @@ def test_scan_gate_refuses_an_image_of_another_region(moto, run) -> None:
     result = run("scan-gate", "--image", f"{other}:1.0.1")
     assert result.code == Exit.USAGE
     assert "the registry is in us-east-1 but the AWS region is eu-west-1" in result.err
+
+
+def test_readme_exit_table_lists_every_exit_code() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "release" / "README.md").read_text()
+    table = readme.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    codes = [int(line.split("|")[1]) for line in table.splitlines()[2:] if line.startswith("|")]
+    assert codes == sorted(int(code) for code in Exit)
