@@ -149,6 +149,8 @@ tf-apply: tf-plan ## plan, then apply exactly that plan
 # --- release (finlex-release; options and exit codes: release/README.md) ----
 # Pipelines and laptops run the same steps, e.g.
 #   make image push scan-gate deploy verify TAG=$(git rev-parse HEAD) URL=https://finlex.example.com
+# make itself exits 2 whenever a recipe fails; the tool's own exit code is the N
+# of make's "*** [Makefile:LINE: target] Error N" line.
 # AWS_REGION empty = the SDK's default (profile or AWS_DEFAULT_REGION).
 RELEASE        := $(BIN)/finlex-release
 ECR_REPOSITORY ?= finlex
@@ -181,10 +183,13 @@ deploy: release-tag-check $(VENV)/.dev-installed ## deploy $(ECR_REPOSITORY):$(T
 	$(RELEASE) deploy $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE) \
 	  --image $(ECR_REPOSITORY):$(TAG)
 
+# Every answer must come from the build of REVISION (the git revision `make image`
+# bakes in, sent as X-Finlex-Revision). After a rollback, pass the revision that
+# came back, or REVISION= to check version and health only.
 .PHONY: verify
-verify: $(VENV)/.dev-installed ## poll $(URL) until it is healthy and reports application/VERSION
+verify: $(VENV)/.dev-installed ## poll $(URL) until healthy, on application/VERSION, every answer from build $(REVISION)
 	@if [ -z "$(URL)" ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
-	$(RELEASE) verify --url $(URL)
+	$(RELEASE) verify --url '$(URL)' --expected-revision '$(REVISION)'
 
 .PHONY: rollback
 rollback: $(VENV)/.dev-installed ## put back the revision the running one replaced (finlex:replaces tag), follow it

@@ -17,7 +17,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 import settings as config
-from routes import HEALTH_PATH, VERSION_PATH
+from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
 
 # The single source of the version: application/VERSION.
 VERSION = Path(__file__).with_name("VERSION").read_text(encoding="utf-8").strip()
@@ -98,6 +98,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers[REVISION_HEADER] = settings.revision
         started = g.get("started", time.perf_counter())
         fields: dict[str, object] = {
             "method": request.method,

@@ -7,6 +7,7 @@ at all. A bad value stops start-up with one clear line instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class Settings:
     log_level: str = "info"
     graceful_timeout: int = DEFAULT_GRACEFUL_TIMEOUT
     max_body_bytes: int = 64 * 1024
+    revision: str = "unknown"
 
 
 # name -> (field, description); the README's configuration table mirrors this.
@@ -45,7 +47,14 @@ ENVIRONMENT = {
         "seconds in-flight requests get after SIGTERM before workers are killed (1-110)",
     ),
     "FINLEX_MAX_BODY_BYTES": ("max_body_bytes", "largest request body accepted, in bytes"),
+    "FINLEX_REVISION": (
+        "revision",
+        "git revision of the build, sent in the X-Finlex-Revision header "
+        "(the image sets it from the REVISION build argument)",
+    ),
 }
+# A revision goes into a response header: letters, digits, ".", "_" and "-" only.
+_REVISION = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 _RANGES = {
     "port": (1, 65535),
@@ -77,6 +86,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         if raw is None or raw == "":
             continue
         if field == "host":
+            values[field] = raw.strip()
+        elif field == "revision":
+            if not _REVISION.match(raw.strip()):
+                raise SettingsError(f"{name}={raw!r} must be 1-128 characters of A-Z a-z 0-9 . _ -")
             values[field] = raw.strip()
         elif field == "log_level":
             level = raw.strip().lower()

@@ -109,12 +109,20 @@ class EcsController:
     ECS's part on top of moto's real task definitions and services. After
     update_service, each describe_services call applies the next step of
     `script` (the last step repeats): IN_PROGRESS, COMPLETED, FAILED (no
-    rollback), ROLLED_BACK (circuit breaker puts the previous revision back).
+    rollback), ROLLED_BACK (circuit breaker puts the previous revision back),
+    ROLLED_BACK_GONE (the same, and our failed deployment is no longer
+    listed), ALARM_ROLLED_BACK (a deployment alarm went into ALARM and ECS
+    rolled back) and ALARM_FAILED (the same with rollback off).
+
+    A rollback is a new deployment: new ID, new createdAt, as real ECS makes
+    it. `alarms` is the service's deploymentConfiguration.alarms, which moto
+    does not keep.
     """
 
-    def __init__(self, real: Any, script: list[str]) -> None:
+    def __init__(self, real: Any, script: list[str], alarms: dict[str, Any] | None = None) -> None:
         self.real = real
         self.script = list(script)
+        self.alarms = alarms
         self.deployments: list[dict[str, Any]] | None = None
         self.events: list[dict[str, Any]] = []
         self.updates: list[str] = []
@@ -153,6 +161,10 @@ class EcsController:
 
     def describe_services(self, **kwargs: Any) -> dict[str, Any]:
         response = self.real.describe_services(**kwargs)
+        if self.alarms is not None:
+            for svc in response["services"]:
+                configuration = svc.setdefault("deploymentConfiguration", {})
+                configuration["alarms"] = copy.deepcopy(self.alarms)
         if self.deployments is None or not response["services"]:
             return response
         self.polls += 1
@@ -181,21 +193,54 @@ class EcsController:
         elif step == "FAILED":
             ours.update(failedTasks=3, rolloutState="FAILED")
             ours["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
-        elif step == "ROLLED_BACK" and ours["status"] == "PRIMARY":
-            previous = self.deployments[1]
+        elif step == "ALARM_FAILED":
+            ours.update(rolloutState="FAILED")
+            ours["rolloutStateReason"] = (
+                f"ECS deployment {ours['id']} failed because alarm(s) "
+                f"{', '.join(self._alarm_names())} are in ALARM state."
+            )
+            self._event(
+                f"(service finlex) (deployment {ours['id']}) deployment failed: alarm detected."
+            )
+        elif step in {"ROLLED_BACK", "ROLLED_BACK_GONE", "ALARM_ROLLED_BACK"}:
+            if ours["status"] == "PRIMARY" and ours["id"] != "ecs-svc/rollback":
+                self._roll_back(ours, alarm=step == "ALARM_ROLLED_BACK")
+            if step == "ROLLED_BACK_GONE":
+                failed = [item for item in self.deployments if item["rolloutState"] == "FAILED"]
+                self.deployments[:] = [item for item in self.deployments if item not in failed]
+
+    def _alarm_names(self) -> list[str]:
+        return list((self.alarms or {}).get("alarmNames", [])) or ["finlex-5xx-rate"]
+
+    def _roll_back(self, ours: dict[str, Any], *, alarm: bool) -> None:
+        assert self.deployments is not None
+        previous = self.deployments[1]
+        now = dt.datetime.now(dt.UTC)
+        if alarm:
+            ours.update(status="ACTIVE", rolloutState="FAILED")
+            ours["rolloutStateReason"] = (
+                f"ECS deployment {ours['id']} has been rolled back because alarm(s) "
+                f"{', '.join(self._alarm_names())} are in ALARM state."
+            )
+            cause = "alarm detected"
+        else:
             ours.update(status="ACTIVE", failedTasks=3, rolloutState="FAILED")
             ours["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
-            rollback = {
-                **previous,
-                "id": "ecs-svc/rollback",
-                "status": "PRIMARY",
-                "rolloutState": "IN_PROGRESS",
-            }
-            self.deployments[:] = [rollback, ours]
-            self._event(
-                f"(service finlex) (deployment {ours['id']}) deployment failed: "
-                "tasks failed to start. Rolling back to deployment ecs-svc/rollback."
-            )
+            cause = "tasks failed to start"
+        rollback = {
+            **previous,
+            "id": "ecs-svc/rollback",
+            "status": "PRIMARY",
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": "ECS deployment in progress.",
+            "createdAt": now,  # ECS makes a rollback a new deployment
+            "updatedAt": now,
+        }
+        self.deployments[:] = [rollback, ours]
+        self._event(
+            f"(service finlex) (deployment {ours['id']}) deployment failed: "
+            f"{cause}. Rolling back to deployment ecs-svc/rollback."
+        )
 
 
 def clients_with(ecs: Any) -> Callable[[str], Any]:

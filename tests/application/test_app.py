@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import VERSION, create_app
-from routes import HEALTH_PATH, VERSION_PATH
+from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
 from settings import Settings
-
-VERSION_FILE = Path(__file__).resolve().parents[2] / "application" / "VERSION"
 
 
 @pytest.fixture
@@ -28,8 +25,31 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def test_version_comes_from_the_version_file() -> None:
-    assert VERSION_FILE.read_text(encoding="utf-8").strip() == VERSION
+# The seed's contract, typed here on purpose rather than read from
+# application/VERSION (which is what the app reads): a change of the version
+# file must come with a deliberate change of this line.
+SEED_ANSWER = "API version: 1.0.1"
+
+
+def test_version_answers_the_seed_contract(client: FlaskClient) -> None:
+    assert client.get(VERSION_PATH).get_data(as_text=True) == SEED_ANSWER + "\n"
+    json_answer = client.get(VERSION_PATH, headers={"Accept": "application/json"}).get_json()
+    assert json_answer == {"version": SEED_ANSWER.removeprefix("API version: ")}
+
+
+def test_every_answer_names_the_revision_and_the_contract_stays() -> None:
+    revision = "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
+    client = create_app(Settings(revision=revision)).test_client()
+    for path in (VERSION_PATH, HEALTH_PATH, "/nope"):
+        assert client.get(path).headers[REVISION_HEADER] == revision, path
+    assert client.get(VERSION_PATH).get_data(as_text=True) == SEED_ANSWER + "\n"
+    assert client.get(VERSION_PATH, headers={"Accept": "application/json"}).get_json() == {
+        "version": VERSION
+    }
+
+
+def test_revision_defaults_to_unknown(client: FlaskClient) -> None:
+    assert client.get(HEALTH_PATH).headers[REVISION_HEADER] == "unknown"
 
 
 def test_version_is_plain_text(client: FlaskClient) -> None:

@@ -31,9 +31,12 @@ def test_values_are_read() -> None:
             "FINLEX_LOG_LEVEL": "WARNING",
             "FINLEX_GRACEFUL_TIMEOUT": "25",
             "FINLEX_MAX_BODY_BYTES": "0",
+            "FINLEX_REVISION": " 9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6 ",
         }
     )
-    assert loaded == Settings("127.0.0.1", 8080, 3, 6, "warning", 25, 0)
+    assert loaded == Settings(
+        "127.0.0.1", 8080, 3, 6, "warning", 25, 0, "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
+    )
 
 
 def test_empty_value_means_default() -> None:
@@ -49,6 +52,8 @@ def test_empty_value_means_default() -> None:
         ("FINLEX_WORKERS", "0", "FINLEX_WORKERS=0 is out of range (1-64)"),
         ("FINLEX_GRACEFUL_TIMEOUT", "120", "FINLEX_GRACEFUL_TIMEOUT=120 is out of range (1-110)"),
         ("FINLEX_LOG_LEVEL", "loud", "FINLEX_LOG_LEVEL='loud' is not one of debug, info"),
+        ("FINLEX_REVISION", "a\r\nSet-Cookie: x", "FINLEX_REVISION='a\\r\\nSet-Cookie: x' must"),
+        ("FINLEX_REVISION", "a" * 129, "FINLEX_REVISION='aaaa"),
     ],
 )
 def test_bad_values_are_rejected_clearly(name: str, value: str, message: str) -> None:

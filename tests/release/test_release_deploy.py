@@ -4,6 +4,7 @@ deployment controller and botocore's Stubber for what moto never does."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
 
 import boto3
 import pytest
@@ -14,6 +15,7 @@ from finlex_release import deploy
 from finlex_release.errors import Exit, ReleaseError, WaitTimeoutError
 from finlex_release.waiting import Progress
 
+ORIGINAL_SIGTERM = signal.getsignal(signal.SIGTERM)
 READ_ONLY = {
     "taskDefinitionArn",
     "revision",
@@ -26,8 +28,11 @@ READ_ONLY = {
 }
 
 
-def controller(script: list[str]) -> EcsController:
-    return EcsController(boto3.client("ecs", region_name=REGION), script)
+ALARMS = {"alarmNames": ["finlex-5xx-rate", "finlex-p99"], "enable": True, "rollback": True}
+
+
+def controller(script: list[str], alarms: dict | None = None) -> EcsController:
+    return EcsController(boto3.client("ecs", region_name=REGION), script, alarms)
 
 
 def described(arn: str) -> dict:
@@ -116,6 +121,90 @@ def test_deploy_fails_when_the_circuit_breaker_rolls_back(stack, run) -> None:
     assert "COMPLETED" not in result.out
 
 
+def test_deploy_fails_when_the_rollback_replaced_our_deployment_from_the_list(stack, run) -> None:
+    # ECS lists the rollback (a new deployment, created after ours) and no longer ours.
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS", "ROLLED_BACK_GONE", "COMPLETED"])
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED, result.err
+    assert "ecs-svc/1001 was rolled back by the circuit breaker to finlex:1" in result.err
+    assert ecs.polls == 2  # no waiting for a deployment that is gone
+
+
+def test_deploy_reports_an_alarm_rollback(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS", "ALARM_ROLLED_BACK", "COMPLETED"], alarms=ALARMS)
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert (
+        "deployment ecs-svc/1001 was rolled back by ECS because deployment alarm(s) "
+        "finlex-5xx-rate, finlex-p99 went into ALARM; the service returned to finlex:1 "
+        "(deployment ecs-svc/rollback)"
+    ) in result.err
+    assert "circuit breaker" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_deploy_reports_an_alarm_failure_without_rollback(stack, run) -> None:
+    push_image(tag="1.0.1")
+    alarms = {**ALARMS, "alarmNames": ["finlex-5xx-rate"], "rollback": False}
+    ecs = controller(["IN_PROGRESS", "ALARM_FAILED"], alarms=alarms)
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert (
+        "deployment ecs-svc/1001 FAILED because deployment alarm(s) finlex-5xx-rate went into "
+        "ALARM; ECS did not roll it back"
+    ) in result.err
+
+
+@pytest.mark.parametrize(
+    ("raise_signal", "code", "how"),
+    [
+        (signal.SIGTERM, Exit.TERMINATED, "terminated (SIGTERM)"),
+        (signal.SIGINT, Exit.INTERRUPTED, "interrupted (Ctrl-C)"),
+    ],
+)
+def test_interrupt_names_the_deployment_in_progress(stack, run, raise_signal, code, how) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS"])
+    clock = FakeClock()
+    clock.sleep = lambda seconds: signal.raise_signal(raise_signal)
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs), clock=clock)
+    assert result.code == code
+    assert result.err == (
+        f"finlex-release deploy: {how}; deployment ecs-svc/1001 of finlex:2 on finlex/finlex "
+        "is still in progress (ECS carries on without this tool); show it with "
+        "`finlex-release status --cluster finlex --service finlex`, undo it with "
+        "`finlex-release rollback --cluster finlex --service finlex`\n"
+    )
+    assert signal.getsignal(signal.SIGTERM) == ORIGINAL_SIGTERM  # the CLI's handler is gone
+
+
+def test_interrupt_before_the_update_says_nothing_was_started(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+
+    def interrupted_register(**kwargs: object) -> dict:
+        raise KeyboardInterrupt
+
+    ecs.register_task_definition = interrupted_register
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.INTERRUPTED
+    assert "no deployment of this run is in progress" in result.err
+    assert ecs.updates == []
+
+
+def test_deploy_rejects_an_image_of_another_region(stack, run) -> None:
+    new = push_image(tag="1.0.1")
+    other = new.uri.replace(f".{REGION}.", ".us-east-1.") + ":1.0.1"
+    ecs = controller(["COMPLETED"])
+    result = run(*deploy_argv(other), clients=clients_with(ecs))
+    assert result.code == Exit.USAGE
+    assert "the registry is in us-east-1 but the AWS region is eu-west-1" in result.err
+    assert "pass --region us-east-1" in result.err
+    assert ecs.updates == []
+
+
 def test_deploy_fails_when_the_deployment_fails(stack, run) -> None:
     push_image(tag="1.0.1")
     ecs = controller(["IN_PROGRESS", "FAILED"])
@@ -174,6 +263,20 @@ def test_deploy_times_out(stack, run) -> None:
             ("--cluster", "finlex", "--service", "finlex", "--image", "x:1", "--timeout", "0"),
             2,
             "must be greater than 0",
+        ),
+        *(
+            (
+                ("--cluster", "finlex", "--service", "finlex", "--image", "finlex:1.0.0", *opt),
+                2,
+                message,
+            )
+            for opt, message in (
+                (("--timeout", "inf"), "'inf' is too long: at most 86400 seconds"),
+                (("--timeout", "1e999"), "'1e999' is too long"),
+                (("--timeout", "nan"), "'nan' must be greater than 0"),
+                (("--timeout", "86401"), "'86401' is too long"),
+                (("--interval", "1e12"), "'1e12' is too long"),
+            )
         ),
     ],
 )
@@ -348,6 +451,45 @@ def test_follow_rollback_after_our_deployment_is_gone(aws_env) -> None:
     gone = service(deployment("ecs-svc/rollback", "PRIMARY", OLD, "COMPLETED", running=2))
     with pytest.raises(ReleaseError, match="rolled back by the circuit breaker to finlex:7"):
         follow_with(aws_env, [gone])
+
+
+def test_follow_rollback_listed_alone_after_ours_started(aws_env) -> None:
+    # Ours is no longer listed; the PRIMARY one is a rollback ECS created after ours.
+    rollback = deployment("ecs-svc/rollback", "PRIMARY", OLD, "IN_PROGRESS", running=1)
+    rollback["createdAt"] = NOW + dt.timedelta(minutes=4)
+    with pytest.raises(ReleaseError, match="rolled back by the circuit breaker to finlex:7"):
+        follow_with(aws_env, [service(rollback)], started_at=NOW)
+
+
+def test_follow_names_the_alarm_from_the_reason_alone(aws_env) -> None:
+    # No alarms configuration read (or names not in it): the reason's own words.
+    ours = deployment("ecs-svc/new", "ACTIVE", NEW, "FAILED")
+    ours["rolloutStateReason"] = (
+        "ECS deployment ecs-svc/new has been rolled back because alarm(s) finlex-5xx-rate, "
+        "finlex-unhealthy-hosts are in ALARM state."
+    )
+    rollback = deployment("ecs-svc/rollback", "PRIMARY", OLD, "IN_PROGRESS")
+    rollback["createdAt"] = NOW + dt.timedelta(minutes=4)
+    expected = (
+        "alarm\\(s\\) finlex-5xx-rate, finlex-unhealthy-hosts went into ALARM; "
+        "the service returned to finlex:7"
+    )
+    with pytest.raises(ReleaseError, match=expected) as caught:
+        follow_with(aws_env, [IN_PROGRESS, service(rollback, ours)], started_at=NOW)
+    assert caught.value.code == Exit.FAILED
+
+
+def test_follow_alarm_rollback_in_other_words_still_names_the_configured_alarms(aws_env) -> None:
+    ours = deployment("ecs-svc/new", "ACTIVE", NEW, "FAILED")
+    ours["rolloutStateReason"] = "ECS deployment ecs-svc/new failed: alarm detected."
+    rollback = deployment("ecs-svc/rollback", "PRIMARY", OLD, "IN_PROGRESS")
+    rollback["createdAt"] = NOW + dt.timedelta(minutes=4)
+    rolled_back = service(rollback, ours)
+    rolled_back["services"][0]["deploymentConfiguration"] = {"alarms": ALARMS}
+    with pytest.raises(
+        ReleaseError, match="alarm\\(s\\) one of finlex-5xx-rate, finlex-p99 went into ALARM"
+    ):
+        follow_with(aws_env, [IN_PROGRESS, rolled_back], started_at=NOW)
 
 
 def test_follow_waits_out_a_stale_read(aws_env) -> None:
@@ -531,3 +673,19 @@ def test_status_require_healthy_fails_without_targets(stack, run) -> None:
     result = run("status", "--cluster", "finlex", "--service", "finlex", "--require-healthy")
     assert result.code == Exit.FAILED
     assert "no load balancer targets registered" in result.err
+
+
+def test_status_shows_the_deployment_alarms(stack, run) -> None:
+    ecs = controller(["COMPLETED"], alarms=ALARMS)
+    result = run("status", "--cluster", "finlex", "--service", "finlex", clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert (
+        "  deployment alarms: finlex-5xx-rate, finlex-p99 (enabled: yes, rollback: yes)\n"
+        in result.out
+    )
+
+
+def test_status_without_deployment_alarms_says_nothing_of_them(stack, run) -> None:
+    result = run("status", "--cluster", "finlex", "--service", "finlex")
+    assert result.code == 0, result.err
+    assert "deployment alarms" not in result.out

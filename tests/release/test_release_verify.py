@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import json
+import re
+import socket
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +18,11 @@ from release_fakes import FakeClock
 from servers import APPLICATION, free_port, production_server
 
 import routes
+import settings
 from finlex_release import cli, verify
 from finlex_release.errors import Exit
 from finlex_release.waiting import Clock
+from prereq import require_tool
 
 VERSION = (APPLICATION / "VERSION").read_text(encoding="utf-8").strip()
 
@@ -25,9 +33,20 @@ def service() -> Iterator[str]:
         yield base
 
 
+REVISION = "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
+
+
+@pytest.fixture(scope="module")
+def built_service() -> Iterator[str]:
+    """The server as the image runs it: FINLEX_REVISION from the REVISION build argument."""
+    with production_server(extra_env={"FINLEX_REVISION": REVISION}) as (base, _process):
+        yield base
+
+
 def test_defaults_are_the_application_routes() -> None:
     assert verify.DEFAULT_VERSION_PATH == routes.VERSION_PATH
     assert verify.DEFAULT_HEALTH_PATH == routes.HEALTH_PATH
+    assert verify.REVISION_HEADER == routes.REVISION_HEADER
     args = cli.build_parser().parse_args(["verify", "--url", "http://x"])
     assert (args.version_path, args.health_path) == (routes.VERSION_PATH, routes.HEALTH_PATH)
 
@@ -111,9 +130,211 @@ def test_unhealthy_service_fails(run) -> None:
         (("--url", "http://x", "--version-path", "v", "--expected-version", "1"), "must start"),
         (("--url", "http://x", "--version-file", "/nonexistent/VERSION"), "cannot read version"),
         (("--url", "http://x"), "no application/VERSION in"),
+        (("--url", "localhost:5000", "--expected-version", "1"), "must be an http://"),
+        (("--url", "http://127.0.0.1:99999", "--expected-version", "1"), "invalid port"),
+        (("--url", "http://127.0.0.1:abc", "--expected-version", "1"), "invalid port"),
+        (("--url", "http://exa mple.com", "--expected-version", "1"), "whitespace"),
+        (("--url", "http://x/?a=1", "--expected-version", "1"), "base URL only"),
+        (("--url", "http://x", "--expected-version", "1", "--expected-revision", "a b"), "1-128"),
     ],
 )
 def test_bad_input(run, tmp_path: Path, argv, message) -> None:
     result = run("verify", *argv, cwd=tmp_path)
     assert result.code == Exit.USAGE
     assert message in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert result.progress == ""  # rejected before "verifying ..."
+
+
+def test_version_file_that_is_not_utf8(run, tmp_path: Path) -> None:
+    version_file = tmp_path / "VERSION"
+    version_file.write_bytes(b"1.0.\xff\n")
+    result = run("verify", "--url", "http://x", "--version-file", str(version_file))
+    assert result.code == Exit.USAGE
+    assert f"version file {version_file} is not UTF-8 text" in result.err
+
+
+# --- the build that is live: the revision header --------------------------------
+
+
+def test_revision_matches(built_service, run) -> None:
+    argv = ("verify", "--url", built_service, "--expected-version", VERSION)
+    result = run(*argv, "--expected-revision", REVISION)
+    assert result.code == 0, result.err
+    assert f"reports version {VERSION}, revision {REVISION}" in result.out
+
+
+def test_old_build_still_live_fails(built_service, run) -> None:
+    argv = ("verify", "--url", built_service, "--expected-version", VERSION, "--timeout", "2")
+    result = run(*argv, "--expected-revision", "0" * 40, "--interval", "0.5", clock=Clock())
+    assert result.code == Exit.FAILED
+    assert f"answered from revision {REVISION}, expected {'0' * 40}" in result.err
+
+
+@contextlib.contextmanager
+def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def revision_server(
+    revision_of: Callable[[int], str | None], paths: list[str] | None = None
+) -> type:
+    """A finlex look-alike whose n-th answer carries revision_of(n); it records
+    each request target in `paths`."""
+    counter = iter(range(1_000_000))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if paths is not None:
+                paths.append(self.path)
+            body = json.dumps({"version": VERSION}).encode()
+            self.send_response(200)
+            revision = revision_of(next(counter))
+            if revision is not None:
+                self.send_header(routes.REVISION_HEADER, revision)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def test_a_build_without_the_revision_header_fails(run) -> None:
+    with http_server(revision_server(lambda n: None)) as url:
+        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        result = run(*argv, "--expected-revision", REVISION, "--interval", "0.2", clock=Clock())
+    assert result.code == Exit.FAILED
+    assert "answered from revision none (no X-Finlex-Revision header)" in result.err
+
+
+def test_every_answer_must_carry_the_revision(run) -> None:
+    # Old and new tasks behind one load balancer: every fourth answer is the old build.
+    with http_server(revision_server(lambda n: "old" if n % 4 == 3 else REVISION)) as url:
+        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        result = run(*argv, "--expected-revision", REVISION, "--interval", "0.2", clock=Clock())
+    assert result.code == Exit.FAILED
+    assert f"answered from revision old, expected {REVISION}" in result.err
+
+
+def test_without_expected_revision_the_header_is_not_checked(run) -> None:
+    with http_server(revision_server(lambda n: "anything")) as url:
+        result = run(
+            "verify", "--url", url, "--expected-version", VERSION, "--expected-revision", ""
+        )
+    assert result.code == 0, result.err
+
+
+# --- hostile servers: one line and a documented exit, within the deadline --------
+
+
+@contextlib.contextmanager
+def raw_server(serve: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A TCP server that runs `serve` on each connection (in a thread)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+
+
+def not_http(connection: socket.socket) -> None:
+    with connection:
+        connection.recv(4096)
+        connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+
+def trickle(connection: socket.socket) -> None:
+    """A valid status line, then one header byte every 0.2 s for up to 30 s."""
+    with connection, contextlib.suppress(OSError):
+        connection.recv(4096)
+        connection.sendall(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(150):
+            connection.sendall(b"X")
+            time.sleep(0.2)
+
+
+def test_a_server_that_is_not_http(run) -> None:
+    with raw_server(not_http) as url:
+        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        result = run(*argv, "--interval", "0.2", clock=Clock())
+    assert result.code == Exit.TIMEOUT
+    assert "no answer within 1s" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_timeout_is_a_hard_deadline_against_a_trickling_server(run) -> None:
+    with raw_server(trickle) as url:
+        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "2")
+        started = time.monotonic()
+        result = run(*argv, "--request-timeout", "1", "--interval", "0.2", clock=Clock())
+        took = time.monotonic() - started
+    assert result.code == Exit.TIMEOUT
+    assert "no complete answer within" in result.err
+    assert took < 3.5  # 2 s of --timeout, not 30 s of trickle
+
+
+# --- the chain: make image -> image environment -> header -> make verify ----------
+
+REPO_ROOT = APPLICATION.parent
+
+
+def test_the_image_carries_the_revision_it_was_built_from() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--build-arg REVISION=$(REVISION)" in makefile
+    runtime = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8").rsplit("\nFROM ", 1)[1]
+    assert "\nARG REVISION=" in runtime
+    assert re.search(r"^\s+FINLEX_REVISION=\$\{REVISION\}", runtime, re.MULTILINE)
+    assert settings.ENVIRONMENT["FINLEX_REVISION"][0] == "revision"
+
+
+def make_verify(*variables: str) -> str:
+    result = subprocess.run(
+        [require_tool("make"), "-n", "--no-print-directory", "verify", *variables],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_make_verify_checks_the_revision() -> None:
+    out = make_verify("URL=https://finlex.example.com", "REVISION=abc123")
+    assert "verify --url 'https://finlex.example.com' --expected-revision 'abc123'" in out
+    # REVISION= (after a rollback): version and health only.
+    assert "--expected-revision ''" in make_verify("URL=https://finlex.example.com", "REVISION=")
+
+
+def test_verify_goes_through_the_environments_http_proxy(run, monkeypatch) -> None:
+    seen: list[str] = []  # a proxy gets the absolute URL
+    with http_server(revision_server(lambda n: REVISION, seen)) as proxy:
+        for name in ("no_proxy", "NO_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", proxy)
+        argv = ("verify", "--url", "http://finlex.invalid", "--expected-version", VERSION)
+        result = run(*argv, "--expected-revision", REVISION, "--rounds", "1")
+    assert result.code == 0, result.err
+    assert seen == ["http://finlex.invalid/healthz", "http://finlex.invalid/version"]

@@ -2,16 +2,23 @@
 
 Every command prints progress on stderr, results on stdout, and ends with an
 exit code from errors.Exit; a problem is one line on stderr, never a traceback.
+Ctrl-C and SIGTERM end it with one line too, naming a deployment still in progress.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
+import math
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn, TextIO
 
 from finlex_release import allowlist, deploy, ecr_login, images, scan_gate, verify
@@ -20,6 +27,12 @@ from finlex_release.errors import EXIT_TABLE, Exit, ReleaseError
 from finlex_release.waiting import Clock, Progress
 
 PROG = "finlex-release"
+DESCRIPTION = """\
+The one release CLI for pipelines and laptops: progress on stderr, results on
+stdout, every failure one line on stderr with an exit code from the table below."""
+# Upper bound of every duration option: one day. Larger values (or inf) would
+# overflow sleeps and socket timeouts after AWS calls had already run.
+MAX_SECONDS = 24 * 3600.0
 Runner = Callable[[argparse.Namespace, "Context"], None]
 
 
@@ -33,6 +46,8 @@ class Context:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     progress: Progress = field(default_factory=Progress)
     cwd: Callable[[], Path] = Path.cwd
+    # The wait of deploy/rollback, so that an interrupt can name its deployment.
+    follow: deploy.Follow | None = None
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,13 +58,35 @@ class Parser(argparse.ArgumentParser):
 
 
 def _positive(text: str) -> float:
+    """A duration in seconds: a finite number above 0 and at most MAX_SECONDS."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
+    if math.isnan(value) or not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too long: at most {MAX_SECONDS:g} seconds (one day)"
+        )
     return value
+
+
+def _rounds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 1 and 100")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("finlex-release")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _epilog() -> str:
@@ -62,9 +99,10 @@ def _aws(args: argparse.Namespace, context: Context) -> ClientFactory:
 
 
 def _wait(args: argparse.Namespace, context: Context) -> deploy.Follow:
-    return deploy.Follow(
+    context.follow = deploy.Follow(
         timeout=args.timeout, interval=args.interval, clock=context.clock, progress=context.progress
     )
+    return context.follow
 
 
 def run_scan_gate(args: argparse.Namespace, context: Context) -> None:
@@ -109,9 +147,11 @@ def run_scan_gate(args: argparse.Namespace, context: Context) -> None:
 def run_deploy(args: argparse.Namespace, context: Context) -> None:
     ref = images.parse(args.image)
     clients = _aws(args, context)
+    ecr = clients("ecr")
+    images.check_region(ref, getattr(getattr(ecr, "meta", None), "region_name", None))
     deploy.deploy(
         clients("ecs"),
-        clients("ecr"),
+        ecr,
         cluster=args.cluster,
         service=args.service,
         image=ref,
@@ -148,10 +188,18 @@ def run_status(args: argparse.Namespace, context: Context) -> None:
 
 
 def run_verify(args: argparse.Namespace, context: Context) -> None:
-    expected = verify.expected_version(args.expected_version, args.version_file, context.cwd())
-    context.progress(f"verifying {args.url} reports version {expected}")
+    # Every input is checked before the first line of progress.
+    base = verify.base_url(args.url)
+    verify.check_path(args.health_path)
+    verify.check_path(args.version_path)
+    expected = verify.Expected(
+        verify.expected_version(args.expected_version, args.version_file, context.cwd()),
+        verify.expected_revision(args.expected_revision),
+    )
+    revision = f", revision {expected.revision}" if expected.revision else ""
+    context.progress(f"verifying {base} reports version {expected.version}{revision}")
     verify.verify(
-        args.url,
+        base,
         expected,
         health_path=args.health_path,
         version_path=args.version_path,
@@ -159,6 +207,7 @@ def run_verify(args: argparse.Namespace, context: Context) -> None:
         interval=args.interval,
         max_interval=args.max_interval,
         request_timeout=args.request_timeout,
+        rounds=args.rounds,
         clock=context.clock,
         progress=context.progress,
         out=context.out,
@@ -197,7 +246,8 @@ def _wait_options(parser: argparse.ArgumentParser, timeout: float, interval: flo
 
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = Parser(prog=PROG, description=__doc__, epilog=_epilog(), formatter_class=formatter)
+    parser = Parser(prog=PROG, description=DESCRIPTION, epilog=_epilog(), formatter_class=formatter)
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     aws = Parser(add_help=False)
     aws.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -288,11 +338,17 @@ def build_parser() -> argparse.ArgumentParser:
         "verify",
         run_verify,
         "Poll the public URL until the health endpoint answers 200 and the version endpoint "
-        "reports the expected version.",
+        "reports the expected version (and, with --expected-revision, every answer comes "
+        "from that build).",
         uses_aws=False,
     )
     ver.add_argument("--url", required=True, help="base URL, e.g. https://finlex.example.com")
     ver.add_argument("--expected-version", help="default: the content of the version file")
+    ver.add_argument(
+        "--expected-revision",
+        help=f"git revision every answer must carry in its {verify.REVISION_HEADER} header "
+        "(the build's REVISION); empty or absent: not checked",
+    )
     ver.add_argument(
         "--version-file",
         type=Path,
@@ -312,7 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--request-timeout",
         type=_positive,
         default=5.0,
-        help="seconds per HTTP request (default 5)",
+        help="seconds per HTTP request, the whole exchange (default 5)",
+    )
+    ver.add_argument(
+        "--rounds",
+        type=_rounds,
+        default=verify.DEFAULT_ROUNDS,
+        help="requests to each endpoint per attempt, all of which must be right "
+        f"(default {verify.DEFAULT_ROUNDS})",
     )
 
     login = command(
@@ -325,18 +388,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (raised in the main thread by the handler)."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into Terminated while a command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        # None: a handler installed outside Python; the default is the best we can restore.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _interrupted(how: str, context: Context) -> str:
+    in_flight = context.follow.in_flight if context.follow else None
+    if in_flight is not None:
+        return f"{how}; {in_flight.describe()}"
+    if context.follow is not None:
+        return f"{how}; no deployment of this run is in progress"
+    return how
+
+
 def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
     args = build_parser().parse_args(argv)
     context = context or Context()
     try:
-        with aws_errors():
-            args.run(args, context)
-    except ReleaseError as error:
-        print(f"{PROG} {args.command}: {' '.join(error.message.split())}", file=sys.stderr)
-        return int(error.code)
-    except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
-        return 130
+        with _sigterm_raises():
+            try:
+                with aws_errors():
+                    args.run(args, context)
+            except ReleaseError as error:
+                message = " ".join(error.message.split())
+                print(f"{PROG} {args.command}: {message}", file=sys.stderr)
+                return int(error.code)
+            except KeyboardInterrupt:
+                message = _interrupted("interrupted (Ctrl-C)", context)
+                print(f"{PROG} {args.command}: {message}", file=sys.stderr)
+                return int(Exit.INTERRUPTED)
+            except Terminated:
+                message = _interrupted("terminated (SIGTERM)", context)
+                print(f"{PROG} {args.command}: {message}", file=sys.stderr)
+                return int(Exit.TERMINATED)
+    except Terminated:  # a second SIGTERM while the first was reported
+        return int(Exit.TERMINATED)
     return int(Exit.OK)
 
 

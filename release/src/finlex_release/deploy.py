@@ -33,6 +33,33 @@ _TAG_VALUE_MAX = 256  # ECS tag values: at most 256 characters
 _REVISION = re.compile(r"^(?:arn:[^:]+:ecs:[^:]*:\d*:task-definition/)?([A-Za-z0-9_-]+):(\d+)$")
 
 
+_ALARM_REASON = re.compile(r"alarm\(s\)\s+(.+?)\s+(?:is|are)\s+in\s+ALARM", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A service update this tool sent and has not seen finish."""
+
+    cluster: str
+    service: str
+    task_definition: str
+    deployment_id: str | None = None  # None: UpdateService sent, answer not seen
+
+    def describe(self) -> str:
+        where = f"{self.cluster}/{self.service}"
+        show = f"finlex-release status --cluster {self.cluster} --service {self.service}"
+        undo = f"finlex-release rollback --cluster {self.cluster} --service {self.service}"
+        name = _revision_name(self.task_definition)
+        if self.deployment_id is None:
+            what = f"the update of {where} to {name} was sent and may have started a deployment"
+        else:
+            what = (
+                f"deployment {self.deployment_id} of {name} on {where} is still in progress "
+                "(ECS carries on without this tool)"
+            )
+        return f"{what}; show it with `{show}`, undo it with `{undo}`"
+
+
 @dataclass
 class Follow:
     """How to wait for a deployment and where to report."""
@@ -41,6 +68,8 @@ class Follow:
     interval: float = DEFAULT_INTERVAL
     clock: Clock = field(default_factory=Clock)
     progress: Progress = field(default_factory=Progress)
+    # Set while a deployment this tool started is unfinished (for interrupts).
+    in_flight: InFlight | None = None
 
 
 def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
@@ -129,6 +158,7 @@ def follow(
     read of ECS's eventually consistent API, not a rollback: keep polling.
     """
     seen_events: set[str] | None = None
+    news: list[str] = []  # messages of the events that appeared while following
     last = "no answer yet"
     for elapsed in ticks(wait.timeout, wait.interval, wait.clock):
         svc = describe_service(ecs, cluster, service)
@@ -136,8 +166,10 @@ def follow(
         if seen_events is not None:
             for event in reversed(events):
                 if event.get("id") not in seen_events:
+                    news.append(str(event.get("message", "")))
                     wait.progress(f"event: {event.get('message', '')}", elapsed)
         seen_events = {event.get("id", "") for event in events}
+        alarms = deployment_alarms(svc)
 
         deployments: list[dict[str, Any]] = svc.get("deployments", [])
         ours = next((item for item in deployments if item.get("id") == deployment_id), None)
@@ -148,7 +180,8 @@ def follow(
                 last = f"not listed yet (PRIMARY is still {primary.get('id')})"
                 wait.progress(f"deployment {deployment_id} {last}", elapsed)
                 continue
-            raise _replaced(deployment_id, ours, primary, previous)
+            triggered = _alarm_names(ours, news, alarms)
+            raise _replaced(deployment_id, ours, primary, previous, triggered)
         if ours is None:
             raise ReleaseError(f"deployment {deployment_id} is gone and no deployment is PRIMARY")
         state = ours.get("rolloutState", "IN_PROGRESS")
@@ -159,6 +192,13 @@ def follow(
         if state == "COMPLETED":
             return ours
         if state == "FAILED":
+            triggered = _alarm_names(ours, news, alarms)
+            if triggered:
+                raise ReleaseError(
+                    f"deployment {deployment_id} FAILED because deployment alarm(s) "
+                    f"{', '.join(triggered)} went into ALARM; ECS did not roll it back "
+                    f"(rollback off): {reason or 'no reason given'}"
+                )
             raise ReleaseError(f"deployment {deployment_id} FAILED: {reason or 'no reason given'}")
     raise WaitTimeoutError(
         f"deployment {deployment_id} not COMPLETED after {duration(wait.timeout)} (last: {last}); "
@@ -166,16 +206,52 @@ def follow(
     )
 
 
+def deployment_alarms(svc: dict[str, Any]) -> dict[str, Any]:
+    """The service's deployment alarms configuration ({} when there is none)."""
+    found: dict[str, Any] = svc.get("deploymentConfiguration", {}).get("alarms") or {}
+    return found
+
+
+def _alarm_names(ours: dict[str, Any] | None, news: list[str], alarms: dict[str, Any]) -> list[str]:
+    """The deployment alarms that stopped our deployment, if an alarm did.
+
+    Read from our deployment's rolloutStateReason and the service events that
+    appeared while following: the configured alarm names they mention, else
+    the names in "... alarm(s) NAME[, NAME] are in ALARM state", else, when
+    they speak of an alarm at all, "one of <the configured names>".
+    """
+    texts = [str(ours.get("rolloutStateReason", ""))] if ours else []
+    texts += news
+    configured = [str(name) for name in alarms.get("alarmNames", [])]
+    named = [name for name in configured if any(name in text for text in texts)]
+    if named:
+        return named
+    for text in texts:
+        match = _ALARM_REASON.search(text)
+        if match:
+            return [name.strip() for name in re.split(r",\s*|\s+and\s+", match.group(1))]
+    if configured and any("alarm" in text.lower() for text in texts):
+        return [f"one of {', '.join(configured)}"]  # an alarm, not named in ECS's words
+    return []
+
+
 def _replaced(
     deployment_id: str,
     ours: dict[str, Any] | None,
     primary: dict[str, Any],
     previous: str,
+    triggered: list[str] | None = None,
 ) -> ReleaseError:
     now = _revision_name(primary["taskDefinition"])
     why = ""
     if ours is not None and ours.get("rolloutStateReason"):
         why = f" ({ours.get('rolloutState')}: {ours['rolloutStateReason']})"
+    if triggered:
+        return ReleaseError(
+            f"deployment {deployment_id} was rolled back by ECS because deployment alarm(s) "
+            f"{', '.join(triggered)} went into ALARM; the service returned to {now} "
+            f"(deployment {primary.get('id')}){why}"
+        )
     if primary["taskDefinition"] == previous:
         return ReleaseError(
             f"deployment {deployment_id} was rolled back by the circuit breaker to {now}{why}"
@@ -283,9 +359,11 @@ def _roll_out(
     out: TextIO,
     elbv2: Any | None,
 ) -> None:
+    wait.in_flight = InFlight(cluster, service, task_definition)
     updated = ecs.update_service(cluster=cluster, service=service, taskDefinition=task_definition)
     started = _started(updated["service"], task_definition)
     deployment_id = str(started["id"])
+    wait.in_flight = InFlight(cluster, service, task_definition, deployment_id)
     wait.progress(
         f"deployment {deployment_id} of {_revision_name(task_definition)} started on "
         f"{cluster}/{service}; following it for up to {duration(wait.timeout)}"
@@ -299,11 +377,16 @@ def _roll_out(
         wait=wait,
         started_at=started.get("createdAt"),
     )
+    wait.in_flight = None
     _report_targets(elbv2, describe_service(ecs, cluster, service), wait.progress)
     print(
         f"{cluster}/{service}: deployment {deployment_id} of {task_definition} COMPLETED",
         file=out,
     )
+
+
+def _yes(value: object) -> str:
+    return "yes" if value else "no"
 
 
 def _split(task_definition: str) -> tuple[str, int]:
@@ -406,6 +489,14 @@ def status(
     definition = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
     for container in definition.get("containerDefinitions", []):
         print(f"  container {container.get('name')}: {container.get('image')}", file=out)
+    alarms = deployment_alarms(svc)
+    if alarms:
+        names = ", ".join(str(name) for name in alarms.get("alarmNames", [])) or "none"
+        print(
+            f"  deployment alarms: {names} "
+            f"(enabled: {_yes(alarms.get('enable'))}, rollback: {_yes(alarms.get('rollback'))})",
+            file=out,
+        )
     for deployment in svc.get("deployments", []):
         print(
             f"  deployment {deployment.get('id')} {deployment.get('status')} "

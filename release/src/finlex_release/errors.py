@@ -19,16 +19,21 @@ class Exit(IntEnum):
     NOT_FOUND = 4  # cluster, service, repository, image or task definition
     TIMEOUT = 5  # a wait ran out of time
     AWS = 6  # any other AWS API or network error
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, as shells report it
+    TERMINATED = 143  # SIGTERM (a CI runner cancelling the job): 128 + 15
 
 
 EXIT_TABLE = {
     Exit.OK: "success",
     Exit.FAILED: "gate blocked, deployment failed or rolled back, verification failed",
-    Exit.USAGE: "missing or invalid input (options, allowlist file, image reference)",
-    Exit.CREDENTIALS: "no AWS credentials, expired token, or access denied",
+    Exit.USAGE: "missing or invalid input (options, files, image reference, URL, region)",
+    Exit.CREDENTIALS: "no AWS credentials, expired token or SSO session, unknown profile, "
+    "or access denied",
     Exit.NOT_FOUND: "cluster, service, repository, image or task definition not found",
     Exit.TIMEOUT: "a wait (scan, deployment, verification) ran out of time",
     Exit.AWS: "other AWS API or network error",
+    Exit.INTERRUPTED: "interrupted (Ctrl-C); a deployment in progress is named",
+    Exit.TERMINATED: "terminated (SIGTERM); a deployment in progress is named",
 }
 
 

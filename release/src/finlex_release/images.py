@@ -14,7 +14,7 @@ from finlex_release.errors import NotFoundError, UsageError
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-_ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
+_ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,12 @@ class ImageRef:
     def __str__(self) -> str:
         name = f"{self.host}/{self.repository}" if self.host else self.repository
         return f"{name}@{self.digest}" if self.digest else f"{name}:{self.tag}"
+
+    @property
+    def region(self) -> str | None:
+        """The region of a full ECR URI's registry host; None without a host."""
+        match = _ECR_HOST.match(self.host or "")
+        return match.group(2) if match else None
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,22 @@ def digest_ref(repository: str, digest: str | None, tag: str | None) -> ImageRef
     return ImageRef(repository=repository, tag=tag, digest=digest)
 
 
+def check_region(ref: ImageRef, region: str | None) -> None:
+    """UsageError when a full ECR URI names another region than the clients use.
+
+    The digest is looked up in the clients' region, so an image of another
+    region would be looked up in the wrong registry.
+    """
+    if ref.region and region and ref.region != region:
+        raise UsageError(
+            f"image {ref}: the registry is in {ref.region} but the AWS region is {region}; "
+            f"pass --region {ref.region} or an image of {region}"
+        )
+
+
 def resolve(ecr: Any, ref: ImageRef) -> Image:
     """Look the image up in ECR and pin it by digest; NotFoundError if absent."""
+    check_region(ref, getattr(getattr(ecr, "meta", None), "region_name", None))
     registry = {"registryId": ref.registry_id} if ref.registry_id else {}
     image_id = {"imageDigest": ref.digest} if ref.digest else {"imageTag": ref.tag}
     try:

@@ -1,25 +1,48 @@
-"""verify: poll the public URL until it is healthy and reports the expected version."""
+"""verify: poll the public URL until it is healthy and reports the expected
+version and, when given, the expected build revision.
+
+Every request runs under a hard deadline (the smaller of --request-timeout and
+the time left before --timeout), enforced around the whole exchange, not per
+socket read: a server that trickles one byte a second cannot hold verify.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
-import urllib.error
+import re
+import socket
+import ssl
+import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
 from finlex_release.errors import ReleaseError, UsageError, WaitTimeoutError
-from finlex_release.waiting import Clock, Progress, duration, ticks
+from finlex_release.waiting import Clock, Progress, duration
 
-# Equal to application/routes.py's VERSION_PATH and HEALTH_PATH (a test checks);
-# kept here so that the installed package needs nothing from the repository.
+# Equal to application/routes.py's VERSION_PATH, HEALTH_PATH and REVISION_HEADER
+# (a test checks); kept here so that the installed package needs nothing from
+# the repository.
 DEFAULT_VERSION_PATH = "/version"
 DEFAULT_HEALTH_PATH = "/healthz"
+REVISION_HEADER = "X-Finlex-Revision"
 # Where the expected version lives, relative to the repository root.
 VERSION_FILE = Path("application", "VERSION")
+# Requests to each endpoint per attempt; every answer must be right. Behind a
+# load balancer each new connection may reach another task.
+DEFAULT_ROUNDS = 3
 _MAX_BODY = 64 * 1024
+_REVISION = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_HEADERS = {
+    "Accept": "application/json",
+    "Cache-Control": "no-cache",
+    "User-Agent": "finlex-release",
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +50,13 @@ class Probe:
     answered: bool  # the service sent an HTTP response
     ok: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    revision: str | None  # the REVISION_HEADER, if sent
 
 
 def find_version_file(start: Path) -> Path | None:
@@ -52,73 +82,183 @@ def expected_version(explicit: str | None, version_file: Path | None, cwd: Path)
         version = path.read_text(encoding="utf-8").strip()
     except OSError as error:
         raise UsageError(f"cannot read version file {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"version file {path} is not UTF-8 text") from None
     if not version:
         raise UsageError(f"version file {path} is empty")
     return version
 
 
+def expected_revision(text: str | None) -> str | None:
+    """The --expected-revision value, checked; None (or empty) means: do not check."""
+    if text is None or not text.strip():
+        return None
+    revision = text.strip()
+    if not _REVISION.match(revision):
+        raise UsageError(
+            f"--expected-revision {text!r} must be 1-128 characters of A-Z a-z 0-9 . _ -"
+        )
+    return revision
+
+
 def base_url(url: str) -> str:
+    """`url` without a trailing slash, if it is a usable http(s) base URL."""
+    bad = UsageError(f"--url {url!r} must be an http:// or https:// URL")
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        raise UsageError(f"--url {url!r} contains whitespace or control characters")
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise UsageError(f"--url {url!r} must be an http:// or https:// URL")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise bad
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        raise UsageError(f"--url {url!r} has an invalid port") from None
+    if parts.port == 0:
+        raise UsageError(f"--url {url!r} has an invalid port")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise UsageError(f"--url {url!r}: give the base URL only (no user, query or fragment)")
     return url.rstrip("/")
 
 
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310 - base_url() allows http(s) only
-        url,
-        headers={
-            "Accept": "application/json",
-            "Cache-Control": "no-cache",
-            "User-Agent": "finlex-release",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, response.read(_MAX_BODY)
-    except urllib.error.HTTPError as error:
-        return error.code, b""
+def check_path(path: str) -> str:
+    if not path.startswith("/") or any(char.isspace() for char in path):
+        raise UsageError(f"path {path!r} must start with / and contain no spaces")
+    return path
 
 
-def _unreachable(url: str, error: Exception) -> Probe:
+def _abort(connection: http.client.HTTPConnection) -> None:
+    """Unblock a read in another thread: shut the socket down, then close it."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    connection.close()
+
+
+def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for `url` and the request target, through the environment's
+    proxy (http_proxy / https_proxy, no_proxy) as urllib would use it."""
+    parts = urlsplit(url)
+    host, port, target = parts.hostname or "", parts.port, parts.path or "/"
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and urllib.request.proxy_bypass(parts.netloc):
+        proxy = None
+    if proxy:
+        proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        via, via_port = proxy_parts.hostname or "", proxy_parts.port
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        if not proxy:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context), target
+        tunnel = http.client.HTTPSConnection(via, via_port, timeout=timeout, context=context)
+        tunnel.set_tunnel(host, port)
+        return tunnel, target
+    if not proxy:
+        return http.client.HTTPConnection(host, port, timeout=timeout), target
+    # A plain-HTTP proxy takes the absolute URL as the request target.
+    return http.client.HTTPConnection(via, via_port, timeout=timeout), url
+
+
+def fetch(url: str, timeout: float) -> Answer:
+    """GET `url` and read at most _MAX_BODY bytes, all within `timeout` seconds.
+
+    Raise TimeoutError when the whole exchange takes longer, and OSError,
+    ValueError or http.client.HTTPException for other failures.
+    """
+    connection, target = _connection(url, timeout)
+    outcome: list[Answer | BaseException] = []
+
+    def exchange() -> None:
+        try:
+            connection.request("GET", target, headers=_HEADERS)
+            response = connection.getresponse()
+            body = response.read(_MAX_BODY)
+            outcome.append(Answer(response.status, body, response.getheader(REVISION_HEADER)))
+        except BaseException as error:  # handed to the calling thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=exchange, name="finlex-verify-request", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive() or not outcome:
+        _abort(connection)
+        raise TimeoutError(f"no complete answer within {timeout:.3g}s")
+    connection.close()
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _failure(url: str, error: BaseException) -> str:
     reason = getattr(error, "reason", None) or error
-    return Probe(answered=False, ok=False, detail=f"{url}: {reason}")
+    text = " ".join(str(reason).split()) or type(error).__name__
+    return f"{url}: {text}"
 
 
-def probe(base: str, expected: str, health_path: str, version_path: str, timeout: float) -> Probe:
-    """One round: the health endpoint answers 200, then /version reports `expected`."""
-    health_url = base + health_path
-    try:
-        status, _ = _get(health_url, timeout)
-    except (OSError, ValueError) as error:
-        return _unreachable(health_url, error)
-    if status != 200:
-        return Probe(answered=True, ok=False, detail=f"{health_url} answered {status}")
+@dataclass(frozen=True)
+class Expected:
+    version: str
+    revision: str | None = None
+
+
+def _revision_problem(url: str, answer: Answer, expected: Expected) -> str | None:
+    if expected.revision is None or answer.revision == expected.revision:
+        return None
+    got = answer.revision or f"none (no {REVISION_HEADER} header)"
+    return f"{url} answered from revision {got}, expected {expected.revision}"
+
+
+def probe(
+    base: str,
+    expected: Expected,
+    health_path: str,
+    version_path: str,
+    budget: Callable[[], float],
+    rounds: int = 1,
+) -> Probe:
+    """`rounds` times: the health endpoint answers 200 and /version reports the
+    expected version; with a revision, every answer carries it. `budget()` is
+    the time the next request may take."""
+    answered = False
     version_url = base + version_path
-    try:
-        status, body = _get(version_url, timeout)
-    except (OSError, ValueError) as error:
-        return _unreachable(version_url, error)
-    if status != 200:
-        return Probe(answered=True, ok=False, detail=f"{version_url} answered {status}")
-    try:
-        reported = json.loads(body)["version"]
-    except (ValueError, KeyError, TypeError):
-        return Probe(
-            answered=True, ok=False, detail=f"{version_url} sent no JSON with a version field"
-        )
-    if reported != expected:
-        return Probe(
-            answered=True,
-            ok=False,
-            detail=f"{version_url} reports version {reported}, expected {expected}",
-        )
-    return Probe(answered=True, ok=True, detail=f"{version_url} reports version {reported}")
+    reported = ""
+    for _ in range(rounds):
+        for url in (base + health_path, version_url):
+            seconds = budget()
+            if seconds <= 0:
+                return Probe(answered, ok=False, detail=f"{url}: out of time")
+            try:
+                answer = fetch(url, seconds)
+            except (OSError, ValueError, http.client.HTTPException) as error:
+                return Probe(answered, ok=False, detail=_failure(url, error))
+            answered = True
+            if answer.status != 200:
+                return Probe(answered, ok=False, detail=f"{url} answered {answer.status}")
+            problem = _revision_problem(url, answer, expected)
+            if problem:
+                return Probe(answered, ok=False, detail=problem)
+            if url != version_url:
+                continue
+            try:
+                reported = json.loads(answer.body)["version"]
+            except (ValueError, KeyError, TypeError):
+                return Probe(answered, ok=False, detail=f"{url} sent no JSON with a version field")
+            if reported != expected.version:
+                return Probe(
+                    answered,
+                    ok=False,
+                    detail=f"{url} reports version {reported}, expected {expected.version}",
+                )
+    detail = f"{version_url} reports version {reported}"
+    if expected.revision:
+        detail += f", revision {expected.revision}"
+    return Probe(answered=True, ok=True, detail=detail)
 
 
 def verify(
     url: str,
-    expected: str,
+    expected: str | Expected,
     *,
     health_path: str = DEFAULT_HEALTH_PATH,
     version_path: str = DEFAULT_VERSION_PATH,
@@ -126,22 +266,40 @@ def verify(
     interval: float = 2.0,
     max_interval: float = 15.0,
     request_timeout: float = 5.0,
+    rounds: int = DEFAULT_ROUNDS,
     clock: Clock,
     progress: Progress,
     out: TextIO,
 ) -> None:
-    """Retry with capped exponential backoff until the service is right or time runs out."""
+    """Retry with capped exponential backoff until the service is right or
+    `timeout` has passed; no request runs past that deadline."""
+    want = expected if isinstance(expected, Expected) else Expected(expected)
     base = base_url(url)
-    for path in (health_path, version_path):
-        if not path.startswith("/"):
-            raise UsageError(f"path {path!r} must start with /")
+    check_path(health_path)
+    check_path(version_path)
+    start = clock.monotonic()
+
+    def remaining() -> float:
+        return timeout - (clock.monotonic() - start)
+
+    def budget() -> float:
+        return min(request_timeout, remaining())
+
     last = Probe(answered=False, ok=False, detail="not tried")
-    for elapsed in ticks(timeout, interval, clock, backoff=2.0, max_interval=max_interval):
-        last = probe(base, expected, health_path, version_path, request_timeout)
+    pause = interval
+    while True:
+        last = probe(base, want, health_path, version_path, budget, rounds)
         if last.ok:
             print(f"verified: {last.detail}, {base}{health_path} answered 200", file=out)
             return
-        progress(f"not yet: {last.detail}", elapsed)
+        progress(f"not yet: {last.detail}", clock.monotonic() - start)
+        left = remaining()
+        if left <= 0:
+            break
+        clock.sleep(min(pause, left))
+        pause = min(pause * 2, max_interval)
+        if remaining() <= 0:
+            break
     if last.answered:
         raise ReleaseError(f"verify failed after {duration(timeout)}: {last.detail}")
     raise WaitTimeoutError(f"no answer within {duration(timeout)}: {last.detail}")
