@@ -24,7 +24,8 @@ CA_BUNDLE   ?=
 # `make help` prints every target that has a `## ` comment, in aligned columns,
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE CONTAINER PORT PYTHON TF \
-             ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION KEEP_EXISTING
+             ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION KEEP_EXISTING \
+             IMAGE_ARCHIVE IMAGE_ID
 
 .PHONY: help
 help: ## list the targets and the variables they read
@@ -52,6 +53,8 @@ HELP_SERVICE        := ECS service of make deploy/rollback/service-status
 HELP_URL            := public base URL that make verify polls
 HELP_AWS_REGION     := AWS region (empty: the SDK default)
 HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
+HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
+HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
 
 # A mistyped target: one line pointing at the list, exit 2 (make's own usage code).
 .DEFAULT:
@@ -170,6 +173,26 @@ logs: ## follow the log of the container that make start runs (Ctrl-C stops foll
 stop: ## stop the container that make start runs (graceful SIGTERM) and remove it
 	$(DOCKER) stop $(CONTAINER)
 	$(DOCKER) rm $(CONTAINER)
+
+# CI hands the image it tested to the deploy job as a file, with its ID: the
+# deploy pushes that very image (an image ID is the digest of its config).
+IMAGE_ARCHIVE ?= finlex-image.tar
+IMAGE_ID      ?=
+
+.PHONY: image-save
+image-save: ## save IMAGE:TAG to IMAGE_ARCHIVE; print image-id=ID (for GITHUB_OUTPUT)
+	@$(DOCKER) image save --output $(IMAGE_ARCHIVE) $(IMAGE):$(TAG)
+	@echo "image-id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG))"
+
+.PHONY: image-load
+image-load: ## load IMAGE_ARCHIVE; fail unless IMAGE:TAG has the ID IMAGE_ID (the image CI tested)
+	@if [ -z "$(IMAGE_ID)" ]; then echo "set IMAGE_ID, the ID make image-save printed" >&2; exit 2; fi
+	@$(DOCKER) image load --input $(IMAGE_ARCHIVE) >/dev/null
+	@id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG)); \
+	if [ "$$id" != "$(IMAGE_ID)" ]; then \
+	  echo "make image-load: $(IMAGE):$(TAG) is $$id, but CI tested $(IMAGE_ID)" >&2; exit 1; \
+	fi; \
+	echo "$(IMAGE):$(TAG) loaded: $$id, the image CI tested"
 
 .PHONY: bench
 bench: $(VENV)/.dev-installed ## production server vs dev server vs nginx (needs wrk, nginx)

@@ -69,7 +69,7 @@ def fake_docker(tmp_path: Path, image_id: str) -> tuple[Path, Path]:
         "#!/bin/sh\n"
         f'echo "$*" >> "{log}"\n'
         'case "$1" in\n'
-        f"  image) echo {image_id} ;;\n"
+        f"  image) [ \"$2\" != inspect ] || echo {image_id} ;;\n"
         "  login) cat >/dev/null; echo 'Login Succeeded' ;;\n"
         "esac\n",
         encoding="utf-8",
@@ -141,3 +141,34 @@ def test_no_local_image_says_what_to_run(endpoint: str, ecr: Any, tmp_path: Path
     result = make_push(endpoint, script)
     assert result.returncode != 0
     assert f"no local image finlex:{TAG}: run make image TAG={TAG} first" in result.stderr
+
+
+def image_handoff(tmp_path: Path, image_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+    docker, _ = fake_docker(tmp_path, image_id)
+    argv = ["make", "--no-print-directory", *args, f"DOCKER={docker}", f"TAG={TAG}"]
+    argv.append(f"IMAGE_ARCHIVE={tmp_path / 'image.tar'}")
+    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_image_save_prints_the_id_for_github_output(tmp_path: Path) -> None:
+    result = image_handoff(tmp_path, CONFIG_DIGEST, "--silent", "image-save")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"image-id={CONFIG_DIGEST}\n"
+
+
+def test_image_load_accepts_the_image_ci_tested(tmp_path: Path) -> None:
+    result = image_handoff(tmp_path, CONFIG_DIGEST, "image-load", f"IMAGE_ID={CONFIG_DIGEST}")
+    assert result.returncode == 0, result.stderr
+    assert "the image CI tested" in result.stdout
+
+
+def test_image_load_refuses_another_image(tmp_path: Path) -> None:
+    result = image_handoff(tmp_path, OTHER_ID, "image-load", f"IMAGE_ID={CONFIG_DIGEST}")
+    assert result.returncode != 0
+    assert f"is {OTHER_ID}, but CI tested {CONFIG_DIGEST}" in result.stderr
+
+
+def test_image_load_needs_the_id(tmp_path: Path) -> None:
+    result = image_handoff(tmp_path, CONFIG_DIGEST, "image-load")
+    assert result.returncode != 0
+    assert "set IMAGE_ID" in result.stderr
