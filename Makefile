@@ -25,7 +25,7 @@ CA_BUNDLE   ?=
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE CONTAINER PORT PYTHON TF \
              ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION KEEP_EXISTING \
-             IMAGE_ARCHIVE IMAGE_ID
+             IMAGE_ARCHIVE IMAGE_ID FOR
 
 .PHONY: help
 help: ## list the targets and the variables they read
@@ -55,14 +55,15 @@ HELP_AWS_REGION     := AWS region (empty: the SDK default)
 HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
 HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
+HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
 
 # A mistyped target: one line pointing at the list, exit 2 (make's own usage code).
 .DEFAULT:
 	@echo "make: no target '$@'; run 'make help' for the list" >&2; exit 2
 
 .PHONY: doctor
-doctor: ## check every prerequisite of run, test, image, rehearse and deploy; changes nothing
-	@$(PYTHON) tools/doctor
+doctor: ## check the prerequisites of run, test, image, rehearse, deploy (FOR=deploy: one goal)
+	@$(PYTHON) tools/doctor $(if $(FOR),--for $(FOR))
 
 # --- environments ----------------------------------------------------------
 
