@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -87,3 +88,36 @@ def test_container_targets_drive_one_named_container(tmp_path: Path) -> None:
     assert calls[0].startswith("run -d --name finlex -p 5050:5000 --read-only")
     assert calls[0].endswith("finlex:t1")
     assert calls[1:] == ["logs --follow finlex", "stop finlex", "rm finlex"]
+
+
+def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
+    """`make venv` on a fresh clone: one `==>` line per step, nothing else, nothing twice."""
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    for name in (
+        "application/VERSION",
+        "requirements/app.lock",
+        "requirements/dev.lock",
+        "requirements/checkov.lock",
+        "release/pyproject.toml",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    python = tmp_path / "python"
+    python.write_text(  # `python -m venv DIR` makes a DIR whose pip does nothing
+        '#!/bin/sh\nmkdir -p "$3/bin"; touch "$3/bin/activate"\n'
+        'printf "#!/bin/sh\\nexit 0\\n" > "$3/bin/pip"; chmod +x "$3/bin/pip"\n',
+        encoding="utf-8",
+    )
+    python.chmod(0o755)
+    first = make("venv", f"PYTHON={python}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        f"==> creating .venv with {python}",
+        "==> installing the test and lint tools into .venv"
+        " (requirements/dev.lock, ~700 MB, 1-3 min)",
+        "==> installing finlex-release (release/) into .venv",
+        "==> creating .venv-checkov and installing checkov (requirements/checkov.lock, ~300 MB)",
+    ]
+    again = make("venv", f"PYTHON={python}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "==>" not in again.stdout
