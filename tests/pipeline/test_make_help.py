@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from prereq import require_tool
+from settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,7 +86,8 @@ def test_container_targets_drive_one_named_container(tmp_path: Path) -> None:
         result = make(target, f"DOCKER={docker}", "TAG=t1", "PORT=5050")
         assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
-    assert calls[0].startswith("run -d --name finlex -p 5050:5000 --read-only")
+    # The container side of -p is the service's port, whose home is application/settings.py.
+    assert calls[0].startswith(f"run -d --name finlex -p 5050:{Settings().port} --read-only")
     assert calls[0].endswith("finlex:t1")
     assert calls[1:] == ["logs --follow finlex", "stop finlex", "rm finlex"]
 
