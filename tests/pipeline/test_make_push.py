@@ -69,7 +69,7 @@ def fake_docker(tmp_path: Path, image_id: str) -> tuple[Path, Path]:
         "#!/bin/sh\n"
         f'echo "$*" >> "{log}"\n'
         'case "$1" in\n'
-        f"  image) [ \"$2\" != inspect ] || echo {image_id} ;;\n"
+        f'  image) [ "$2" != inspect ] || echo {image_id} ;;\n'
         "  login) cat >/dev/null; echo 'Login Succeeded' ;;\n"
         "esac\n",
         encoding="utf-8",
