@@ -75,7 +75,7 @@ $(BIN)/activate:
 	@$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.app-installed: requirements/app.lock | $(BIN)/activate
-	$(STEP) "installing the service's dependencies into $(VENV) (requirements/app.lock, ~30 MB)"
+	$(STEP) "installing the service's dependencies into $(VENV) (requirements/app.lock, ~45 MB with pip)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.lock
 	@touch $@
 
