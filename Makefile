@@ -58,8 +58,9 @@ HELP_IMAGE_ID       := make image-load: the image ID that make image-save printe
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
 
 # A mistyped target: one line pointing at the list, exit 2 (make's own usage code).
+# (Also reached by a missing prerequisite file, e.g. requirements/dev.lock.)
 .DEFAULT:
-	@echo "make: no target '$@'; run 'make help' for the list" >&2; exit 2
+	@echo "make: $(if $(findstring /,$@),file '$@' is missing,no target '$@'); run 'make help' for the list" >&2; exit 2
 
 .PHONY: doctor
 doctor: ## check the prerequisites of run, test, image, rehearse, deploy (FOR=deploy: one goal)

@@ -123,3 +123,14 @@ def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
     again = make("venv", f"PYTHON={python}", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "==>" not in again.stdout
+
+
+def test_a_missing_prerequisite_file_is_named_as_a_file(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "application").mkdir()
+    (tmp_path / "application" / "VERSION").write_text("1.0.0\n", encoding="utf-8")
+    result = make("lint", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "make: file 'requirements/dev.lock' is missing; run 'make help' for the list"
+    )
