@@ -41,7 +41,8 @@ BASE_IMAGE = "debian:trixie-slim"
 # back to the legacy builder, which rejects the Dockerfile's RUN --mount.
 FIRST_CLIENT_NEEDING_BUILDX = 23
 CA_ENV_VARS = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
-TIMEOUT = 5.0
+# Generous: on a busy machine `docker info` can take seconds; a healthy one answers at once.
+TIMEOUT = 15.0
 
 OK = "\u2714"  # ✔
 BAD = "\u2718"  # ✘
