@@ -289,3 +289,15 @@ def test_make_image_stops_before_building_without_buildkit(bin_dir: Path, tmp_pa
     assert "BUILD-RAN" not in result.stdout
     assert "has no buildx plugin" in result.stdout
     assert "make image: fix the above first" in result.stderr
+
+
+@pytest.mark.parametrize(("goals", "needed"), [({"run"}, 0.2), ({"run", "test"}, 1.5)])
+def test_disk_need_depends_on_the_goal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, goals: set[str], needed: float
+) -> None:
+    monkeypatch.setattr(doctor, "free_gb", lambda _path: 1.0)
+    result = doctor.check_repo_disk(doctor.Machine(env={"PATH": ""}, repo=tmp_path), goals)
+    assert f"needs {needed} GB" in result.detail
+    assert result.ok is (needed < 1.0)
+    if not result.ok:
+        assert result.fix == "free disk space under the checkout"
