@@ -7,6 +7,7 @@ tests do not depend on what this machine has.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -301,3 +302,15 @@ def test_disk_need_depends_on_the_goal(
     assert result.ok is (needed < 1.0)
     if not result.ok:
         assert result.fix == "free disk space under the checkout"
+
+
+def test_minimum_versions_are_the_ones_the_code_declares() -> None:
+    """The doctor's bounds are copies: tie them to their homes."""
+    for tf in [REPO / "infra" / "providers.tf", REPO / "infra" / "bootstrap" / "providers.tf"]:
+        declared = re.search(r'required_version\s*=\s*">=\s*([\d.]+)"', tf.read_text())
+        assert declared, tf
+        assert doctor.version_tuple(declared.group(1)) == doctor.MIN_TERRAFORM, tf
+    release = (REPO / "release" / "pyproject.toml").read_text(encoding="utf-8")
+    python = re.search(r'requires-python\s*=\s*">=([\d.]+)"', release)
+    assert python
+    assert doctor.version_tuple(python.group(1)) == doctor.MIN_PYTHON
