@@ -64,7 +64,7 @@ HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,t
 
 .PHONY: doctor
 doctor: ## check the prerequisites of run, test, image, rehearse, deploy (FOR=deploy: one goal)
-	@$(PYTHON) tools/doctor $(if $(FOR),--for $(FOR))
+	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' TF='$(TF)' $(PYTHON) tools/doctor $(if $(FOR),--for $(FOR))
 
 # --- environments ----------------------------------------------------------
 

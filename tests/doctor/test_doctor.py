@@ -314,3 +314,29 @@ def test_minimum_versions_are_the_ones_the_code_declares() -> None:
     python = re.search(r'requires-python\s*=\s*">=([\d.]+)"', release)
     assert python
     assert doctor.version_tuple(python.group(1)) == doctor.MIN_PYTHON
+
+
+def test_make_doctor_passes_the_make_variables(bin_dir: Path, tmp_path: Path) -> None:
+    """`make doctor DOCKER=...` checks that client, as `make image DOCKER=...` would use it."""
+    docker = docker_script(bin_dir, "28.2.2", buildx=False)
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "doctor",
+            "FOR=image",
+            f"DOCKER={docker}",
+            "CA_BUNDLE=none",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2  # make's code for a failed recipe (doctor exits 1)
+    assert f"{CHECK} docker client: {docker} 28.2.2" in result.stdout
+    assert f"{CROSS} BuildKit (buildx): client 28.2.2 has no buildx plugin" in result.stdout
+    assert f"{CHECK} CA bundle: CA_BUNDLE=none" in result.stdout
