@@ -150,7 +150,7 @@ tf-schema: $(VENV)/.dev-installed ## regenerate tools/tfcheck/aws_schema.json fr
 # BuildKit, the engine, a CA bundle decision behind a proxy) and prints the fix.
 .PHONY: image
 image: ## build the container image IMAGE:TAG with its OCI labels (checks BuildKit first)
-	@DOCKER=$(DOCKER) CA_BUNDLE=$(CA_BUNDLE) $(PYTHON) tools/doctor --for image --quiet \
+	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' $(PYTHON) tools/doctor --for image --quiet \
 	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
 	DOCKER_BUILDKIT=1 $(DOCKER) build \
 	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) \
