@@ -25,8 +25,9 @@ COPY requirements/app.lock /tmp/app.lock
 RUN --mount=type=secret,id=cabundle \
     if [ -s /run/secrets/cabundle ]; then export PIP_CERT=/run/secrets/cabundle; fi \
     && python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check \
+    && { /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check \
         --require-hashes --no-deps --only-binary=:all: -r /tmp/app.lock \
+        || { echo "pip failed. CERTIFICATE_VERIFY_FAILED means a TLS-intercepting proxy: pass its CA bundle, make image CA_BUNDLE=/path/to/ca.crt (README: Troubleshooting the image build)" >&2; exit 1; }; } \
     && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip
 
 COPY application/ /app/

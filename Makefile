@@ -21,28 +21,77 @@ DOCKER      ?= docker
 CA_BUNDLE   ?=
 , := ,
 
+# `make help` prints every target that has a `## ` comment, in aligned columns,
+# then the variables a command line may set, with their values.
+HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE CONTAINER PORT PYTHON TF \
+             ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION KEEP_EXISTING \
+             IMAGE_ARCHIVE IMAGE_ID FOR
+
 .PHONY: help
-help: ## list the targets
-	@grep -E '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+help: ## list the targets and the variables they read
+	@echo "usage: make TARGET [VARIABLE=value ...]"; echo; echo "targets:"
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
+	  | awk -F'\t' '{t[NR]=$$1; d[NR]=$$2; if (length($$1) > w) w = length($$1)} \
+	    END {f = "  make %-" w "s  %s\n"; for (i = 1; i <= NR; i++) printf f, t[i], d[i]}'
+	@echo; echo "variables [current value]:"
+	@$(foreach v,$(HELP_VARS),printf '  %-15s %s [%s]\n' $(v) $(call shell-quote,$(HELP_$(v))) $(call shell-quote,$($(v)));)
+
+shell-quote = '$(subst ','\'',$(1))'
+
+HELP_PYTEST_ARGS    := extra pytest arguments for make test, e.g. PYTEST_ARGS="tests/application -x"
+HELP_IMAGE          := local image name that make image builds and make push reads
+HELP_TAG            := image tag; release targets need a real one (the commit SHA), not latest
+HELP_DOCKER         := docker client to use (one with BuildKit: make doctor checks it)
+HELP_CA_BUNDLE      := PEM bundle of a TLS-intercepting proxy for pip in the build, or none
+HELP_CONTAINER      := name of the container that make start runs and make logs/stop find
+HELP_PORT           := host port that make start publishes
+HELP_PYTHON         := interpreter that creates the virtual environments (3.11+)
+HELP_TF             := terraform command
+HELP_ECR_REPOSITORY := ECR repository of make push/scan-gate/deploy
+HELP_CLUSTER        := ECS cluster of make deploy/rollback/service-status
+HELP_SERVICE        := ECS service of make deploy/rollback/service-status
+HELP_URL            := public base URL that make verify polls
+HELP_AWS_REGION     := AWS region (empty: the SDK default)
+HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
+HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
+HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
+HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
+
+# A mistyped target: one line pointing at the list, exit 2 (make's own usage code).
+# (Also reached by a missing prerequisite file, e.g. requirements/dev.lock.)
+.DEFAULT:
+	@echo "make: $(if $(findstring /,$@),file '$@' is missing,no target '$@'); run 'make help' for the list" >&2; exit 2
+
+.PHONY: doctor
+doctor: ## check the prerequisites of run, test, image, rehearse, deploy (FOR=deploy: one goal)
+	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' TF='$(TF)' $(PYTHON) tools/doctor $(if $(FOR),--for $(FOR))
 
 # --- environments ----------------------------------------------------------
 
+# One progress line per step (pip itself stays quiet); sizes as measured on Linux x86-64.
+STEP = @printf '==> %s\n'
+
 $(BIN)/activate:
-	$(PYTHON) -m venv $(VENV)
+	$(STEP) "creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.app-installed: requirements/app.lock | $(BIN)/activate
-	$(BIN)/pip install --quiet --require-hashes -r requirements/app.lock
-	touch $@
+	$(STEP) "installing the service's dependencies into $(VENV) (requirements/app.lock, ~45 MB with pip)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.lock
+	@touch $@
 
 $(VENV)/.dev-installed: requirements/dev.lock release/pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e ./release
-	touch $@ $(VENV)/.app-installed
+	$(STEP) "installing the test and lint tools into $(VENV) (requirements/dev.lock, ~700 MB, 1-3 min)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(STEP) "installing finlex-release (release/) into $(VENV)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./release
+	@touch $@ $(VENV)/.app-installed
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.lock
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements/checkov.lock
-	touch $@
+	$(STEP) "creating $(CHECKOV_VENV) and installing checkov (requirements/checkov.lock, ~300 MB)"
+	@$(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
+	@touch $@
 
 .PHONY: venv
 venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and checkov environments
@@ -97,12 +146,55 @@ tf-schema: $(VENV)/.dev-installed ## regenerate tools/tfcheck/aws_schema.json fr
 
 # --- image -----------------------------------------------------------------
 
+# Before building, tools/doctor checks what the build needs (a client with
+# BuildKit, the engine, a CA bundle decision behind a proxy) and prints the fix.
 .PHONY: image
-image: ## build the container image with its OCI labels
+image: ## build the container image IMAGE:TAG with its OCI labels (checks BuildKit first)
+	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' $(PYTHON) tools/doctor --for image --quiet \
+	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
 	DOCKER_BUILDKIT=1 $(DOCKER) build \
 	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) \
-	  $(if $(CA_BUNDLE),--secret id=cabundle$(,)src=$(CA_BUNDLE)) \
+	  $(if $(filter-out none,$(CA_BUNDLE)),--secret id=cabundle$(,)src=$(CA_BUNDLE)) \
 	  -t $(IMAGE):$(TAG) .
+
+# The container the README's `docker run` starts, under a name that logs/stop find.
+CONTAINER ?= finlex
+PORT      ?= 5000
+
+.PHONY: start
+start: ## run IMAGE:TAG in the background as CONTAINER on PORT, the ECS way (read-only, no caps)
+	$(DOCKER) run -d --name $(CONTAINER) -p $(PORT):5000 --read-only --tmpfs /tmp --cap-drop ALL \
+	  --security-opt no-new-privileges $(IMAGE):$(TAG)
+	@echo "http://localhost:$(PORT)/version  (make logs: its log; make stop: stop and remove it)"
+
+.PHONY: logs
+logs: ## follow the log of the container that make start runs (Ctrl-C stops following)
+	$(DOCKER) logs --follow $(CONTAINER)
+
+.PHONY: stop
+stop: ## stop the container that make start runs (graceful SIGTERM) and remove it
+	$(DOCKER) stop $(CONTAINER)
+	$(DOCKER) rm $(CONTAINER)
+
+# CI hands the image it tested to the deploy job as a file, with its ID: the
+# deploy pushes that very image (an image ID is the digest of its config).
+IMAGE_ARCHIVE ?= finlex-image.tar
+IMAGE_ID      ?=
+
+.PHONY: image-save
+image-save: ## save IMAGE:TAG to IMAGE_ARCHIVE; print image-id=ID (for GITHUB_OUTPUT)
+	@$(DOCKER) image save --output $(IMAGE_ARCHIVE) $(IMAGE):$(TAG)
+	@echo "image-id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG))"
+
+.PHONY: image-load
+image-load: ## load IMAGE_ARCHIVE; fail unless IMAGE:TAG has the ID IMAGE_ID (the image CI tested)
+	@if [ -z "$(IMAGE_ID)" ]; then echo "set IMAGE_ID, the ID make image-save printed" >&2; exit 2; fi
+	@$(DOCKER) image load --input $(IMAGE_ARCHIVE) >/dev/null
+	@id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG)); \
+	if [ "$$id" != "$(IMAGE_ID)" ]; then \
+	  echo "make image-load: $(IMAGE):$(TAG) is $$id, but CI tested $(IMAGE_ID)" >&2; exit 1; \
+	fi; \
+	echo "$(IMAGE):$(TAG) loaded: $$id, the image CI tested"
 
 .PHONY: bench
 bench: $(VENV)/.dev-installed ## production server vs dev server vs nginx (needs wrk, nginx)
@@ -167,19 +259,37 @@ release-tag-check:
 	fi
 
 .PHONY: push
-push: release-tag-check $(VENV)/.dev-installed ## docker login to ECR, push $(IMAGE):$(TAG) as $(ECR_REPOSITORY):$(TAG)
+push: release-tag-check $(VENV)/.dev-installed ## push IMAGE:TAG to ECR as ECR_REPOSITORY:TAG; skips a tag ECR holds already
 	@set -eo pipefail; \
-	registry=$$($(RELEASE) ecr-login $(REGION_ARG) --docker $(DOCKER)); \
-	$(DOCKER) tag $(IMAGE):$(TAG) $$registry/$(ECR_REPOSITORY):$(TAG); \
-	$(DOCKER) push $$registry/$(ECR_REPOSITORY):$(TAG)
+	local_id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG) 2>/dev/null) \
+	  || { echo "make push: no local image $(IMAGE):$(TAG): run make image TAG=$(TAG) first" >&2; exit 2; }; \
+	answer=$$($(RELEASE) image-exists $(REGION_ARG) --repository $(ECR_REPOSITORY) --tag $(TAG) \
+	  --local-id $$local_id); \
+	set -- $$answer; \
+	case $$1 in \
+	  same) echo "make push: ECR holds this image as $(ECR_REPOSITORY):$(TAG) already ($$2): nothing to push" ;; \
+	  different) \
+	    if [ "$(KEEP_EXISTING)" = 1 ]; then \
+	      echo "make push: ECR holds another build as $(ECR_REPOSITORY):$(TAG) ($$2), pushed earlier; KEEP_EXISTING=1: keeping it, make deploy deploys that digest"; \
+	    else \
+	      echo "make push: ECR holds another build as $(ECR_REPOSITORY):$(TAG) ($$2) and its tags are immutable:" \
+	        "deploy that one (make deploy TAG=$(TAG)), push with KEEP_EXISTING=1, or build under a new TAG" >&2; \
+	      exit 1; \
+	    fi ;; \
+	  absent) \
+	    registry=$$($(RELEASE) ecr-login $(REGION_ARG) --docker $(DOCKER)); \
+	    $(DOCKER) tag $(IMAGE):$(TAG) $$registry/$(ECR_REPOSITORY):$(TAG); \
+	    $(DOCKER) push $$registry/$(ECR_REPOSITORY):$(TAG) ;; \
+	  *) echo "make push: unexpected answer from finlex-release image-exists: $$answer" >&2; exit 1 ;; \
+	esac
 
 .PHONY: scan-gate
-scan-gate: release-tag-check $(VENV)/.dev-installed ## wait for ECR's scan of $(ECR_REPOSITORY):$(TAG); fail on HIGH+ not allowlisted
+scan-gate: release-tag-check $(VENV)/.dev-installed ## wait for ECR's scan of ECR_REPOSITORY:TAG; fail on HIGH+ not allowlisted
 	$(RELEASE) scan-gate $(REGION_ARG) --repository $(ECR_REPOSITORY) --image-tag $(TAG) \
 	  --allowlist $(SCAN_ALLOWLIST)
 
 .PHONY: deploy
-deploy: release-tag-check $(VENV)/.dev-installed ## deploy $(ECR_REPOSITORY):$(TAG) by digest to $(CLUSTER)/$(SERVICE), follow it
+deploy: release-tag-check $(VENV)/.dev-installed ## deploy ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE, follow it
 	$(RELEASE) deploy $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE) \
 	  --image $(ECR_REPOSITORY):$(TAG)
 
@@ -187,7 +297,7 @@ deploy: release-tag-check $(VENV)/.dev-installed ## deploy $(ECR_REPOSITORY):$(T
 # bakes in, sent as X-Finlex-Revision). After a rollback, pass the revision that
 # came back, or REVISION= to check version and health only.
 .PHONY: verify
-verify: $(VENV)/.dev-installed ## poll $(URL) until healthy, on application/VERSION, every answer from build $(REVISION)
+verify: $(VENV)/.dev-installed ## poll URL until healthy, on application/VERSION, every answer from build REVISION
 	@if [ -z "$(URL)" ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
 	$(RELEASE) verify --url '$(URL)' --expected-revision '$(REVISION)'
 

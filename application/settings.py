@@ -46,7 +46,10 @@ ENVIRONMENT = {
         "graceful_timeout",
         "seconds in-flight requests get after SIGTERM before workers are killed (1-110)",
     ),
-    "FINLEX_MAX_BODY_BYTES": ("max_body_bytes", "largest request body accepted, in bytes"),
+    "FINLEX_MAX_BODY_BYTES": (
+        "max_body_bytes",
+        "largest request body accepted, in bytes (0-104857600, i.e. up to 100 MiB)",
+    ),
     "FINLEX_REVISION": (
         "revision",
         "git revision of the build, sent in the X-Finlex-Revision header "

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import settings
-from app import VERSION
+from app import VERSION, create_app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -37,3 +37,23 @@ def test_docs_quote_the_current_version() -> None:
         quoted += [(doc.name, v) for v in re.findall(r'\{"version": ?"([^"]+)"\}', text)]
     assert len(quoted) >= 4, quoted  # the README shows the answer several times
     assert {version for _, version in quoted} == {VERSION}, quoted
+
+
+def test_every_numeric_setting_documents_its_range() -> None:
+    """The README (generated from ENVIRONMENT) shows the range the code enforces."""
+    for _name, (field, description) in settings.ENVIRONMENT.items():
+        if field in settings._RANGES:
+            low, high = settings._RANGES[field]
+            assert f"({low}-{high}" in description, (field, description)
+
+
+def test_docs_quote_the_json_answer_byte_for_byte() -> None:
+    """`{"version":"1.0.1"}` as the server sends it, not re-spaced."""
+    client = create_app(settings.Settings()).test_client()
+    sent = client.get("/version", headers={"Accept": "application/json"}).get_data(as_text=True)
+    repo = README.parent
+    quoted = []
+    for doc in [README, *sorted((repo / "docs").glob("*.md"))]:
+        quoted += re.findall(r'\{"version": ?"[^"]+"\}', doc.read_text(encoding="utf-8"))
+    assert quoted
+    assert set(quoted) == {sent.strip()}, quoted

@@ -218,12 +218,13 @@ def test_deploy_concurrency_never_cancels_a_rollout() -> None:
     assert "${{" not in concurrency["group"], "one fixed group for every deploy"
 
 
-def test_deploy_runs_build_push_gate_deploy_verify_in_order() -> None:
+def test_deploy_pushes_the_tested_image_then_gates_deploys_verifies() -> None:
     (job,) = [j for j in jobs(WORKFLOW_DIR / "deploy.yml").values() if assumes_aws_role(j)]
     targets = [
         m["target"] for s in steps(job) if "run" in s for m in MAKE_TARGET.finditer(s["run"])
     ]
-    assert targets == ["image", "push", "scan-gate", "deploy", "verify"], targets
+    # No `make image` here: the image is the one CI built and tested, checked by its ID.
+    assert targets == ["image-load", "push", "scan-gate", "deploy", "verify"], targets
     credentials_at = next(
         i for i, s in enumerate(steps(job)) if "configure-aws-credentials" in str(s.get("uses"))
     )
@@ -231,17 +232,75 @@ def test_deploy_runs_build_push_gate_deploy_verify_in_order() -> None:
     assert credentials_at < first_make
 
 
-def test_ci_runs_the_container_tests_for_real() -> None:
-    (test_job,) = [j for j in jobs(WORKFLOW_DIR / "ci.yml").values() if "make test" in str(j)]
-    runs = [s.get("run", "") for s in steps(test_job)]
-    pull = next(i for i, r in enumerate(runs) if "docker pull debian:trixie-slim" in r)
-    make_test = next(i for i, r in enumerate(runs) if re.search(r"\bmake test\b", r))
-    assert pull < make_test
+def test_deploy_receives_the_image_ci_tested_by_id() -> None:
+    deploy = jobs(WORKFLOW_DIR / "deploy.yml")
+    assert deploy["ci"]["with"]["release-tag"] == "${{ github.sha }}"
+    (job,) = [j for j in deploy.values() if assumes_aws_role(j)]
+    download = [s for s in steps(job) if "actions/download-artifact" in str(s.get("uses", ""))]
+    assert len(download) == 1
+    assert download[0]["with"]["name"] == "finlex-image"
+    load = next(s for s in steps(job) if "make image-load" in str(s.get("run", "")))
+    assert 'IMAGE_ID="$TESTED_IMAGE_ID"' in load["run"]
+    assert load["env"]["TESTED_IMAGE_ID"] == "${{ needs.ci.outputs.image-id }}"
+    push = next(s for s in steps(job) if "make push" in str(s.get("run", "")))
+    assert "KEEP_EXISTING=1" in push["run"], "a re-run must deploy the tag ECR holds"
+
+    ci = _load_ci()
+    assert ci["on"]["workflow_call"]["outputs"]["image-id"]["value"] == (
+        "${{ jobs.test.outputs.image-id }}"
+    )
+    test_job = ci["jobs"]["test"]
+    assert test_job["outputs"]["image-id"] == "${{ steps.save.outputs.image-id }}"
+    save = next(s for s in steps(test_job) if s.get("id") == "save")
+    assert "make --silent image-save" in save["run"]
+    assert 'TAG="$FINLEX_IMAGE_TAG"' in save["run"]
+    assert '>> "$GITHUB_OUTPUT"' in save["run"]
+    upload = next(
+        s
+        for s in steps(test_job)
+        if "upload-artifact" in str(s.get("uses", "")) and s["with"]["name"] == "finlex-image"
+    )
+    assert upload["with"]["path"] == "finlex-image.tar"
+    assert test_job["env"]["FINLEX_IMAGE_TAG"] == "${{ inputs.release-tag || 'ci' }}"
+
+
+def _load_ci() -> dict[str, Any]:
+    return load(WORKFLOW_DIR / "ci.yml")
+
+
+def test_ci_is_the_readme_entry_point_plus_only_what_needs_github() -> None:
+    """One definition of CI: ci.yml runs .ci/run, which runs `make test`; no second step list."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "`.ci/run`" in readme or "[`.ci/run`]" in readme
+    test_job = _load_ci()["jobs"]["test"]
+    runs = [s["run"] for s in steps(test_job) if "run" in s]
+    assert runs[0] == "bash .ci/run", runs
+    for block in runs[1:]:
+        # GitHub-only: hand the image to the deploy job, or announce a skipped SonarQube scan.
+        assert re.fullmatch(r'make --silent image-save .*|echo "::notice .*', block), block
+    every_run = " ".join(run_blocks(WORKFLOW_DIR / "ci.yml"))
+    for duplicate in ("make test", "make lint", "make checkov", "make tf-check", "docker build"):
+        assert duplicate not in every_run, f"ci.yml repeats {duplicate!r}; .ci/run does it"
+    script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert script.rstrip().endswith("make test")
+    assert script.count("make --no-print-directory image ") == 1, "the image is built once"
+
+
+def test_ci_runs_the_container_tests_for_real_on_the_image_it_built() -> None:
+    test_job = _load_ci()["jobs"]["test"]
     assert str(test_job.get("env", {}).get("CI")).lower() == "true", "prereqs must fail, not skip"
+    script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    pull = script.index("pull -q debian:trixie-slim")
+    build = script.index("make --no-print-directory image ")
+    handed = script.index('export FINLEX_TEST_IMAGE="finlex:${FINLEX_IMAGE_TAG:-ci}"')
+    make_test = script.rindex("make test")
+    assert pull < build < handed < make_test
+    fixture = (REPO / "tests" / "container" / "test_image.py").read_text(encoding="utf-8")
+    assert 'os.environ.get("FINLEX_TEST_IMAGE"' in fixture
 
 
 def test_ci_sonarqube_step_is_conditional_and_announces_a_skip() -> None:
-    (test_job,) = [j for j in jobs(WORKFLOW_DIR / "ci.yml").values() if "make test" in str(j)]
+    test_job = _load_ci()["jobs"]["test"]
     scan = [s for s in steps(test_job) if "sonarqube-scan-action" in str(s.get("uses", ""))]
     assert len(scan) == 1
     assert "env.SONAR_CONFIGURED == 'true'" in scan[0]["if"]

@@ -1,0 +1,342 @@
+"""make doctor: each check with its prerequisite present and missing.
+
+Missing tools are simulated by a PATH that holds only stand-in scripts, so the
+tests do not depend on what this machine has.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import doctor
+
+REPO = Path(__file__).resolve().parents[2]
+CHECK = "\u2714"
+CROSS = "\u2718"
+
+
+def script(bin_dir: Path, name: str, body: str) -> Path:
+    path = bin_dir / name
+    path.write_text("#!/bin/sh\n" + body, encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    """A PATH with make and sh only: every other tool is missing."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    for tool in ("make", "sh"):
+        real = subprocess.run(["which", tool], capture_output=True, text=True, check=True)
+        (path / tool).symlink_to(real.stdout.strip())
+    return path
+
+
+def docker_script(bin_dir: Path, version: str, *, buildx: bool, engine: bool = True) -> Path:
+    return script(
+        bin_dir,
+        "docker",
+        'case "$1" in\n'
+        f"  buildx) {'echo github.com/docker/buildx v0.17.1 abc' if buildx else 'exit 1'} ;;\n"
+        f"  version) echo {version} ;;\n"
+        f"  info) {'echo 27.3.1 /nonexistent' if engine else 'echo down >&2; exit 1'} ;;\n"
+        "  image) exit 1 ;;\n"
+        "  build) echo BUILD-RAN; exit 0 ;;\n"
+        "esac\n",
+    )
+
+
+def run_doctor(bin_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k in {"HOME", "LANG", "LC_ALL"}}
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "doctor"), *args],
+        env={**base, "PATH": str(bin_dir), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def line(output: str, name: str) -> str:
+    found = [ln for ln in output.splitlines() if ln[2:].startswith(name + ":")]
+    assert len(found) == 1, output
+    index = output.splitlines().index(found[0])
+    rest = output.splitlines()[index + 1 :]
+    fix = rest[0] if rest and rest[0].startswith("    fix: ") else ""
+    return found[0] + ("\n" + fix if fix else "")
+
+
+def test_missing_terraform_is_a_cross_with_the_fix(bin_dir: Path) -> None:
+    result = run_doctor(bin_dir, "--for", "rehearse")
+    assert result.returncode == 1
+    entry = line(result.stdout, "terraform")
+    assert entry.startswith(f"{CROSS} terraform: not on PATH")
+    assert "fix: install Terraform >= 1.10" in entry
+
+
+def test_terraform_present_and_recent_is_a_check(bin_dir: Path) -> None:
+    script(bin_dir, "terraform", 'echo \'{"terraform_version": "1.11.4"}\'\n')
+    entry = line(run_doctor(bin_dir, "--for", "rehearse").stdout, "terraform")
+    assert entry.startswith(f"{CHECK} terraform:")
+    assert "1.11.4" in entry
+
+
+def test_old_terraform_is_a_cross(bin_dir: Path) -> None:
+    script(bin_dir, "terraform", 'echo \'{"terraform_version": "1.9.8"}\'\n')
+    entry = line(run_doctor(bin_dir, "--for", "rehearse").stdout, "terraform")
+    assert entry.startswith(f"{CROSS} terraform:")
+    assert "too old" in entry
+
+
+def test_missing_docker(bin_dir: Path) -> None:
+    result = run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none")
+    out = result.stdout
+    assert result.returncode == 1
+    assert line(out, "docker client").startswith(f"{CROSS} docker client: 'docker' not on PATH")
+    assert "fix: install Docker" in line(out, "docker client")
+
+
+def test_new_client_without_buildx_is_the_legacy_builder(bin_dir: Path) -> None:
+    docker_script(bin_dir, "28.2.2", buildx=False)
+    result = run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none")
+    entry = line(result.stdout, "BuildKit (buildx)")
+    assert entry.startswith(f"{CROSS} BuildKit (buildx): client 28.2.2 has no buildx plugin")
+    assert "rejects RUN --mount" in entry
+    assert "fix: install the buildx plugin" in entry
+    assert result.returncode == 1
+
+
+def test_client_with_buildx(bin_dir: Path) -> None:
+    docker_script(bin_dir, "28.2.2", buildx=True)
+    result = run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none")
+    assert line(result.stdout, "BuildKit (buildx)").startswith(f"{CHECK} BuildKit (buildx): buildx")
+    assert line(result.stdout, "docker engine").startswith(f"{CHECK} docker engine: 27.3.1")
+    assert result.returncode == 0, result.stdout
+
+
+def test_pre_23_client_builds_with_buildkit_itself(bin_dir: Path) -> None:
+    docker_script(bin_dir, "20.10.24+dfsg1", buildx=False)
+    entry = line(
+        run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none").stdout, "BuildKit (buildx)"
+    )
+    assert entry.startswith(
+        f"{CHECK} BuildKit (buildx): client 20.10.24+dfsg1 builds with BuildKit"
+    )
+
+
+def test_engine_down(bin_dir: Path) -> None:
+    docker_script(bin_dir, "28.2.2", buildx=True, engine=False)
+    entry = line(run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none").stdout, "docker engine")
+    assert entry.startswith(f"{CROSS} docker engine: not reachable (down)")
+    assert "fix: start the engine" in entry
+
+
+@pytest.mark.parametrize(
+    ("env", "mark", "text"),
+    [
+        ({"PIP_CERT": "/etc/proxy-ca.pem"}, CROSS, "make image CA_BUNDLE=/etc/proxy-ca.pem"),
+        ({"PIP_CERT": "/etc/proxy-ca.pem", "CA_BUNDLE": "none"}, CHECK, "CA_BUNDLE=none"),
+        ({"CA_BUNDLE": "/no/such/file.pem"}, CROSS, "is not a readable file"),
+        ({}, CHECK, "none set"),
+    ],
+)
+def test_ca_bundle(bin_dir: Path, env: dict[str, str], mark: str, text: str) -> None:
+    docker_script(bin_dir, "28.2.2", buildx=True)
+    entry = line(run_doctor(bin_dir, "--for", "image", **env).stdout, "CA bundle")
+    assert entry.startswith(f"{mark} CA bundle:")
+    assert text in entry
+
+
+def test_old_python_is_a_cross() -> None:
+    machine = doctor.Machine(env={"PATH": ""}, python=(3, 10, 12))
+    result = doctor.check_python(machine)
+    assert not result.ok
+    assert "3.10.12 is older than 3.11" in result.line()
+
+
+def test_missing_mirror(tmp_path: Path) -> None:
+    env = {"PATH": "", "HOME": str(tmp_path)}
+    machine = doctor.Machine(env=env, repo=tmp_path, opt=tmp_path / "opt")
+    for place in doctor.mirror_candidates(machine):
+        if not place.is_relative_to(tmp_path) and (place / "registry.terraform.io").is_dir():
+            pytest.skip(
+                f"{place} holds a mirror on this machine; the positive case is tested below"
+            )
+    result = doctor.check_provider_mirror(machine)
+    assert not result.ok
+    assert "terraform providers mirror" in result.fix
+
+
+def test_mirror_from_the_variable(tmp_path: Path) -> None:
+    (tmp_path / "m" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
+    env = {"PATH": "", "HOME": str(tmp_path), "TF_PLUGIN_MIRROR": str(tmp_path / "m")}
+    result = doctor.check_provider_mirror(doctor.Machine(env=env, repo=tmp_path, opt=tmp_path))
+    assert result.ok
+    assert result.detail == f"{tmp_path / 'm'} (5.100.0)"
+
+
+def test_moto_missing_from_the_venv(tmp_path: Path) -> None:
+    result = doctor.check_moto(doctor.Machine(env={"PATH": ""}, repo=tmp_path))
+    assert not result.ok
+    assert "make venv" in result.fix
+
+
+def test_aws_without_credentials_or_region(tmp_path: Path) -> None:
+    if not (REPO / ".venv" / "bin" / "python").exists():
+        pytest.skip("needs the dev venv's boto3 (make venv)")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    results = {r.name: r for r in doctor.check_aws(doctor.Machine(env=env))}
+    assert not results["AWS credentials"].ok
+    assert "aws sso login" in results["AWS credentials"].fix
+    assert not results["AWS region"].ok
+
+    env |= {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_REGION": "eu-west-1",
+    }
+    results = {r.name: r for r in doctor.check_aws(doctor.Machine(env=env))}
+    assert results["AWS credentials"].ok
+    assert results["AWS region"].ok
+    assert results["AWS region"].detail == "eu-west-1"
+
+
+def test_workflow_variables_required_and_optional() -> None:
+    found = doctor.workflow_variables(REPO)
+    assert found["AWS_REGION"] is True
+    assert found["AWS_DEPLOY_ROLE_ARN"] is True
+    assert found["FINLEX_CLUSTER"] is False  # `|| 'finlex'`
+    assert found["SONAR_HOST_URL"] is False  # tested for emptiness first
+
+
+@pytest.mark.parametrize("workflow", ["ci.yml", "deploy.yml"])
+def test_every_variable_the_workflow_reads_is_in_the_runbook(workflow: str) -> None:
+    runbook = (REPO / "docs" / "runbook.md").read_text(encoding="utf-8")
+    variables = doctor.workflow_variables(REPO, [workflow])
+    assert variables
+    missing = [name for name in variables if f"`{name}`" not in runbook]
+    assert not missing, f"docs/runbook.md does not explain the repository variables {missing}"
+
+
+def test_github_variables_through_gh(bin_dir: Path) -> None:
+    script(bin_dir, "gh", 'echo \'[{"name": "AWS_REGION"}]\'\n')
+    machine = doctor.Machine(env={"PATH": str(bin_dir)})
+    results = {r.name: r for r in doctor.check_github_variables(machine)}
+    assert results["variable AWS_REGION"].ok
+    assert not results["variable AWS_DEPLOY_ROLE_ARN"].ok
+    assert "gh variable set AWS_DEPLOY_ROLE_ARN" in results["variable AWS_DEPLOY_ROLE_ARN"].fix
+    assert results["variable FINLEX_CLUSTER"].ok  # optional
+
+
+def test_github_variables_without_gh_name_what_to_set(bin_dir: Path) -> None:
+    (result,) = doctor.check_github_variables(doctor.Machine(env={"PATH": str(bin_dir)}))
+    assert not result.ok
+    assert "gh not on PATH" in result.detail
+    assert "AWS_DEPLOY_ROLE_ARN" in result.fix
+
+
+def test_unknown_goal_is_usage_exit_2(bin_dir: Path) -> None:
+    result = run_doctor(bin_dir, "--for", "deploy,launch")
+    assert result.returncode == 2
+    assert "unknown goal launch" in result.stderr
+
+
+def test_full_run_is_fast_and_one_line_per_item(bin_dir: Path) -> None:
+    docker_script(bin_dir, "28.2.2", buildx=False)
+    started = time.monotonic()
+    result = run_doctor(bin_dir)
+    elapsed = time.monotonic() - started
+    assert elapsed < 15, f"make doctor took {elapsed:.1f} s"
+    items = [ln for ln in result.stdout.splitlines() if ln[:1] in {CHECK, CROSS}]
+    fixes = [ln for ln in result.stdout.splitlines() if ln.startswith("    fix: ")]
+    assert len(fixes) == sum(ln.startswith(CROSS) for ln in items)
+    assert f"of {len(items)} checks passed" in result.stdout
+
+
+def test_make_image_stops_before_building_without_buildkit(bin_dir: Path, tmp_path: Path) -> None:
+    docker = docker_script(bin_dir, "28.2.2", buildx=False)
+    python = sys.executable
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "image",
+            f"DOCKER={docker}",
+            f"PYTHON={python}",
+            "CA_BUNDLE=none",
+        ],
+        cwd=REPO,
+        env={"PATH": str(bin_dir) + os.pathsep + "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "BUILD-RAN" not in result.stdout
+    assert "has no buildx plugin" in result.stdout
+    assert "make image: fix the above first" in result.stderr
+
+
+@pytest.mark.parametrize(("goals", "needed"), [({"run"}, 0.2), ({"run", "test"}, 1.5)])
+def test_disk_need_depends_on_the_goal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, goals: set[str], needed: float
+) -> None:
+    monkeypatch.setattr(doctor, "free_gb", lambda _path: 1.0)
+    result = doctor.check_repo_disk(doctor.Machine(env={"PATH": ""}, repo=tmp_path), goals)
+    assert f"needs {needed} GB" in result.detail
+    assert result.ok is (needed < 1.0)
+    if not result.ok:
+        assert result.fix == "free disk space under the checkout"
+
+
+def test_minimum_versions_are_the_ones_the_code_declares() -> None:
+    """The doctor's bounds are copies: tie them to their homes."""
+    for tf in [REPO / "infra" / "providers.tf", REPO / "infra" / "bootstrap" / "providers.tf"]:
+        declared = re.search(r'required_version\s*=\s*">=\s*([\d.]+)"', tf.read_text())
+        assert declared, tf
+        assert doctor.version_tuple(declared.group(1)) == doctor.MIN_TERRAFORM, tf
+    release = (REPO / "release" / "pyproject.toml").read_text(encoding="utf-8")
+    python = re.search(r'requires-python\s*=\s*">=([\d.]+)"', release)
+    assert python
+    assert doctor.version_tuple(python.group(1)) == doctor.MIN_PYTHON
+
+
+def test_make_doctor_passes_the_make_variables(bin_dir: Path, tmp_path: Path) -> None:
+    """`make doctor DOCKER=...` checks that client, as `make image DOCKER=...` would use it."""
+    docker = docker_script(bin_dir, "28.2.2", buildx=False)
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "doctor",
+            "FOR=image",
+            f"DOCKER={docker}",
+            "CA_BUNDLE=none",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2  # make's code for a failed recipe (doctor exits 1)
+    assert f"{CHECK} docker client: {docker} 28.2.2" in result.stdout
+    assert f"{CROSS} BuildKit (buildx): client 28.2.2 has no buildx plugin" in result.stdout
+    assert f"{CHECK} CA bundle: CA_BUNDLE=none" in result.stdout
