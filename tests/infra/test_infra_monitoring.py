@@ -423,3 +423,50 @@ def test_a_customer_managed_key_is_accepted(planner) -> None:
         alarm_topic_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     )
     assert code == 0, output
+
+
+# --- the docs state the same alarms, defaults and deployment list ---------------------------
+
+RUNBOOK = INFRA.parent / "docs" / "runbook.md"
+# key -> what the runbook's table row says, from DEFAULTS.
+RUNBOOK_ROW = {
+    "elb_5xx": [f"> {DEFAULTS['elb_5xx_threshold']} 5xx a minute"],
+    "target_5xx_rate": [
+        f"> {DEFAULTS['target_5xx_rate_threshold']} %",
+        f"at least {DEFAULTS['target_5xx_min_requests']} requests",
+    ],
+    "p99_latency": [f"> {DEFAULTS['p99_latency_threshold']} s"],
+    "unhealthy_hosts": [f"{DEFAULTS['unhealthy_hosts_minutes']} minutes in a row"],
+    "tasks_below_desired": [f"{DEFAULTS['tasks_below_desired_minutes']} minutes in a row"],
+    "cpu_high": [f"> {DEFAULTS['cpu_utilization_threshold']} %"],
+    "memory_high": [f"> {DEFAULTS['memory_utilization_threshold']} %"],
+}
+
+
+def test_runbook_has_an_entry_and_the_defaults_of_every_alarm() -> None:
+    text = RUNBOOK.read_text(encoding="utf-8")
+    rows = {
+        match[1]: match[0]
+        for match in re.findall(r"^(\| `finlex-([a-z0-9-]+)` \|.*)$", text, re.MULTILINE)
+    }
+    assert len(rows) == len(RULES)
+    for key in RULES:
+        slug = key.replace("_", "-")
+        row = rows[slug]
+        for fragment in RUNBOOK_ROW[key]:
+            assert fragment in row, f"runbook row of finlex-{slug} lacks {fragment!r}"
+        rolls_back = row.rstrip(" |").endswith("yes")
+        assert rolls_back == (key in DEPLOYMENT_ALARMS), slug
+        assert f"**`finlex-{slug}`: " in text, f"runbook has no entry for finlex-{slug}"
+
+
+def test_module_readme_lists_every_alarm_and_its_rollback_role() -> None:
+    text = (MONITORING / "README.md").read_text(encoding="utf-8")
+    for key in RULES:
+        (row,) = [
+            line
+            for line in text.splitlines()
+            if line.startswith(f"| `<name>-{key.replace('_', '-')}` |")
+        ]
+        assert row.rstrip(" |").endswith("yes" if key in DEPLOYMENT_ALARMS else "no"), row
+        assert RULES[key][3] in row.replace("not breaching", "notBreaching"), row
