@@ -394,6 +394,12 @@ def test_topic_is_encrypted_with_the_created_key_and_has_the_subscription(applie
     ]
 
 
+def test_a_second_plan_changes_nothing(applied, harness) -> None:
+    """What the provider wrote is what it reads back: no perpetual diff."""
+    result = harness.run("plan", "-input=false", "-detailed-exitcode")
+    assert result.returncode == 0, f"the plan after apply is not empty:\n{result.stdout}"
+
+
 def test_a_given_key_replaces_the_created_one(harness, applied) -> None:
     given = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
     harness.ok(
