@@ -91,3 +91,25 @@ output "github_terraform_apply_role_arn" {
   description = "Repository variable AWS_TERRAFORM_APPLY_ROLE_ARN (terraform.yml, main)."
   value       = module.github_oidc.terraform_apply_role_arn
 }
+
+# --- monitoring ----------------------------------------------------------------------------
+
+output "dashboard_url" {
+  description = "Console URL of the service's CloudWatch dashboard."
+  value       = module.monitoring.dashboard_url
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify on ALARM and on OK (subscribe pagers or chat here)."
+  value       = module.monitoring.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "Name of every CloudWatch alarm, by key."
+  value       = module.monitoring.alarm_names
+}
+
+output "deployment_alarm_names" {
+  description = "The alarms whose ALARM state rolls a deployment back."
+  value       = module.monitoring.deployment_alarm_names
+}

@@ -1,6 +1,7 @@
-# Wires the two modules together: the ECR repository feeds the image URL and
-# ARN to the ECS service module. With vpc_id = null, the account's default VPC
-# and its default subnets are used (the quick start).
+# Wires the modules together: the ECR repository feeds the image URL and
+# ARN to the ECS service module; the monitoring module watches the service
+# and hands it the names of its deployment alarms. With vpc_id = null, the
+# account's default VPC and its default subnets are used (the quick start).
 
 data "aws_vpc" "default" {
   count   = var.vpc_id == null ? 1 : 0
@@ -64,4 +65,32 @@ module "ecs_cluster" {
   autoscaling_enabled      = var.autoscaling_enabled
   autoscaling_min_capacity = var.autoscaling_min_capacity
   autoscaling_max_capacity = var.autoscaling_max_capacity
+
+  # Names only (strings built from var.name): the alarms need the service's
+  # name, so a reference to the alarm resources would be a cycle.
+  deployment_alarm_names = module.monitoring.deployment_alarm_names
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name = var.name
+
+  load_balancer_arn_suffix = module.ecs_cluster.alb_arn_suffix
+  target_group_arn_suffix  = module.ecs_cluster.target_group_arn_suffix
+  cluster_name             = module.ecs_cluster.cluster_name
+  service_name             = module.ecs_cluster.service_name
+  log_group_name           = module.ecs_cluster.log_group_name
+
+  alarm_emails            = var.alarm_emails
+  alarm_topic_kms_key_arn = var.alarm_topic_kms_key_arn
+
+  elb_5xx_threshold            = var.elb_5xx_threshold
+  target_5xx_rate_threshold    = var.target_5xx_rate_threshold
+  target_5xx_min_requests      = var.target_5xx_min_requests
+  p99_latency_threshold        = var.p99_latency_threshold
+  unhealthy_hosts_minutes      = var.unhealthy_hosts_minutes
+  tasks_below_desired_minutes  = var.tasks_below_desired_minutes
+  cpu_utilization_threshold    = var.cpu_utilization_threshold
+  memory_utilization_threshold = var.memory_utilization_threshold
 }

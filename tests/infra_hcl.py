@@ -13,6 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 INFRA = REPO_ROOT / "infra"
 ECR = INFRA / "modules" / "ecr"
 ECS = INFRA / "modules" / "ecs_cluster"
+MONITORING = INFRA / "modules" / "monitoring"
 BOOTSTRAP = INFRA / "bootstrap"
 APPLICATION = REPO_ROOT / "application"
 

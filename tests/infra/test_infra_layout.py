@@ -12,6 +12,7 @@ from infra_hcl import (
     ECR,
     ECS,
     INFRA,
+    MONITORING,
     blocks,
     default_of,
     expr,
@@ -46,13 +47,18 @@ ADDED = [
     "modules/ecr/README.md",
     "modules/ecs_cluster/versions.tf",
     "modules/ecs_cluster/README.md",
+    "modules/monitoring/outputs.tf",
+    "modules/monitoring/resources.tf",
+    "modules/monitoring/variables.tf",
+    "modules/monitoring/versions.tf",
+    "modules/monitoring/README.md",
     "bootstrap/providers.tf",
     "bootstrap/variables.tf",
     "bootstrap/resources.tf",
     "bootstrap/outputs.tf",
     "bootstrap/README.md",
 ]
-OUR_CONFIGS = [INFRA, ECR, ECS, BOOTSTRAP]
+OUR_CONFIGS = [INFRA, ECR, ECS, MONITORING, BOOTSTRAP]
 
 
 @pytest.mark.parametrize("relative", SEED_TREE + ADDED)
@@ -91,7 +97,7 @@ def test_each_file_holds_what_its_name_says(directory) -> None:
 def test_seed_resources_tf_files_hold_resources() -> None:
     assert parse(ECR / "resources.tf").get("resource")
     assert parse(ECS / "resources.tf").get("resource")
-    assert {"ecr", "ecs_cluster"} <= set(labelled(INFRA, "module"))
+    assert {"ecr", "ecs_cluster", "monitoring"} <= set(labelled(INFRA, "module"))
 
 
 def _terraform_block(path):

@@ -30,14 +30,18 @@ def test_committed_tables_are_up_to_date() -> None:
     assert result.returncode == 0, result.stderr + "\nrun `make tfdocs` and commit the READMEs"
 
 
-@pytest.mark.parametrize("section", [".", "modules/ecr", "modules/ecs_cluster", "bootstrap"])
+@pytest.mark.parametrize(
+    "section", [".", "modules/ecr", "modules/ecs_cluster", "modules/monitoring", "bootstrap"]
+)
 def test_infra_readme_has_a_table_per_configuration(section) -> None:
     text = (INFRA / "README.md").read_text(encoding="utf-8")
     assert f"<!-- tfdocs:begin {section} -->" in text
     assert f"<!-- tfdocs:end {section} -->" in text
 
 
-@pytest.mark.parametrize("module", ["modules/ecr", "modules/ecs_cluster", "bootstrap"])
+@pytest.mark.parametrize(
+    "module", ["modules/ecr", "modules/ecs_cluster", "modules/monitoring", "bootstrap"]
+)
 def test_module_readme_has_its_own_table(module) -> None:
     text = (INFRA / module / "README.md").read_text(encoding="utf-8")
     assert f"<!-- tfdocs:begin {module} -->" in text

@@ -13,9 +13,19 @@ output "alb_arn" {
   value       = aws_lb.this.arn
 }
 
+output "alb_arn_suffix" {
+  description = "ARN suffix of the load balancer (app/NAME/ID): the LoadBalancer dimension of its CloudWatch metrics."
+  value       = aws_lb.this.arn_suffix
+}
+
 output "target_group_arn" {
   description = "ARN of the target group the service registers its tasks in."
   value       = aws_lb_target_group.this.arn
+}
+
+output "target_group_arn_suffix" {
+  description = "ARN suffix of the target group (targetgroup/NAME/ID): the TargetGroup dimension of its CloudWatch metrics."
+  value       = aws_lb_target_group.this.arn_suffix
 }
 
 output "cluster_name" {

@@ -503,6 +503,18 @@ resource "aws_ecs_service" "autoscaled" {
     rollback = true
   }
 
+  # Roll back a release that starts and passes health checks but then serves
+  # errors or slow answers: ECS watches these alarms during the deployment
+  # and its bake time (docs/runbook.md, "Deployment alarms and bake time").
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [var.deployment_alarm_names] : []
+    content {
+      alarm_names = alarms.value
+      enable      = true
+      rollback    = true
+    }
+  }
+
   network_configuration {
     subnets          = var.task_subnet_ids
     security_groups  = [aws_security_group.tasks.id]
@@ -559,6 +571,18 @@ resource "aws_ecs_service" "fixed" {
   deployment_circuit_breaker {
     enable   = true
     rollback = true
+  }
+
+  # Roll back a release that starts and passes health checks but then serves
+  # errors or slow answers: ECS watches these alarms during the deployment
+  # and its bake time (docs/runbook.md, "Deployment alarms and bake time").
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [var.deployment_alarm_names] : []
+    content {
+      alarm_names = alarms.value
+      enable      = true
+      rollback    = true
+    }
   }
 
   network_configuration {

@@ -452,6 +452,17 @@ variable "wait_for_steady_state" {
   default     = true
 }
 
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarms that fail a deployment and roll it back when one goes to ALARM during the deployment or its bake time (modules/monitoring's deployment_alarm_names). Empty: only the circuit breaker rolls back."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.deployment_alarm_names) == length(distinct(var.deployment_alarm_names)) && alltrue([for alarm_name in var.deployment_alarm_names : length(alarm_name) >= 1 && length(alarm_name) <= 255 && !strcontains(alarm_name, ",")])
+    error_message = "deployment_alarm_names must list distinct alarm names of 1-255 characters without commas."
+  }
+}
+
 variable "autoscaling_enabled" {
   description = "Scale the service by target tracking on CPU and on requests per target. Switching it on or off moves the service between two resource addresses: see the README."
   type        = bool
