@@ -135,14 +135,13 @@ checkov: $(CHECKOV_VENV)/.installed ## checkov on infra/, offline (0 failed chec
 tfdocs: $(VENV)/.dev-installed ## regenerate the inputs/outputs tables of the infra READMEs
 	$(BIN)/python tools/tfdocs.py --root infra
 
-.PHONY: tf-check
-tf-check: $(VENV)/.dev-installed ## offline Terraform check of infra/: fmt -check, aws schema, module inputs, references
-	PYTHONPATH=tools $(BIN)/python -m tfcheck.fmt infra
-	PYTHONPATH=tools $(BIN)/python -m tfcheck infra
+.PHONY: tf-fmt
+tf-fmt: $(VENV)/.dev-installed ## terraform fmt -check of infra/, offline (embedded Terraform, no CLI needed)
+	PYTHONPATH=tools $(BIN)/python -m tffmt infra
 
-.PHONY: tf-schema
-tf-schema: $(VENV)/.dev-installed ## regenerate tools/tfcheck/aws_schema.json from npm @cdktf/provider-aws (needs npm)
-	PYTHONPATH=tools $(BIN)/python -m tfcheck.extract_schema -v
+.PHONY: rehearse
+rehearse: $(VENV)/.dev-installed ## apply, deploy, roll back, destroy infra/ on an emulated AWS (needs terraform + provider mirror)
+	PYTHONPATH=tools $(BIN)/python -m rehearse --image $(IMAGE):$(TAG) --docker $(DOCKER) $(REHEARSE_ARGS)
 
 # --- image -----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
 from rehearse.emulator import ADMIN_KEY, REGION
 
 
@@ -143,6 +144,11 @@ def leftovers(url: str, keep_buckets: set[str], keep_users: set[str]) -> list[st
     ]
     sns = client(url, "sns")
     found += [f"SNS topic {t['TopicArn']}" for t in sns.list_topics()["Topics"]]
+    kms = client(url, "kms")
+    for key in kms.list_keys()["Keys"]:
+        meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        if meta["KeyManager"] == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
+            found.append(f"KMS key {key['KeyId']} ({meta['KeyState']})")
     s3 = client(url, "s3")
     found += [
         f"S3 bucket {b['Name']}"

@@ -15,6 +15,12 @@ it where it differs from AWS, without touching the product:
   not (the provider reads them back after every change).
 - An ECR image digest is the SHA-256 of its manifest, as in a registry, and
   a repository with scan on push scans what is pushed.
+- An IAM denial of a JSON-protocol call is ``AccessDeniedException`` in JSON,
+  as AWS sends it (moto answers XML, which botocore cannot read there).
+- ACM reports the key algorithm a certificate was requested with, and a
+  security-group rule that references another group keeps its description.
+- CreateService keeps the settings moto keeps only on UpdateService (health
+  check grace period, managed tags, AZ rebalancing, deployment configuration).
 - IAM enforcement is switched on only while the release tool runs, under the
   credentials of a user whose sole policy is the deploy role's, so Terraform
   keeps administrator rights.
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -82,6 +89,11 @@ class Emulator:
             settings.INITIAL_NO_AUTH_ACTION_COUNT = saved
 
 
+def _moto(name: str) -> Any:
+    """A moto module, typed as Any: the patches below replace its attributes."""
+    return importlib.import_module(f"moto.{name}")
+
+
 def _zone_id(*_args: Any, **_kwargs: Any) -> str:
     # AWS hosted-zone IDs: "Z" and up to 31 more upper-case letters or digits.
     return "Z" + "".join(
@@ -92,15 +104,17 @@ def _zone_id(*_args: Any, **_kwargs: Any) -> str:
 
 
 def _patch_route53() -> None:
-    from moto.route53 import models
+    models = _moto("route53.models")
 
     models.create_route53_zone_id = _zone_id
 
 
 def _patch_policies() -> None:
-    from moto.iam import policy_conditions
-    from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
-    from moto.s3 import models
+    policy_conditions = _moto("iam.policy_conditions")
+    access = _moto("iam.access_control")
+    IAMPolicy, IAMPolicyStatement = access.IAMPolicy, access.IAMPolicyStatement  # noqa: N806
+    PermissionResult = access.PermissionResult  # noqa: N806
+    models = _moto("s3.models")
 
     # moto evaluates StringEquals only and ignores other operators, so the
     # state bucket's Deny statements (Bool, NumericLessThan) would always apply.
@@ -158,9 +172,9 @@ def _patch_policies() -> None:
 
 def _patch_ecs() -> None:
     """A task-definition change starts a deployment that completes, as on ECS."""
-    from moto.core.utils import utcnow
-    from moto.ecs import models
-    from moto.moto_api._internal import mock_random
+    utcnow = _moto("core.utils").utcnow
+    models = _moto("ecs.models")
+    mock_random = _moto("moto_api._internal").mock_random
 
     original = models.EC2ContainerServiceBackend.update_service
 
@@ -193,17 +207,41 @@ def _patch_ecs() -> None:
 
     models.EC2ContainerServiceBackend.update_service = update_service
 
+    # CreateService drops settings that UpdateService keeps: keep them on create too.
+    camelcase_to_underscores = _moto("core.utils").camelcase_to_underscores
+    responses = _moto("ecs.responses")
+
+    create = responses.EC2ContainerServiceResponse.create_service
+    kept = (
+        "availabilityZoneRebalancing",
+        "deploymentConfiguration",
+        "enableECSManagedTags",
+        "enableExecuteCommand",
+        "healthCheckGracePeriodSeconds",
+    )
+
+    def create_service(self: Any) -> Any:
+        result = create(self)
+        service = result.result["service"]
+        for name in kept:
+            value = self._get_param(name)
+            if value is not None:
+                setattr(service, camelcase_to_underscores(name), value)
+        return result
+
+    responses.EC2ContainerServiceResponse.create_service = create_service
+
 
 def _patch_autoscaling() -> None:
     """Tags of scalable targets: moto lacks ListTagsForResource, TagResource, UntagResource."""
-    from moto.applicationautoscaling import responses
+    responses = _moto("applicationautoscaling.responses")
 
     tags: dict[str, dict[str, str]] = {}
     handler = responses.ApplicationAutoScalingResponse
     register = handler.register_scalable_target
 
     def register_scalable_target(self: Any) -> str:
-        answer = register(self)
+        answer: str = register(self)
         arn = json.loads(answer)["ScalableTargetARN"]
         tags.setdefault(arn, {}).update(self._get_param("Tags") or {})
         return answer
@@ -229,7 +267,7 @@ def _patch_autoscaling() -> None:
 
 def _patch_ecr() -> None:
     """An image digest is the SHA-256 of its manifest, as in a registry (moto hashes layers)."""
-    from moto.ecr import models
+    models = _moto("ecr.models")
 
     def create_digest(self: Any) -> None:
         self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode()).hexdigest()
@@ -248,6 +286,65 @@ def _patch_ecr() -> None:
     models.ECRBackend.put_image = put_image_and_scan
 
 
+def _patch_denials() -> None:
+    """JSON-protocol services (ECS, ECR, Logs...) deny in JSON, as AWS does.
+
+    moto answers every IAM denial in XML with HTTP 403; botocore then finds no
+    error code in an ECS answer, where AWS sends ``AccessDeniedException``.
+    """
+    mixin = _moto("core.authorization").ActionAuthenticatorMixin
+    exceptions = _moto("core.exceptions")
+
+    check = mixin._authenticate_and_authorize_action
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        try:
+            check(self, iam_request_cls, resource)
+        except exceptions.AccessDeniedError as denied:
+            if not self.headers.get("X-Amz-Target"):
+                raise
+            raise exceptions.JsonRESTError("AccessDeniedException", denied.message) from denied
+
+    mixin._authenticate_and_authorize_action = authorize
+
+
+def _patch_acm() -> None:
+    """A requested certificate reports the KeyAlgorithm it was requested with (moto: RSA_2048)."""
+    models, responses = _moto("acm.models"), _moto("acm.responses")
+
+    request = responses.AWSCertificateManagerResponse.request_certificate
+    describe = models.CertBundle.describe
+
+    def request_certificate(self: Any) -> Any:
+        result = request(self)
+        algorithm = self._get_param("KeyAlgorithm")
+        if algorithm:
+            arn = result.result["CertificateArn"]
+            self.acm_backend.get_certificate(arn).requested_key_algorithm = algorithm
+        return result
+
+    def described(self: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = describe(self)
+        algorithm = getattr(self, "requested_key_algorithm", None)
+        if algorithm:
+            answer["Certificate"]["KeyAlgorithm"] = algorithm
+        return answer
+
+    responses.AWSCertificateManagerResponse.request_certificate = request_certificate
+    models.CertBundle.describe = described
+
+
+def _patch_ec2() -> None:
+    """A rule that references a security group keeps its description (moto drops it)."""
+    security_groups = _moto("ec2.models.security_groups")
+
+    def description(self: Any) -> str | None:
+        found = self.ip_range.get("Description") or self.source_group.get("Description")
+        return str(found) if found else None
+
+    security_groups.SecurityGroupRule.description = property(description)
+
+
 def start() -> Emulator:
     """Start moto on 127.0.0.1 and a free port, adapted as the module docstring says."""
     os.environ.update(_MOTO_ENV)
@@ -259,6 +356,9 @@ def start() -> Emulator:
     _patch_ecs()
     _patch_autoscaling()
     _patch_ecr()
+    _patch_denials()
+    _patch_acm()
+    _patch_ec2()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -34,7 +34,12 @@ REMOVED_ACTION = "ecs:RegisterTaskDefinition"
 EXIT_CREDENTIALS = 3  # finlex-release's code for access denied (release/README.md)
 DEPLOY_POLICY = "module.github_oidc.aws_iam_role_policy.deploy"
 SERVICE_TYPE = "aws_ecs_service"
+SERVICE_ADDRESSES = (
+    "module.ecs_cluster.aws_ecs_service.autoscaled[0]",
+    "module.ecs_cluster.aws_ecs_service.fixed[0]",
+)
 _EMULATOR_FINDING = "moto reports it for every image"
+_MODULE_CALL = re.compile(r'^module "([^"]+)" \{\s*source\s*=\s*"(\./[^"]+)"', re.MULTILINE)
 _APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 
 
@@ -244,13 +249,22 @@ class Rehearsal:
 
     def applier(self, example: Path, autoscaling: str) -> Callable[[], str]:
         def apply() -> str:
+            tf = self._tf(self.copy)
+            moved = self._move_service(tf, autoscaling == "true")
             self._vars = [*self.example_vars(example), f"-var=autoscaling_enabled={autoscaling}"]
-            applied = self._tf(self.copy).run(
-                "apply", "-auto-approve", "-input=false", "-no-color", *self._vars
-            )
-            return self._count(applied.stdout)
+            applied = tf.run("apply", "-auto-approve", "-input=false", "-no-color", *self._vars)
+            return moved + self._count(applied.stdout)
 
         return apply
+
+    def _move_service(self, tf: Terraform, autoscaling: bool) -> str:
+        """Switching autoscaling moves the service's address first, as infra/README.md says."""
+        source, target = SERVICE_ADDRESSES if not autoscaling else SERVICE_ADDRESSES[::-1]
+        listed = tf.run("state", "list").stdout.split()
+        if source not in listed:
+            return ""
+        tf.run("state", "mv", source, target)
+        return f"state mv {source.rsplit('.', 1)[-1]} -> {target.rsplit('.', 1)[-1]}; "
 
     def push_image(self) -> str:
         docker_manifest = image.manifest_of(self.docker, self.image)
@@ -277,6 +291,12 @@ class Rehearsal:
         raise StepError(f"{DEPLOY_POLICY} is not in the state")
 
     def release(self) -> str:
+        try:
+            return self._release_steps()
+        except StepError as failed:
+            raise StepError(f"under {DEPLOY_POLICY}: {failed}") from failed
+
+    def _release_steps(self) -> str:
         self.policy = self.deploy_policy()
         key = account.deploy_user(self.account.url, DEPLOY_USER, self.policy)
         allowlist = self.workdir / "emulator-allowlist.toml"
@@ -414,12 +434,9 @@ def _claims_cbd(root: Path) -> set[tuple[str, str, str]]:
     """(module address, type, name) of every resource whose lifecycle sets create_before_destroy."""
     block = re.compile(r'^resource "([^"]+)" "([^"]+)" \{(.*?)^\}', re.MULTILINE | re.DOTALL)
     calls = {"": root}
-    calls.update(
-        {
-            f"module.{name}": root / "modules" / name
-            for name in ("ecr", "ecs_cluster", "github_oidc")
-        }
-    )
+    for path in root.glob("*.tf"):
+        for name, source in _MODULE_CALL.findall(path.read_text()):
+            calls[f"module.{name}"] = (root / source).resolve()
     found = set()
     for module, folder in calls.items():
         for path in folder.glob("*.tf"):

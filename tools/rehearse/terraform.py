@@ -85,9 +85,7 @@ def provider_override(url: str) -> str:
 provider "aws" {{
   access_key                  = "{ADMIN_KEY}"
   secret_key                  = "{ADMIN_KEY}"
-  skip_credentials_validation = true
   skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
   s3_use_path_style           = true
 
   endpoints {{
@@ -141,8 +139,8 @@ class Terraform:
             raise TerraformError(errors_of(result.stderr or result.stdout))
         return result
 
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "-json").stdout)
+    def json(self, command: str, *args: str) -> Any:
+        return json.loads(self.run(command, "-json", *args).stdout)
 
 
 def errors_of(output: str) -> str:

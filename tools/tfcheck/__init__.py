@@ -1,1 +1,0 @@
-"""Offline Terraform checks: argument schema, module inputs and references (see check.py)."""
