@@ -34,6 +34,9 @@ module "ecr" {
   name         = var.name
   force_delete = var.ecr_force_delete
   kms_key_arn  = var.ecr_kms_key_arn
+
+  # The image Terraform's own task definition names must outlive later releases.
+  protected_image_tags = [var.image_tag]
 }
 
 module "ecs_cluster" {

@@ -41,6 +41,17 @@ variable "tagged_images_to_keep" {
   }
 }
 
+variable "protected_image_tags" {
+  description = "Tags whose images the lifecycle policy never expires, e.g. the image_tag that Terraform's task definition names. Releases deployed by digest are kept by tagged_images_to_keep."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.protected_image_tags) <= 10 && alltrue([for tag in var.protected_image_tags : can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))])
+    error_message = "protected_image_tags must hold at most 10 image tags (letters, digits, _, . and -, up to 128 characters, not starting with . or -)."
+  }
+}
+
 variable "force_delete" {
   description = "Let `terraform destroy` delete the repository even if it still holds images."
   type        = bool
