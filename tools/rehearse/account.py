@@ -95,8 +95,14 @@ def leftovers(url: str, keep_buckets: set[str], keep_users: set[str]) -> list[st
         cluster = ecs.describe_clusters(clusters=[arn])["clusters"][0]
         if cluster["status"] == "ACTIVE":
             found.append(f"ECS cluster {cluster['clusterName']}")
-        for service in ecs.list_services(cluster=arn)["serviceArns"]:
-            found.append(f"ECS service {service}")
+        services = ecs.list_services(cluster=arn)["serviceArns"]
+        if services:
+            described = ecs.describe_services(cluster=arn, services=services)["services"]
+            found += [
+                f"ECS service {service['serviceName']} ({service['status']})"
+                for service in described
+                if service["status"] != "INACTIVE"  # deleted: what AWS lists no more
+            ]
     elb = client(url, "elbv2")
     found += [
         f"ALB {lb['LoadBalancerName']}" for lb in elb.describe_load_balancers()["LoadBalancers"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -360,21 +361,29 @@ class Rehearsal:
                     found.append(resource["address"])
         return found
 
+    def _replacement_order(self, address: str) -> list[str]:
+        """The actions a plan that forces `address` to be replaced shows for it."""
+        tf = self._tf(self.copy)
+        plan_file = self.workdir / f"replace-{abs(hash(address))}.tfplan"
+        # Plans that are never applied: no state lock, so they can run side by side.
+        tf.run("plan", "-input=false", "-no-color", "-refresh=false", "-lock=false",
+               *self._vars, f"-replace={address}", f"-out={plan_file}")  # fmt: skip
+        plan = tf.json("show", str(plan_file))
+        actions: list[str] = next(
+            change["change"]["actions"]
+            for change in plan["resource_changes"]
+            if change["address"] == address
+        )
+        return actions
+
     def replacement_plans(self) -> str:
         self.replaced: list[str] = []
         claimed = _claims_cbd(self.copy)
+        addresses = self._cbd_addresses()
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            orders = list(pool.map(self._replacement_order, addresses))
         lines = []
-        plan_file = self.workdir / "replace.tfplan"
-        for address in self._cbd_addresses():
-            tf = self._tf(self.copy)
-            tf.run("plan", "-input=false", "-no-color", "-refresh=false", *self._vars,
-                   f"-replace={address}", f"-out={plan_file}")  # fmt: skip
-            plan = tf.json("show", str(plan_file))
-            actions = next(
-                change["change"]["actions"]
-                for change in plan["resource_changes"]
-                if change["address"] == address
-            )
+        for address, actions in zip(addresses, orders, strict=True):
             order = " then ".join(actions)
             is_cbd = actions == ["create", "delete"]
             says = _module_key(address) in claimed
@@ -398,7 +407,13 @@ class Rehearsal:
         tf = self._tf(self.copy)
         # What an operator does first: lift deletion protection, let ECR go with its images.
         releasing = ["-var=alb_deletion_protection=false", "-var=ecr_force_delete=true"]
-        tf.run("apply", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing)
+        targets = [
+            "-target=module.ecs_cluster.aws_lb.this",
+            "-target=module.ecr.aws_ecr_repository.this",
+        ]
+        tf.run(
+            "apply", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing, *targets
+        )
         destroyed = tf.run(
             "destroy", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing
         )
