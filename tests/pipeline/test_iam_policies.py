@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tf_offline import cli_config, free_port, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"
@@ -67,48 +67,6 @@ VARIANTS = {
 # --- Terraform: plan the module, read the rendered policies ---------------------------
 
 
-def provider_mirror() -> Path | None:
-    """A filesystem mirror holding registry.terraform.io/hashicorp/aws/<version>/...
-
-    FINLEX_TF_PROVIDER_MIRROR names one; otherwise Terraform's implied mirror
-    directories are tried, then the file system is searched for the plugin.
-    """
-    given = os.environ.get("FINLEX_TF_PROVIDER_MIRROR")
-    candidates = [Path(given)] if given else []
-    candidates += [
-        Path.home() / ".terraform.d" / "plugins",
-        Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-        / "terraform"
-        / "plugins",
-        Path("/usr/local/share/terraform/plugins"),
-        Path("/usr/share/terraform/plugins"),
-    ]
-    for base in candidates:
-        if any(
-            (base / "registry.terraform.io" / "hashicorp" / "aws").glob(
-                "*/*/terraform-provider-aws*"
-            )
-        ):
-            return base
-    if given or shutil.which("find") is None:
-        return None
-    found = subprocess.run(
-        ["find", "/", "(", "-path", "/proc", "-o", "-path", "/sys", ")", "-prune", "-o",
-         "-path", "*registry.terraform.io/hashicorp/aws/*", "-name", "terraform-provider-aws*",
-         "-print", "-quit"],
-        capture_output=True, text=True, timeout=120, check=False,
-    ).stdout.strip()  # fmt: skip
-    if not found:
-        return None
-    return Path(found.split("/registry.terraform.io/", 1)[0])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def hcl_value(value: str) -> str:
     return json.dumps(value)
 
@@ -130,23 +88,12 @@ def root_config(sts_endpoint: str) -> str:
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # The one skip allowed under CI=true too: the real provider cannot be had
-    # from the registry everywhere, and this test needs the real one.
-    terraform = shutil.which("terraform")
-    mirror = provider_mirror()
-    if terraform is None or mirror is None:
-        reason = "the terraform CLI" if terraform is None else "a mirror of hashicorp/aws"
-        print(f"SKIP test_iam_policies: needs {reason} (FINLEX_TF_PROVIDER_MIRROR names a mirror)")
-        pytest.skip(f"needs {reason}")
+    # The one skip allowed under CI=true too (tests/tf_offline.py).
+    terraform, mirror = require_terraform_and_mirror("test_iam_policies")
     from moto.server import ThreadedMotoServer
 
     work = tmp_path_factory.mktemp("github_oidc_plan")
-    (work / "cli.tfrc").write_text(
-        "provider_installation {\n"
-        f"  filesystem_mirror {{\n    path = {hcl_value(str(mirror))}\n  }}\n"
-        '  direct {\n    exclude = ["*/*"]\n  }\n}\n',
-        encoding="utf-8",
-    )
+    cli = cli_config(work, mirror)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -154,7 +101,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (work / "main.tf").write_text(root_config(f"http://127.0.0.1:{port}"), encoding="utf-8")
         env = {
             **os.environ,
-            "TF_CLI_CONFIG_FILE": str(work / "cli.tfrc"),
+            "TF_CLI_CONFIG_FILE": str(cli),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
             "TF_DATA_DIR": str(work / ".terraform"),
@@ -397,9 +344,9 @@ PINNED: dict[str, dict[str, list[str]]] = {
             "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
         ],
         "EcsFinlexClusterAndService": [
-            "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:ListTagsForResource",
+            "ecs:DescribeClusters", "ecs:DescribeServices",
         ],
-        "LogsFinlexLogGroup": ["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
+        "LogsFinlexLogGroup": ["logs:ListTagsForResource"],
         "AcmCertificates": ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
         "Route53ServiceZone": ["route53:GetHostedZone", "route53:ListResourceRecordSets"],
         "Route53ChangeStatus": ["route53:GetChange"],
@@ -407,7 +354,7 @@ PINNED: dict[str, dict[str, list[str]]] = {
         "IamFinlexRolesAndPolicies": [
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion",
             "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-            "iam:ListPolicyTags", "iam:ListRolePolicies", "iam:ListRoleTags",
+            "iam:ListRolePolicies",
         ],
         "CloudWatchFinlexAlarmsAndDashboard": [
             "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard",

@@ -276,9 +276,11 @@ data "aws_iam_policy_document" "state" {
 
 # --- Terraform: what a plan reads (plan and apply) ------------------------------
 # The Describe/List/Get calls the aws provider makes to refresh every resource
-# and data source of infra/ (tests/pipeline pins the list). No data-plane read:
-# no S3 object outside the state (above), no SSM parameter, no secret, no log
-# event. Where AWS offers resource-level permissions, the finlex ARNs only.
+# and data source of infra/ (tests/pipeline records them from a real plan and
+# pins the list), plus the two that apply waits on (DescribeNetworkInterfaces,
+# GetChange). No data-plane read: no S3 object outside the state (above), no
+# SSM parameter, no secret, no log event. Where AWS offers resource-level
+# permissions, the finlex ARNs only.
 
 data "aws_iam_policy_document" "terraform_read" {
   # checkov:skip=CKV_AWS_356:The statement on "*" holds only Describe calls that AWS defines without a resource type (EC2, ELB, Logs DescribeLogGroups, Application Auto Scaling, ECS DescribeTaskDefinition, SNS GetSubscriptionAttributes) plus ec2:DescribeVpcAttribute of a VPC chosen by the caller; every other read is scoped to finlex ARNs.
@@ -320,18 +322,17 @@ data "aws_iam_policy_document" "terraform_read" {
   statement {
     sid     = "EcsFinlexClusterAndService"
     effect  = "Allow"
-    actions = ["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:ListTagsForResource"]
+    actions = ["ecs:DescribeClusters", "ecs:DescribeServices"]
     resources = [
       "${local.arn_ecs}:cluster/${local.p}*",
       "${local.arn_ecs}:service/${local.p}*/${local.p}*",
-      "${local.arn_ecs}:task-definition/${local.p}*:*",
     ]
   }
 
   statement {
     sid       = "LogsFinlexLogGroup"
     effect    = "Allow"
-    actions   = ["logs:ListTagsForResource", "logs:ListTagsLogGroup"]
+    actions   = ["logs:ListTagsForResource"]
     resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*"]
   }
 
@@ -367,7 +368,7 @@ data "aws_iam_policy_document" "terraform_read" {
   statement {
     sid     = "IamFinlexRolesAndPolicies"
     effect  = "Allow"
-    actions = ["iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListPolicyTags", "iam:ListRolePolicies", "iam:ListRoleTags"]
+    actions = ["iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
     resources = [
       "${local.arn_iam}:role/${local.p}-*",
       "${local.arn_iam}:policy/${local.p}-*",
