@@ -19,6 +19,8 @@ TAG         ?= latest
 DOCKER      ?= docker
 # Extra CA bundle for builds behind a TLS-intercepting proxy (optional).
 CA_BUNDLE   ?=
+# Extra pytest arguments of `make test` (e.g. PYTEST_ARGS='tests/release -x').
+PYTEST_ARGS ?=
 , := ,
 
 # `make help` prints every target that has a `## ` comment, in aligned columns,

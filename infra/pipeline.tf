@@ -8,6 +8,7 @@ module "github_oidc" {
   name_prefix        = var.name
   github_repository  = var.github_repository
   deploy_environment = var.deploy_environment
+  apply_environment  = var.apply_environment
   oidc_provider_arn  = var.github_oidc_provider_arn
 
   # The deploy role works on these resources only.
@@ -20,6 +21,8 @@ module "github_oidc" {
   # The Terraform roles: state, and where the apply role may change things.
   state_bucket_name = var.state_bucket_name
   state_key         = var.state_key
+  state_kms_key_arn = var.state_kms_key_arn
+  ecr_kms_key_arn   = var.ecr_kms_key_arn
   vpc_id            = local.vpc_id
   route53_zone_id   = var.hosted_zone_id
 }

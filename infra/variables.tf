@@ -393,6 +393,17 @@ variable "deploy_environment" {
   }
 }
 
+variable "apply_environment" {
+  description = "GitHub environment of terraform.yml's apply job (required reviewers approve each apply); the apply role trusts only it."
+  type        = string
+  default     = "infrastructure"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,255}$", var.apply_environment))
+    error_message = "apply_environment must be a GitHub environment name of letters, digits, `.`, `_` or `-`."
+  }
+}
+
 variable "github_oidc_provider_arn" {
   description = "ARN of the account's existing token.actions.githubusercontent.com OIDC provider, if any (an account holds one). Null creates it."
   type        = string
@@ -422,5 +433,16 @@ variable "state_key" {
   validation {
     condition     = length(var.state_key) > 0 && !startswith(var.state_key, "/") && !strcontains(var.state_key, "*")
     error_message = "state_key must be a relative object key without wildcards."
+  }
+}
+
+variable "state_kms_key_arn" {
+  description = "The state bucket's customer-managed KMS key (infra/bootstrap's state_kms_key_arn output), if it has one: the Terraform roles may use it through S3. Null when the bucket uses aws/s3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.state_kms_key_arn))
+    error_message = "state_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
   }
 }

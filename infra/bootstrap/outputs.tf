@@ -8,6 +8,11 @@ output "state_bucket_arn" {
   value       = aws_s3_bucket.state.arn
 }
 
+output "state_kms_key_arn" {
+  description = "The bucket's customer-managed KMS key (null: aws/s3). Pass it to infra/ as state_kms_key_arn, so that the pipeline's Terraform roles may use it."
+  value       = var.kms_key_arn
+}
+
 output "backend_config" {
   description = "Ready-to-use content of infra/backend.hcl."
   value       = <<-EOT

@@ -102,6 +102,27 @@ data "aws_iam_policy_document" "state" {
       values   = ["1.2"]
     }
   }
+
+  # Terraform's `encrypt = true` without a kms_key_id asks for AES256, which
+  # would override the bucket's SSE-KMS default: refuse such writes, so that
+  # every state version is encrypted with the KMS key.
+  statement {
+    sid       = "DenyWritesThatAskForAes256"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["AES256"]
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "state" {

@@ -286,7 +286,7 @@ def test_deploy_policy_is_exactly_the_cli_calls_plus_docker_push() -> None:
 TRUSTED_SUBJECTS = {
     "deploy": "repo:${var.github_repository}:environment:${var.deploy_environment}",
     "plan": "repo:${var.github_repository}:pull_request",
-    "apply": "repo:${var.github_repository}:ref:refs/heads/${var.main_branch}",
+    "apply": "repo:${var.github_repository}:environment:${var.apply_environment}",
 }
 
 
@@ -355,7 +355,7 @@ def test_locals_name_the_github_issuer() -> None:
 
 
 def test_terraform_roles_have_no_star_or_service_wide_action() -> None:
-    for document in ("terraform_apply", "state"):
+    for document in ("terraform_apply", "terraform_read", "state", "service_role_boundary"):
         for statement in statements(document):
             for action in statement["actions"]:
                 assert action != "*"
@@ -366,13 +366,20 @@ APPLY_STAR_STATEMENTS = {
     "EcsTaskDefinitionsNoResourceLevel",
     "AcmRequestNoResourceLevel",
     "AutoScalingNoNameScoping",
+    "SnsSubscriptionsNoResourceLevel",
 }
 
 
 def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
-    star = {s["sid"] for s in statements("terraform_apply") if "*" in s["resources"]}
+    allows = [s for s in statements("terraform_apply") if s["effect"] == "Allow"]
+    star = {s["sid"] for s in allows if "*" in s["resources"]}
     assert star == APPLY_STAR_STATEMENTS
-    for statement in statements("terraform_apply"):
+    denies = [s for s in statements("terraform_apply") if s["effect"] == "Deny"]
+    assert [s["resources"] for s in denies] == [
+        "${local.pipeline_role_arns}",
+        ["${local.arn_iam}:policy/${local.p}-*"],
+    ]
+    for statement in allows:
         if statement["sid"] in APPLY_STAR_STATEMENTS:
             continue
         for resource in statement["resources"]:
@@ -390,5 +397,33 @@ def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
                     "security-group",
                     "certificate/*",
                     "${local.arn_s3}",
+                    "${local.p}",
                 )
             ), f"unscoped resource {resource}"
+
+
+def test_the_workflow_apply_job_runs_in_the_environment_the_role_trusts() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "terraform.yml").read_text())
+    assert (
+        workflow["jobs"]["apply"]["environment"]
+        == module_variables()["apply_environment"]["default"]
+    )
+    root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
+    assert root_vars["apply_environment"]["default"] == workflow["jobs"]["apply"]["environment"]
+    (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
+    assert entry["github_oidc"]["apply_environment"] == "${var.apply_environment}"
+
+
+def test_root_tags_every_resource_with_the_scope_tag_the_apply_role_checks() -> None:
+    # The apply role changes security groups only when they carry Project = name.
+    (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
+    assert locals_["scope_tag_key"] == "Project"
+    (provider,) = load_hcl(ROOT / "providers.tf")["provider"]
+    (default_tags,) = provider["aws"]["default_tags"]
+    # merge(var.tags, {Project = var.name, ...}): the later map wins, so no
+    # user tag can change the Project tag the apply role relies on.
+    assert re.fullmatch(
+        r"\$\{merge\(var\.tags, \{Project = var\.name, [^}]*\}\)\}", default_tags["tags"]
+    ), default_tags["tags"]

@@ -14,11 +14,21 @@ output "terraform_plan_role_arn" {
 }
 
 output "terraform_apply_role_arn" {
-  description = "Role for terraform.yml applies on the main branch: the repository variable AWS_TERRAFORM_APPLY_ROLE_ARN."
+  description = "Role for terraform.yml applies (apply environment): the repository variable AWS_TERRAFORM_APPLY_ROLE_ARN."
   value       = aws_iam_role.terraform_apply.arn
 }
 
 output "deploy_subject" {
   description = "The one `sub` claim the deploy role accepts."
   value       = "repo:${var.github_repository}:environment:${var.deploy_environment}"
+}
+
+output "apply_subject" {
+  description = "The one `sub` claim the Terraform apply role accepts."
+  value       = local.trust_subjects["apply"]
+}
+
+output "permissions_boundary_arn" {
+  description = "Permissions boundary that every role the apply role creates or changes must carry (set it as permissions_boundary of the service's roles)."
+  value       = aws_iam_policy.service_role_boundary.arn
 }

@@ -2,9 +2,15 @@
 # roles that only this repository's workflows can assume, each for one job:
 #   deploy          - deploy.yml, in the deploy environment: push, scan gate, deploy, verify
 #   terraform-plan  - terraform.yml on pull requests: read-only plan
-#   terraform-apply - terraform.yml on the main branch: apply
-# Trust is pinned on the token's `sub` claim (repository + environment / event /
-# branch) and `aud` (sts.amazonaws.com), as GitHub and AWS recommend.
+#   terraform-apply - terraform.yml, in the apply environment (required reviewers): apply
+# Trust is pinned on the token's `sub` claim (repository + environment / event)
+# and `aud` (sts.amazonaws.com), as GitHub and AWS recommend.
+#
+# The pipeline's own identity (the OIDC provider, these three roles, their
+# policies and the permissions boundary) is out of the apply role's reach:
+# an administrator applies changes to it. The apply role may create and change
+# only roles that carry the boundary, so no role it makes can do more than the
+# service's task and execution roles need.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -16,8 +22,13 @@ locals {
 
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.id
+  region    = data.aws_region.current.id # the region's name in aws provider 5 and 6
   p         = var.name_prefix
+
+  # Every resource of the service carries this tag (the root's provider
+  # default_tags: Project = name). The apply role changes only security groups
+  # and rules that carry it, and creates only ones that do.
+  scope_tag_key = "Project"
 
   # Resource ARNs the Terraform apply role may change: the ones the infra
   # modules name after the prefix.
@@ -30,16 +41,36 @@ locals {
   arn_acm     = "arn:${local.partition}:acm:${local.region}:${local.account}"
   arn_r53     = "arn:${local.partition}:route53:::"
   arn_s3      = "arn:${local.partition}:s3:::${var.state_bucket_name}"
-  arn_aws_iam = "arn:${local.partition}:iam::aws:policy"
+  arn_cw      = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}"
+  arn_cw_dash = "arn:${local.partition}:cloudwatch::${local.account}:dashboard"
+  arn_sns     = "arn:${local.partition}:sns:${local.region}:${local.account}"
+  arn_aas     = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account}"
 
-  # Revisions of the service's task definition family, in the service's account
-  # and region (taken from the validated service ARN).
-  # The `sub` claim each role trusts: the deploy environment, pull requests, the main branch.
+  # The pipeline's own roles and policies: the apply role may never change them.
+  pipeline_role_names = {
+    deploy = "${local.p}-github-deploy"
+    plan   = "${local.p}-github-terraform-plan"
+    apply  = "${local.p}-github-terraform-apply"
+  }
+  pipeline_role_arns = [for name in values(local.pipeline_role_names) : "${local.arn_iam}:role/${name}"]
+  boundary_name      = "${local.p}-service-role-boundary"
+  boundary_arn       = "${local.arn_iam}:policy/${local.boundary_name}"
+
+  # KMS keys (null = AWS-managed keys, which need no IAM permission). A key
+  # is used in its own region, through the service named here.
+  ecr_kms_keys   = var.ecr_kms_key_arn == null ? [] : [var.ecr_kms_key_arn]
+  state_kms_keys = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
+
+  # The `sub` claim each role trusts: the deploy environment, pull requests,
+  # the apply environment (whose required reviewers approve every apply).
   trust_subjects = {
     deploy = "repo:${var.github_repository}:environment:${var.deploy_environment}"
     plan   = "repo:${var.github_repository}:pull_request"
-    apply  = "repo:${var.github_repository}:ref:refs/heads/${var.main_branch}"
+    apply  = "repo:${var.github_repository}:environment:${var.apply_environment}"
   }
+
+  # Revisions of the service's task definition family, in the service's account
+  # and region (taken from the validated service ARN).
 
   task_definition_revisions = "${regex("^(arn:[^:]+:ecs:[^:]+:[0-9]{12}):", var.ecs_service_arn)[0]}:task-definition/${var.task_definition_family}:*"
 }
@@ -88,7 +119,7 @@ data "aws_iam_policy_document" "trust" {
 # --- deploy role: exactly what finlex-release and deploy.yml call -------------
 
 resource "aws_iam_role" "deploy" {
-  name                 = "${local.p}-github-deploy"
+  name                 = local.pipeline_role_names["deploy"]
   description          = "${local.p}: GitHub deploy.yml (${var.github_repository}, environment ${var.deploy_environment})"
   assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
   max_session_duration = var.max_session_duration
@@ -219,27 +250,173 @@ data "aws_iam_policy_document" "state" {
   statement {
     sid       = "StateLockFile"
     effect    = "Allow"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     resources = ["${local.arn_s3}/${var.state_key}.tflock"]
   }
+
+  # With the bootstrap's customer-managed key, S3 decrypts the state and
+  # encrypts the lock file (and, for apply, the state) with the caller's
+  # permissions: only through S3, in the key's region.
+  dynamic "statement" {
+    for_each = local.state_kms_keys
+    content {
+      sid       = "StateKmsKeyThroughS3"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${split(":", statement.value)[3]}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+# --- Terraform: what a plan reads (plan and apply) ------------------------------
+# The Describe/List/Get calls the aws provider makes to refresh every resource
+# and data source of infra/ (tests/pipeline records them from a real plan and
+# pins the list), plus the two that apply waits on (DescribeNetworkInterfaces,
+# GetChange). No data-plane read: no S3 object outside the state (above), no
+# SSM parameter, no secret, no log event. Where AWS offers resource-level
+# permissions, the finlex ARNs only.
+
+data "aws_iam_policy_document" "terraform_read" {
+  # checkov:skip=CKV_AWS_356:The statement on "*" holds only Describe calls that AWS defines without a resource type (EC2, ELB, Logs DescribeLogGroups, Application Auto Scaling, ECS DescribeTaskDefinition, SNS GetSubscriptionAttributes) plus ec2:DescribeVpcAttribute of a VPC chosen by the caller; every other read is scoped to finlex ARNs.
+  statement {
+    sid    = "DescribeNoResourceLevel"
+    effect = "Allow"
+    actions = [
+      "application-autoscaling:DescribeScalableTargets",
+      "application-autoscaling:DescribeScalingPolicies",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcAttribute",
+      "ec2:DescribeVpcs",
+      "ecs:DescribeTaskDefinition",
+      "elasticloadbalancing:DescribeCapacityReservation",
+      "elasticloadbalancing:DescribeListenerAttributes",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "logs:DescribeLogGroups",
+      "sns:GetSubscriptionAttributes",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "EcrFinlexRepository"
+    effect    = "Allow"
+    actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"]
+    resources = ["${local.arn_ecr}:repository/${local.p}*"]
+  }
+
+  statement {
+    sid     = "EcsFinlexClusterAndService"
+    effect  = "Allow"
+    actions = ["ecs:DescribeClusters", "ecs:DescribeServices"]
+    resources = [
+      "${local.arn_ecs}:cluster/${local.p}*",
+      "${local.arn_ecs}:service/${local.p}*/${local.p}*",
+    ]
+  }
+
+  statement {
+    sid       = "LogsFinlexLogGroup"
+    effect    = "Allow"
+    actions   = ["logs:ListTagsForResource"]
+    resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*"]
+  }
+
+  # Certificates get random IDs: this account and region's certificates.
+  statement {
+    sid       = "AcmCertificates"
+    effect    = "Allow"
+    actions   = ["acm:DescribeCertificate", "acm:ListTagsForCertificate"]
+    resources = ["${local.arn_acm}:certificate/*"]
+  }
+
+  statement {
+    sid       = "Route53ServiceZone"
+    effect    = "Allow"
+    actions   = ["route53:GetHostedZone", "route53:ListResourceRecordSets"]
+    resources = ["${local.arn_r53}hostedzone/${var.route53_zone_id}"]
+  }
+
+  statement {
+    sid       = "Route53ChangeStatus"
+    effect    = "Allow"
+    actions   = ["route53:GetChange"]
+    resources = ["${local.arn_r53}change/*"]
+  }
+
+  statement {
+    sid       = "AutoScalingTargetTags"
+    effect    = "Allow"
+    actions   = ["application-autoscaling:ListTagsForResource"]
+    resources = ["${local.arn_aas}:scalable-target/*"]
+  }
+
+  statement {
+    sid     = "IamFinlexRolesAndPolicies"
+    effect  = "Allow"
+    actions = ["iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
+    resources = [
+      "${local.arn_iam}:role/${local.p}-*",
+      "${local.arn_iam}:policy/${local.p}-*",
+      "${local.arn_iam}:oidc-provider/${local.oidc_host}",
+    ]
+  }
+
+  statement {
+    sid     = "CloudWatchFinlexAlarmsAndDashboard"
+    effect  = "Allow"
+    actions = ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"]
+    resources = [
+      "${local.arn_cw}:alarm:${local.p}-*",
+      "${local.arn_cw}:alarm:TargetTracking-service/${local.p}*/${local.p}*",
+      "${local.arn_cw_dash}/${local.p}*",
+    ]
+  }
+
+  statement {
+    sid       = "SnsFinlexTopics"
+    effect    = "Allow"
+    actions   = ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"]
+    resources = ["${local.arn_sns}:${local.p}-*"]
+  }
+}
+
+# A managed policy, attached to both Terraform roles: the apply role's inline
+# policies stay under IAM's 10,240-character limit per role.
+resource "aws_iam_policy" "terraform_read" {
+  name        = "${local.p}-terraform-read"
+  description = "${local.p}: what terraform plan of infra/ reads (GitHub plan and apply roles)"
+  policy      = data.aws_iam_policy_document.terraform_read.json
+  tags        = var.tags
 }
 
 # --- Terraform plan role (pull requests) ----------------------------------------
 
 resource "aws_iam_role" "terraform_plan" {
-  name                 = "${local.p}-github-terraform-plan"
+  name                 = local.pipeline_role_names["plan"]
   description          = "${local.p}: GitHub terraform.yml plan on pull requests of ${var.github_repository}"
   assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
 }
 
-# A plan refreshes every resource of the root, across ECR, ECS, ELB, EC2,
-# IAM, ACM, Route 53, CloudWatch Logs and Application Auto Scaling; AWS's
-# ReadOnlyAccess policy follows those services' read APIs as they change.
-resource "aws_iam_role_policy_attachment" "terraform_plan_read_only" {
+resource "aws_iam_role_policy_attachment" "terraform_plan_read" {
   role       = aws_iam_role.terraform_plan.name
-  policy_arn = "${local.arn_aws_iam}/ReadOnlyAccess"
+  policy_arn = aws_iam_policy.terraform_read.arn
 }
 
 resource "aws_iam_role_policy" "terraform_plan_state" {
@@ -248,24 +425,61 @@ resource "aws_iam_role_policy" "terraform_plan_state" {
   policy = data.aws_iam_policy_document.state.json
 }
 
-# --- Terraform apply role (main branch) ---------------------------------------
+# --- the boundary of every role the apply role creates or changes -------------
+# What the service's own roles may ever do: the execution role pulls the image
+# and writes the container's logs; the task role (the app) calls no AWS API.
+# A role that the apply role makes can do no more than this, whatever policy
+# it is given. Widening it is an administrator's change.
+
+data "aws_iam_policy_document" "service_role_boundary" {
+  # GetAuthorizationToken has no resource type in AWS: "*" is the only value.
+  statement {
+    sid       = "EcrLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "EcrPullTheServiceImage"
+    effect    = "Allow"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [var.ecr_repository_arn]
+  }
+
+  statement {
+    sid       = "WriteTheServiceLogs"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*:log-stream:*"]
+  }
+}
+
+resource "aws_iam_policy" "service_role_boundary" {
+  name        = local.boundary_name
+  description = "${local.p}: permissions boundary of every role the Terraform apply role creates or changes"
+  policy      = data.aws_iam_policy_document.service_role_boundary.json
+  tags        = var.tags
+}
+
+# --- Terraform apply role (the apply environment) -------------------------------
 
 resource "aws_iam_role" "terraform_apply" {
-  name                 = "${local.p}-github-terraform-apply"
-  description          = "${local.p}: GitHub terraform.yml apply on ${var.main_branch} of ${var.github_repository}"
+  name                 = local.pipeline_role_names["apply"]
+  description          = "${local.p}: GitHub terraform.yml apply of ${var.github_repository}, environment ${var.apply_environment}"
   assume_role_policy   = data.aws_iam_policy_document.trust["apply"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
 }
 
-resource "aws_iam_role_policy_attachment" "terraform_apply_read_only" {
+resource "aws_iam_role_policy_attachment" "terraform_apply_read" {
   role       = aws_iam_role.terraform_apply.name
-  policy_arn = "${local.arn_aws_iam}/ReadOnlyAccess"
+  policy_arn = aws_iam_policy.terraform_read.arn
 }
 
 data "aws_iam_policy_document" "terraform_apply" {
-  # checkov:skip=CKV_AWS_111:The only write actions on "*" are the ones AWS offers no usable resource scoping for (ecs:RegisterTaskDefinition/DeregisterTaskDefinition, acm:RequestCertificate, Application Auto Scaling with generated target ARNs); every other write is scoped to finlex-named ARNs, the service's VPC or its hosted zone.
-  # checkov:skip=CKV_AWS_356:Same statements as CKV_AWS_111: task definition registration, certificate requests and scalable targets cannot be named before they exist, so "*" is the only resource that lets Terraform create them.
+  # checkov:skip=CKV_AWS_111:The only write actions on "*" are the ones AWS offers no resource type for (ecs:RegisterTaskDefinition/DeregisterTaskDefinition, acm:RequestCertificate, sns:Unsubscribe/SetSubscriptionAttributes) or no usable name (Application Auto Scaling's generated target ARNs); every other write is scoped to finlex-named ARNs, the Project tag and the service's VPC, or its hosted zone.
+  # checkov:skip=CKV_AWS_356:Same statements as CKV_AWS_111: task definition registration, certificate requests, subscriptions and scalable targets cannot be named before they exist, so "*" is the only resource that lets Terraform create them.
   source_policy_documents = [data.aws_iam_policy_document.state.json]
 
   statement {
@@ -291,6 +505,26 @@ data "aws_iam_policy_document" "terraform_apply" {
       "ecr:UntagResource",
     ]
     resources = ["${local.arn_ecr}:repository/${local.p}*"]
+  }
+
+  # A repository encrypted with a customer-managed key: ECR checks the key and
+  # creates its grants with the caller's permissions, and retires them when the
+  # repository is deleted. Pushes and pulls then use ECR's grant, so neither
+  # the deploy role nor the execution role needs the key.
+  dynamic "statement" {
+    for_each = local.ecr_kms_keys
+    content {
+      sid       = "EcrKmsKeyGrantsThroughEcr"
+      effect    = "Allow"
+      actions   = ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ecr.${split(":", statement.value)[3]}.amazonaws.com"]
+      }
+    }
   }
 
   statement {
@@ -361,27 +595,66 @@ data "aws_iam_policy_document" "terraform_apply" {
     ]
   }
 
-  # Security groups in the service's VPC only (their ARNs carry random IDs).
+  # --- security groups: the condition keys AWS defines for each action and
+  # resource type (service authorization reference): a new group is created
+  # in the service's VPC and must carry the Project tag; tags go on only while
+  # creating; existing groups are changed only when they carry the tag and sit
+  # in the service's VPC (ec2:Vpc exists for security-group, not for rules);
+  # rules are created with the tag and changed only when they carry it.
+
   statement {
-    sid    = "Ec2SecurityGroupsInTheServiceVpc"
+    sid       = "Ec2CreateSecurityGroupInTheServiceVpc"
+    effect    = "Allow"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["${local.arn_ec2}:vpc/${var.vpc_id}"]
+  }
+
+  statement {
+    sid       = "Ec2NewSecurityGroupsCarryTheProjectTag"
+    effect    = "Allow"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["${local.arn_ec2}:security-group/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+  }
+
+  statement {
+    sid       = "Ec2TagSecurityGroupsAndRulesOnCreate"
+    effect    = "Allow"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.arn_ec2}:security-group/*", "${local.arn_ec2}:security-group-rule/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["AuthorizeSecurityGroupEgress", "AuthorizeSecurityGroupIngress", "CreateSecurityGroup"]
+    }
+  }
+
+  statement {
+    sid    = "Ec2ChangeTaggedSecurityGroupsInTheServiceVpc"
     effect = "Allow"
     actions = [
       "ec2:AuthorizeSecurityGroupEgress",
       "ec2:AuthorizeSecurityGroupIngress",
-      "ec2:CreateSecurityGroup",
-      "ec2:CreateTags",
       "ec2:DeleteSecurityGroup",
-      "ec2:DeleteTags",
       "ec2:ModifySecurityGroupRules",
       "ec2:RevokeSecurityGroupEgress",
       "ec2:RevokeSecurityGroupIngress",
       "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
       "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
     ]
-    resources = [
-      "${local.arn_ec2}:security-group/*",
-      "${local.arn_ec2}:security-group-rule/*",
-    ]
+    resources = ["${local.arn_ec2}:security-group/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
 
     condition {
       test     = "ArnEquals"
@@ -391,10 +664,42 @@ data "aws_iam_policy_document" "terraform_apply" {
   }
 
   statement {
-    sid       = "Ec2CreateSecurityGroupInTheServiceVpc"
+    sid       = "Ec2NewRulesCarryTheProjectTag"
     effect    = "Allow"
-    actions   = ["ec2:CreateSecurityGroup"]
-    resources = ["${local.arn_ec2}:vpc/${var.vpc_id}"]
+    actions   = ["ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"]
+    resources = ["${local.arn_ec2}:security-group-rule/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+  }
+
+  statement {
+    sid       = "Ec2ChangeTaggedRules"
+    effect    = "Allow"
+    actions   = ["ec2:ModifySecurityGroupRules"]
+    resources = ["${local.arn_ec2}:security-group-rule/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+  }
+
+  statement {
+    sid       = "Ec2RetagTaggedSecurityGroupsAndRules"
+    effect    = "Allow"
+    actions   = ["ec2:CreateTags", "ec2:DeleteTags"]
+    resources = ["${local.arn_ec2}:security-group/*", "${local.arn_ec2}:security-group-rule/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
   }
 
   statement {
@@ -456,51 +761,86 @@ data "aws_iam_policy_document" "terraform_apply" {
     resources = ["*"]
   }
 
-  # The service's own roles and these pipeline roles. Managed policies may be
-  # attached only from the list the infra uses.
+  # Target tracking policies make the caller create and delete their CloudWatch
+  # alarms (TargetTracking-service/<cluster>/<service>-...); the service's own
+  # alarms are named <name>-...
   statement {
-    sid    = "IamFinlexRoles"
+    sid    = "CloudWatchFinlexAlarms"
+    effect = "Allow"
+    actions = [
+      "cloudwatch:DeleteAlarms",
+      "cloudwatch:PutMetricAlarm",
+      "cloudwatch:TagResource",
+      "cloudwatch:UntagResource",
+    ]
+    resources = [
+      "${local.arn_cw}:alarm:${local.p}-*",
+      "${local.arn_cw}:alarm:TargetTracking-service/${local.p}*/${local.p}*",
+    ]
+  }
+
+  statement {
+    sid       = "CloudWatchFinlexDashboard"
+    effect    = "Allow"
+    actions   = ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"]
+    resources = ["${local.arn_cw_dash}/${local.p}*"]
+  }
+
+  # The alarm topic <name>-alarms and its subscriptions.
+  statement {
+    sid    = "SnsFinlexTopics"
+    effect = "Allow"
+    actions = [
+      "sns:CreateTopic",
+      "sns:DeleteTopic",
+      "sns:SetTopicAttributes",
+      "sns:Subscribe",
+      "sns:TagResource",
+      "sns:UntagResource",
+    ]
+    resources = ["${local.arn_sns}:${local.p}-*"]
+  }
+
+  # AWS defines no resource type for these two: "*" is the only value.
+  statement {
+    sid       = "SnsSubscriptionsNoResourceLevel"
+    effect    = "Allow"
+    actions   = ["sns:SetSubscriptionAttributes", "sns:Unsubscribe"]
+    resources = ["*"]
+  }
+
+  # --- IAM: the service's roles only, and only with the boundary -------------
+  # iam:PermissionsBoundary must name the boundary on every call that creates
+  # or changes a role (AWS defines the key for each of these actions). Tagging
+  # has no such key and grants nothing.
+
+  statement {
+    sid    = "IamServiceRolesWithTheBoundaryOnly"
     effect = "Allow"
     actions = [
       "iam:CreateRole",
       "iam:DeleteRole",
       "iam:DeleteRolePolicy",
+      "iam:PutRolePermissionsBoundary",
       "iam:PutRolePolicy",
-      "iam:TagRole",
-      "iam:UntagRole",
       "iam:UpdateAssumeRolePolicy",
       "iam:UpdateRole",
       "iam:UpdateRoleDescription",
     ]
     resources = ["${local.arn_iam}:role/${local.p}-*"]
-  }
-
-  statement {
-    sid       = "IamAttachKnownManagedPoliciesOnly"
-    effect    = "Allow"
-    actions   = ["iam:AttachRolePolicy", "iam:DetachRolePolicy"]
-    resources = ["${local.arn_iam}:role/${local.p}-*"]
 
     condition {
-      test     = "ArnEquals"
-      variable = "iam:PolicyARN"
-      values   = ["${local.arn_aws_iam}/ReadOnlyAccess"]
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn]
     }
   }
 
   statement {
-    sid    = "IamGitHubOidcProvider"
-    effect = "Allow"
-    actions = [
-      "iam:AddClientIDToOpenIDConnectProvider",
-      "iam:CreateOpenIDConnectProvider",
-      "iam:DeleteOpenIDConnectProvider",
-      "iam:RemoveClientIDFromOpenIDConnectProvider",
-      "iam:TagOpenIDConnectProvider",
-      "iam:UntagOpenIDConnectProvider",
-      "iam:UpdateOpenIDConnectProviderThumbprint",
-    ]
-    resources = ["${local.arn_iam}:oidc-provider/${local.oidc_host}"]
+    sid       = "IamTagServiceRoles"
+    effect    = "Allow"
+    actions   = ["iam:TagRole", "iam:UntagRole"]
+    resources = ["${local.arn_iam}:role/${local.p}-*"]
   }
 
   statement {
@@ -532,6 +872,45 @@ data "aws_iam_policy_document" "terraform_apply" {
         "elasticloadbalancing.amazonaws.com",
       ]
     }
+  }
+
+  # The pipeline's roles (this one included) and the module's policies are
+  # never the apply role's to change, pass or delete, whatever else allows it.
+  statement {
+    sid    = "DenyThePipelineRoles"
+    effect = "Deny"
+    actions = [
+      "iam:AttachRolePolicy",
+      "iam:CreateRole",
+      "iam:DeleteRole",
+      "iam:DeleteRolePermissionsBoundary",
+      "iam:DeleteRolePolicy",
+      "iam:DetachRolePolicy",
+      "iam:PassRole",
+      "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
+    ]
+    resources = local.pipeline_role_arns
+  }
+
+  statement {
+    sid    = "DenyTheBoundaryAndPipelinePolicies"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicy",
+      "iam:CreatePolicyVersion",
+      "iam:DeletePolicy",
+      "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+      "iam:TagPolicy",
+      "iam:UntagPolicy",
+    ]
+    resources = ["${local.arn_iam}:policy/${local.p}-*"]
   }
 }
 

@@ -32,14 +32,14 @@ variable "deploy_environment" {
   }
 }
 
-variable "main_branch" {
-  description = "Branch whose pushes run `terraform apply`; the apply role trusts only tokens issued for it."
+variable "apply_environment" {
+  description = "GitHub environment of terraform.yml's apply job (required reviewers, deployment branch main); the apply role trusts only tokens issued for it."
   type        = string
-  default     = "main"
+  default     = "infrastructure"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._/-]{1,255}$", var.main_branch)) && !strcontains(var.main_branch, "*")
-    error_message = "main_branch must be a plain branch name (no wildcards)."
+    condition     = can(regex("^[A-Za-z0-9._-]{1,255}$", var.apply_environment))
+    error_message = "apply_environment must be a GitHub environment name of letters, digits, `.`, `_` or `-` (no wildcards)."
   }
 }
 
@@ -130,8 +130,30 @@ variable "state_key" {
   }
 }
 
+variable "state_kms_key_arn" {
+  description = "Customer-managed KMS key of the state bucket (infra/bootstrap's kms_key_arn). The Terraform roles may use it through S3 only. Null: the bucket uses aws/s3, which needs no IAM permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.state_kms_key_arn))
+    error_message = "state_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "ecr_kms_key_arn" {
+  description = "Customer-managed KMS key of the image repository (the ecr module's kms_key_arn). The apply role may let ECR check it and create and retire its grants. Null: no KMS permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.ecr_kms_key_arn))
+    error_message = "ecr_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
 variable "vpc_id" {
-  description = "VPC of the service's security groups; the apply role may change security groups in this VPC only."
+  description = "VPC of the service's security groups; the apply role may create security groups in this VPC and change only those of this VPC that carry the tag Project = name_prefix."
   type        = string
 
   validation {
