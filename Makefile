@@ -61,6 +61,9 @@ HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,t
 
 # A mistyped target: one line pointing at the list, exit 2 (make's own usage code).
 # (Also reached by a missing prerequisite file, e.g. requirements/dev.lock.)
+# The Makefile itself is never a target to rebuild (with -B make would try, through .DEFAULT).
+Makefile: ;
+
 .DEFAULT:
 	@echo "make: $(if $(findstring /,$@),file '$@' is missing,no target '$@'); run 'make help' for the list" >&2; exit 2
 

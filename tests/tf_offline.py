@@ -7,45 +7,26 @@ too, because the registry cannot be reached everywhere.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from rehearse.terraform import MissingError, find_mirror
+from rehearse.terraform import cli_config as write_cli_config
 
 
 def provider_mirror() -> Path | None:
     """A filesystem mirror holding registry.terraform.io/hashicorp/aws/<version>/...
 
-    FINLEX_TF_PROVIDER_MIRROR names one; otherwise Terraform's implied mirror
-    directories are tried, then the file system is searched for the plugin.
+    The rehearsal's own lookup (tools/rehearse/terraform.py): FINLEX_TF_PROVIDER_MIRROR,
+    Terraform's implied mirror folders, then one or two levels under /opt.
     """
-    given = os.environ.get("FINLEX_TF_PROVIDER_MIRROR")
-    candidates = [Path(given)] if given else []
-    data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    candidates += [
-        Path.home() / ".terraform.d" / "plugins",
-        data_home / "terraform" / "plugins",
-        Path("/usr/local/share/terraform/plugins"),
-        Path("/usr/share/terraform/plugins"),
-    ]
-    for base in candidates:
-        if any(aws_versions(base)):
-            return base
-    if given or shutil.which("find") is None:
+    try:
+        return find_mirror()
+    except MissingError:
         return None
-    found = subprocess.run(
-        ["find", "/", "(", "-path", "/proc", "-o", "-path", "/sys", ")", "-prune", "-o",
-         "-path", "*registry.terraform.io/hashicorp/aws/*", "-name", "terraform-provider-aws*",
-         "-print", "-quit"],
-        capture_output=True, text=True, timeout=120, check=False,
-    ).stdout.strip()  # fmt: skip
-    if not found:
-        return None
-    return Path(found.split("/registry.terraform.io/", 1)[0])
 
 
 def aws_versions(mirror: Path) -> list[str]:
@@ -65,14 +46,7 @@ def require_terraform_and_mirror(test: str) -> tuple[str, Path]:
 
 
 def cli_config(work: Path, mirror: Path) -> Path:
-    path = work / "cli.tfrc"
-    path.write_text(
-        "provider_installation {\n"
-        f"  filesystem_mirror {{\n    path = {json.dumps(str(mirror))}\n  }}\n"
-        '  direct {\n    exclude = ["*/*"]\n  }\n}\n',
-        encoding="utf-8",
-    )
-    return path
+    return write_cli_config(mirror, work / "cli.tfrc")
 
 
 def free_port() -> int:

@@ -51,9 +51,7 @@ def terraform_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tffmt", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tffmt", description=__doc__.split("\n")[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="folders to check recursively")
     parser.add_argument("--write", action="store_true", help="rewrite files instead of checking")
     args = parser.parse_args(argv)

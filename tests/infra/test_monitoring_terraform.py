@@ -5,8 +5,8 @@ dashboard as CloudWatch and SNS hold them after `terraform apply`.
 Needs the terraform CLI and a local filesystem mirror of hashicorp/aws (the
 registry is not reachable here). The mirror is found through
 FINLEX_TF_PROVIDER_MIRROR, or in Terraform's implied local mirror folders and
-one level under /opt; without either the tests skip and say why (under
-CI=true they fail)."""
+under /opt (tests/tf_offline.py); without either the tests skip and say why,
+also under CI=true, as the rehearsal does."""
 
 from __future__ import annotations
 
@@ -24,11 +24,10 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from app import ERROR_LOGGER
 from infra_hcl import MONITORING
-from prereq import require, require_tool
+from tf_offline import cli_config, require_terraform_and_mirror
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
-PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*"
 INPUTS = {
     "name": "finlex",
     "load_balancer_arn_suffix": "app/finlex/0123456789abcdef",
@@ -65,29 +64,6 @@ DIMENSION_VALUES = {
 }
 SERVICES = ["sts", "iam", "kms", "sns", "cloudwatch"]
 FAKE_KEY = "testing"  # moto accepts any credentials
-
-
-def find_mirror() -> Path | None:
-    """The folder that holds registry.terraform.io/hashicorp/aws/... ."""
-    candidates = []
-    configured = os.environ.get("FINLEX_TF_PROVIDER_MIRROR")
-    if configured:
-        candidates.append(Path(configured))
-    home = Path.home()
-    data_home = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
-    candidates += [
-        home / ".terraform.d" / "plugins",
-        data_home / "terraform" / "plugins",
-        Path("/usr/local/share/terraform/plugins"),
-        Path("/usr/share/terraform/plugins"),
-    ]
-    opt = Path("/opt")
-    if opt.is_dir():
-        candidates += sorted(path for path in opt.iterdir() if path.is_dir())
-    for candidate in candidates:
-        if candidate.is_dir() and any(candidate.glob(PROVIDER_GLOB)):
-            return candidate
-    return None
 
 
 @dataclass
@@ -165,23 +141,10 @@ output "dashboard_url" {{ value = module.monitoring.dashboard_url }}
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory) -> Iterator[Harness]:
-    require_tool("terraform")
-    mirror = find_mirror()
-    require(
-        mirror is not None,
-        "no local mirror of hashicorp/aws (set FINLEX_TF_PROVIDER_MIRROR to the folder "
-        "that holds registry.terraform.io/)",
-    )
-    assert mirror is not None
+    # The one skip allowed under CI=true too (tests/tf_offline.py).
+    _, mirror = require_terraform_and_mirror("test_monitoring_terraform")
     folder = tmp_path_factory.mktemp("monitoring")
-    config = folder / "cli.tfrc"
-    config.write_text(
-        "provider_installation {\n"
-        f'  filesystem_mirror {{ path = "{mirror.as_posix()}" }}\n'
-        '  direct { exclude = ["*/*"] }\n'
-        "}\n",
-        encoding="utf-8",
-    )
+    config = cli_config(folder, mirror)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

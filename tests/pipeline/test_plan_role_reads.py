@@ -89,7 +89,7 @@ module "ecs_cluster" {
 """
 ENDPOINTS = (
     "acm", "applicationautoscaling", "cloudwatch", "ec2", "ecr", "ecs", "elbv2", "iam", "logs",
-    "route53", "sns", "sts",
+    "route53", "kms", "sns", "sts",
 )  # fmt: skip
 TFVARS = f"""aws_region              = "us-east-1"
 domain_name             = "api.example.com"

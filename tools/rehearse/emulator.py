@@ -9,8 +9,9 @@ it where it differs from AWS, without touching the product:
   (``MOTO_ECS_SERVICE_RUNNING``), and an ``UpdateService`` that changes the
   task definition starts a new deployment that completes, as ECS's rolling
   deployment would once the new tasks are healthy.
-- S3 requests count as HTTPS with TLS 1.3: the emulator speaks plain HTTP
-  on loopback, and the state bucket's policy denies everything else.
+- S3 bucket policies are evaluated with IAM's rules for conditions, and a
+  request counts as HTTPS with TLS 1.3: the emulator speaks plain HTTP on
+  loopback, and the state bucket's policy denies everything else.
 - Application Auto Scaling keeps tags of scalable targets, which moto does
   not (the provider reads them back after every change).
 - An ECR image digest is the SHA-256 of its manifest, as in a registry, and
@@ -36,7 +37,7 @@ import logging
 import os
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -109,28 +110,72 @@ def _patch_route53() -> None:
     models.create_route53_zone_id = _zone_id
 
 
+# What a request to the emulated S3 counts as: HTTPS with TLS 1.3 (the
+# emulator speaks plain HTTP on loopback). Other condition keys are absent.
+_S3_REQUEST = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+_OPERATORS: dict[str, Callable[[list[str], str], bool]] = {
+    "StringEquals": lambda expected, actual: actual in expected,
+    "StringNotEquals": lambda expected, actual: actual not in expected,
+    "Bool": lambda expected, actual: actual.lower() in {value.lower() for value in expected},
+    "NumericLessThan": lambda expected, actual: any(float(actual) < float(v) for v in expected),
+}
+
+
+def conditions_hold(conditions: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    """IAM's rules: every operator and key must hold; an absent key fails all but ...IfExists."""
+    for operator, pairs in conditions.items():
+        base = operator.removesuffix("IfExists")
+        test = _OPERATORS.get(base)
+        if test is None:
+            raise NotImplementedError(f"the emulator cannot evaluate condition operator {operator}")
+        for key, expected in pairs.items():
+            actual = context.get(key)
+            if actual is None:
+                if base == operator:
+                    return False
+                continue
+            if not test(_as_list(expected), actual):
+                return False
+    return True
+
+
 def _patch_policies() -> None:
-    policy_conditions = _moto("iam.policy_conditions")
     access = _moto("iam.access_control")
-    IAMPolicy, IAMPolicyStatement = access.IAMPolicy, access.IAMPolicyStatement  # noqa: N806
-    PermissionResult = access.PermissionResult  # noqa: N806
+    statement_class, permission = access.IAMPolicyStatement, access.PermissionResult
     models = _moto("s3.models")
 
-    # moto evaluates StringEquals only and ignores other operators, so the
-    # state bucket's Deny statements (Bool, NumericLessThan) would always apply.
-    def boolean(expected: Any, actual: str) -> bool:
-        values = expected if isinstance(expected, list) else [expected]
-        return actual.lower() in {str(value).lower() for value in values}
+    # Bucket policies: evaluated with IAM's rules against the request's context
+    # (moto evaluates StringEquals only, treats other operators and absent keys
+    # as matching, and so applied every Deny of the state bucket's policy).
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return permission.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        allowed = False
+        for statement in statements if isinstance(statements, list) else [statements]:
+            matcher = statement_class(statement)
+            if not (
+                matcher._check_element_matches("Action", action)
+                and matcher._check_element_matches("Resource", resource)
+                and conditions_hold(statement.get("Condition", {}), _S3_REQUEST)
+            ):
+                continue
+            if statement["Effect"] == "Deny":
+                return permission.DENIED
+            allowed = True
+        return permission.PERMITTED if allowed else permission.NEUTRAL
 
-    def numeric_less_than(expected: Any, actual: str) -> bool:
-        values = expected if isinstance(expected, list) else [expected]
-        return any(float(actual) < float(value) for value in values)
+    models.FakeBucket.get_permission = get_permission
 
-    policy_conditions.CONDITION_OPERATIONS.update(Bool=boolean, NumericLessThan=numeric_less_than)
-
-    # moto answers DENIED when a statement's condition does not match; in IAM
-    # such a statement does not apply at all.
-    original = IAMPolicyStatement.is_action_permitted
+    # Identity policies (the release tool's user): moto answers DENIED when a
+    # statement's condition does not match; in IAM such a statement does not apply.
+    original = statement_class.is_action_permitted
 
     def is_action_permitted(
         self: Any,
@@ -142,32 +187,22 @@ def _patch_policies() -> None:
         if self._statement.get("Condition") and not self._check_conditions(
             incoming_condition_values
         ):
-            return PermissionResult.NEUTRAL
+            return permission.NEUTRAL
         return original(self, action, resource, principal, incoming_condition_values)
 
-    IAMPolicyStatement.is_action_permitted = is_action_permitted
+    statement_class.is_action_permitted = is_action_permitted
 
     # For most services moto does not know which resource a request is for
     # and asks about "*", which no resource-scoped Allow matches: an unknown
     # resource matches any Resource, so actions are checked, ARNs are not.
-    matches = IAMPolicyStatement._check_element_matches
+    matches = statement_class._check_element_matches
 
     def check_element_matches(self: Any, element: str, value: str) -> bool:
         if element == "Resource" and value == "*":
             return True
         return bool(matches(self, element, value))
 
-    IAMPolicyStatement._check_element_matches = check_element_matches
-
-    tls = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
-
-    def get_permission(self: Any, action: str, resource: str) -> Any:
-        if self.policy is None:
-            return PermissionResult.NEUTRAL
-        policy = IAMPolicy(self.policy.decode())
-        return policy.is_action_permitted(action, resource, incoming_condition_values=tls)
-
-    models.FakeBucket.get_permission = get_permission
+    statement_class._check_element_matches = check_element_matches
 
 
 def _patch_ecs() -> None:
