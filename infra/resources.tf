@@ -64,6 +64,9 @@ module "ecs_cluster" {
   memory               = var.memory
   log_retention_days   = var.log_retention_days
 
+  # Roles the apply role may change carry its boundary (modules/github_oidc).
+  permissions_boundary_arn = module.github_oidc.permissions_boundary_arn
+
   desired_count            = var.desired_count
   autoscaling_enabled      = var.autoscaling_enabled
   autoscaling_min_capacity = var.autoscaling_min_capacity

@@ -389,6 +389,7 @@ resource "aws_iam_role" "execution" {
   description          = "${var.name}: lets ECS pull the image from ECR and write the container's logs"
   assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
   max_session_duration = 3600
+  permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
 }
 
@@ -432,6 +433,7 @@ resource "aws_iam_role" "task" {
   description          = "${var.name}: the application's own AWS identity (no permissions)"
   assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
   max_session_duration = 3600
+  permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
 }
 

@@ -512,3 +512,14 @@ variable "autoscaling_requests_per_target" {
     error_message = "autoscaling_requests_per_target must be at least 1."
   }
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary for the execution and task roles. The pipeline's apply role may create or change roles only with its boundary (modules/github_oidc output permissions_boundary_arn). Null sets none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be null or the ARN of an IAM managed policy."
+  }
+}
