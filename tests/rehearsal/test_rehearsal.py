@@ -134,19 +134,20 @@ def test_destroy_leaves_only_the_bootstrap(full: str) -> None:
 # --- broken copies fail the rehearsal, naming the resource -------------------------
 
 
-def broken_copy(tmp_path: Path, path: str, old: str, new: str) -> Path:
+def broken_copy(tmp_path: Path, breaks: list[tuple[str, str, str]]) -> Path:
     copy = tmp_path / "infra"
     shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    target = copy / path
-    text = target.read_text()
-    assert old in text, f"{old!r} is not in {path}: update this test"
-    target.write_text(text.replace(old, new, 1))
+    for path, old, new in breaks:
+        target = copy / path
+        text = target.read_text()
+        assert old in text, f"{old!r} is not in {path}: update this test"
+        target.write_text(text.replace(old, new, 1))
     return copy
 
 
-def quick(image: str, tmp_path: Path, infra: Path) -> subprocess.CompletedProcess[str]:
-    """One example, one autoscaling setting, the state bucket made by API."""
-    return rehearse(
+def quick(image: str, tmp_path: Path, infra: Path) -> str:
+    """One example, autoscaling on, the state bucket made by API; the failed summary."""
+    result = rehearse(
         image,
         tmp_path / "work",
         "--infra",
@@ -157,47 +158,68 @@ def quick(image: str, tmp_path: Path, infra: Path) -> subprocess.CompletedProces
         "true",
         "--bucket-by-api",
     )
+    assert result.returncode == 1, summary(result)
+    return summary(result)
 
 
 def test_a_wrong_attribute_reference_fails_validate(image: str, tmp_path: Path) -> None:
     infra = broken_copy(
         tmp_path,
-        "modules/ecs_cluster/resources.tf",
-        "aws_lb_target_group.this.arn_suffix",
-        "aws_lb_target_group.this.arn_sufix",
+        [
+            (
+                "modules/ecs_cluster/resources.tf",
+                "aws_lb_target_group.this.arn_suffix",
+                "aws_lb_target_group.this.arn_sufix",
+            )
+        ],
     )
-    result = quick(image, tmp_path, infra)
-    assert result.returncode == 1
-    assert re.search(r"✘ validate .*", summary(result))
-    assert "aws_lb_target_group.this" in summary(result)
-    assert "arn_sufix" in summary(result)
+    failed = quick(image, tmp_path, infra)
+    assert re.search(r"✘ validate", failed)
+    assert "aws_lb_target_group.this" in failed
+    assert "arn_sufix" in failed
+
+
+@pytest.fixture(scope="module")
+def broken_policy_and_ignore_changes(image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One rehearsal of a copy with two defects; the checks after the applies each report.
+
+    - the deploy policy without elasticloadbalancing:DescribeTargetHealth, which
+      `finlex-release status` needs (deploys still succeed, so the service drifts);
+    - `task_definition` taken out of the service's ignore_changes.
+    """
+    tmp_path = tmp_path_factory.mktemp("broken")
+    infra = broken_copy(
+        tmp_path,
+        [
+            (
+                "modules/github_oidc/resources.tf",
+                '["elasticloadbalancing:DescribeTargetHealth"]',
+                '["elasticloadbalancing:DescribeLoadBalancers"]',
+            ),
+            (
+                "modules/ecs_cluster/resources.tf",
+                "ignore_changes = [task_definition, desired_count]",
+                "ignore_changes = [desired_count]",
+            ),
+        ],
+    )
+    return quick(image, tmp_path, infra)
 
 
 def test_a_policy_without_an_action_the_tool_needs_fails_the_release(
-    image: str, tmp_path: Path
+    broken_policy_and_ignore_changes: str,
 ) -> None:
-    infra = broken_copy(
-        tmp_path, "modules/github_oidc/resources.tf", '"ecs:UpdateService"', '"ecs:ListServices"'
-    )
-    result = quick(image, tmp_path, infra)
-    assert result.returncode == 1
-    failed = summary(result)
-    assert re.search(r"✘ release: under the deploy policy", failed)
-    assert "module.github_oidc.aws_iam_role_policy.deploy" in failed
-    assert "ecs:UpdateService" in failed
+    failed = broken_policy_and_ignore_changes
+    release = next(line for line in failed.splitlines() if "release: under the deploy" in line)
+    assert "✘" in release
+    assert "module.github_oidc.aws_iam_role_policy.deploy" in release
+    assert "elasticloadbalancing:DescribeTargetHealth" in release
 
 
 def test_an_ignore_changes_entry_removed_makes_the_plan_after_deploy_non_empty(
-    image: str, tmp_path: Path
+    broken_policy_and_ignore_changes: str,
 ) -> None:
-    infra = broken_copy(
-        tmp_path,
-        "modules/ecs_cluster/resources.tf",
-        "ignore_changes = [task_definition, desired_count]",
-        "ignore_changes = [desired_count]",
-    )
-    result = quick(image, tmp_path, infra)
-    assert result.returncode == 1
-    failed = summary(result)
-    assert re.search(r"✘ plan after deploy is empty", failed)
-    assert "module.ecs_cluster.aws_ecs_service.autoscaled[0]" in failed
+    failed = broken_policy_and_ignore_changes
+    plan = next(line for line in failed.splitlines() if "plan after deploy" in line)
+    assert "✘" in plan
+    assert "module.ecs_cluster.aws_ecs_service.autoscaled[0]" in plan

@@ -69,16 +69,21 @@ class Report:
         began = time.monotonic()
         try:
             result = run()
-        except (StepError, TerraformError, subprocess.CalledProcessError, OSError) as error:
-            detail = str(error).strip() or type(error).__name__
-            self.rows.append(Row(name, False, time.monotonic() - began, detail))
-            print(f"    failed: {detail}", flush=True)
+        except (StepError, TerraformError) as error:
+            self._failed(name, began, str(error).strip() or type(error).__name__)
+            return None
+        except Exception as error:  # any other failure is a failed step too, reported
+            self._failed(name, began, f"{type(error).__name__}: {error}")
             return None
         detail = result if isinstance(result, str) else ""
         self.rows.append(Row(name, True, time.monotonic() - began, detail))
         if detail:
             print(f"    {detail}", flush=True)
         return result
+
+    def _failed(self, name: str, began: float, detail: str) -> None:
+        self.rows.append(Row(name, False, time.monotonic() - began, detail))
+        print(f"    failed: {detail}", flush=True)
 
     @property
     def failed(self) -> bool:
@@ -179,8 +184,13 @@ class Rehearsal:
             for autoscaling in self.autoscaling:
                 label = f"root: apply {example.stem}, autoscaling {autoscaling}"
                 steps.append((label, self.applier(example, autoscaling)))
-        steps += [
-            ("image: manifest into ECR", self.push_image),
+        steps.append(("image: manifest into ECR", self.push_image))
+        for name, run in steps:
+            if self.report.step(name, run) is None and self.report.failed:
+                return
+        # What follows checks the applied account: each check runs, and reports,
+        # even when an earlier one failed (a broken policy hides no broken plan).
+        checks: list[tuple[str, Callable[[], Any]]] = [
             ("release: under the deploy policy", self.release),
             (f"release: without {REMOVED_ACTION}", self.release_denied),
             ("plan after deploy is empty", self.plan_is_empty),
@@ -189,9 +199,8 @@ class Rehearsal:
             ("destroy", self.destroy),
             ("nothing left but the bootstrap", self.nothing_left),
         ]
-        for name, run in steps:
-            if self.report.step(name, run) is None and self.report.failed:
-                return
+        for name, run in checks:
+            self.report.step(name, run)
 
     def selected_examples(self) -> list[Path]:
         found = sorted((self.infra / "examples").glob("*.tfvars"))
@@ -329,7 +338,7 @@ class Rehearsal:
         )
 
     def release_denied(self) -> str:
-        crippled = account.without_action(self.policy, REMOVED_ACTION)
+        crippled = account.without_action(self.deploy_policy(), REMOVED_ACTION)
         key = account.deploy_user(self.account.url, CRIPPLED_USER, crippled)
         service = ["--cluster", "finlex", "--service", "finlex"]
         image_ref = f"finlex:{self.tags[1]}"
@@ -345,7 +354,10 @@ class Rehearsal:
             changed = re.findall(r"^\s+# (\S+) (will|must) be .*$", plan.stdout, re.MULTILINE)
             names = ", ".join(sorted({name for name, _ in changed}))
             raise StepError(f"Terraform would change what the release tool did: {names}")
-        return f"exit 0 with the service on {self.running}"
+        service = account.client(self.account.url, "ecs").describe_services(
+            cluster="finlex", services=["finlex"]
+        )["services"][0]["taskDefinition"]
+        return f"exit 0 with the service on {service.rsplit('/', 1)[-1]}"
 
     def _cbd_addresses(self) -> list[str]:
         """Instances of resources whose code claims create_before_destroy, from the state."""
