@@ -65,11 +65,13 @@ out["scanned"] = scan["imageScanStatus"]["status"]
 
 s3 = account.client(e.url, "s3")
 s3.create_bucket(Bucket="state-bucket")
-s3.put_bucket_policy(Bucket="state-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::state-bucket/*"],
-     "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": ["arn:aws:s3:::state-bucket/*"],
-     "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption": "AES256"}}}]}))
+objects = ["arn:aws:s3:::state-bucket/*"]
+tls_only = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": objects,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+no_aes = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": objects,
+          "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption": "AES256"}}}
+policy = {"Version": "2012-10-17", "Statement": [tls_only, no_aes]}
+s3.put_bucket_policy(Bucket="state-bucket", Policy=json.dumps(policy))
 s3.put_object(Bucket="state-bucket", Key="k", Body=b"x")
 out["s3_read"] = s3.get_object(Bucket="state-bucket", Key="k")["Body"].read().decode()
 
