@@ -145,7 +145,7 @@ def broken_copy(tmp_path: Path, breaks: list[tuple[str, str, str]]) -> Path:
     return copy
 
 
-def quick(image: str, tmp_path: Path, infra: Path) -> str:
+def quick(image: str, tmp_path: Path, infra: Path, *checks: str) -> str:
     """One example, autoscaling on, the state bucket made by API; the failed summary."""
     result = rehearse(
         image,
@@ -157,6 +157,7 @@ def quick(image: str, tmp_path: Path, infra: Path) -> str:
         "--autoscaling",
         "true",
         "--bucket-by-api",
+        *(["--checks", *checks] if checks else []),
     )
     assert result.returncode == 1, summary(result)
     return summary(result)
@@ -203,7 +204,7 @@ def broken_policy_and_ignore_changes(image: str, tmp_path_factory: pytest.TempPa
             ),
         ],
     )
-    return quick(image, tmp_path, infra)
+    return quick(image, tmp_path, infra, "release", "plan")
 
 
 def test_a_policy_without_an_action_the_tool_needs_fails_the_release(

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from rehearse import emulator
-from rehearse.steps import Rehearsal, Report
+from rehearse.steps import CHECKS, Rehearsal, Report
 from rehearse.terraform import MissingError, find_mirror, find_terraform
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +59,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="make the state bucket with one API call instead of applying infra/bootstrap "
         "(quicker, for checks of the later steps; the full rehearsal applies it)",
     )
+    parser.add_argument(
+        "--checks",
+        nargs="+",
+        choices=CHECKS,
+        default=list(CHECKS),
+        help="checks to run after the applies (default: all, in this order: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not (args.infra / "providers.tf").is_file():
         parser.error(f"--infra {args.infra}: no providers.tf there")
@@ -93,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 examples=args.examples,
                 autoscaling=["true", "false"] if args.autoscaling == "both" else [args.autoscaling],
                 bootstrap_by_api=args.bucket_by_api,
+                checks=tuple(args.checks),
             ).run()
         finally:
             account.stop()

@@ -40,6 +40,8 @@ SERVICE_ADDRESSES = (
     "module.ecs_cluster.aws_ecs_service.fixed[0]",
 )
 _EMULATOR_FINDING = "moto reports it for every image"
+# The checks after the applies, in the order they run (--checks picks some).
+CHECKS = ("release", "plan", "replace", "destroy")
 _MODULE_CALL = re.compile(r'^module "([^"]+)" \{\s*source\s*=\s*"(\./[^"]+)"', re.MULTILINE)
 _APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 
@@ -120,6 +122,7 @@ class Rehearsal:
     examples: list[str] | None = None
     autoscaling: list[str] = field(default_factory=lambda: ["true", "false"])
     bootstrap_by_api: bool = False
+    checks: tuple[str, ...] = CHECKS
     _vars: list[str] = field(default_factory=list)
 
     # --- plumbing ---------------------------------------------------------
@@ -190,17 +193,25 @@ class Rehearsal:
                 return
         # What follows checks the applied account: each check runs, and reports,
         # even when an earlier one failed (a broken policy hides no broken plan).
-        checks: list[tuple[str, Callable[[], Any]]] = [
-            ("release: under the deploy policy", self.release),
-            (f"release: without {REMOVED_ACTION}", self.release_denied),
-            ("plan after deploy is empty", self.plan_is_empty),
-            ("create_before_destroy: plans", self.replacement_plans),
-            ("create_before_destroy: apply", self.replacement_apply),
-            ("destroy", self.destroy),
-            ("nothing left but the bootstrap", self.nothing_left),
-        ]
-        for name, run in checks:
-            self.report.step(name, run)
+        checks: dict[str, list[tuple[str, Callable[[], Any]]]] = {
+            "release": [
+                ("release: under the deploy policy", self.release),
+                (f"release: without {REMOVED_ACTION}", self.release_denied),
+            ],
+            "plan": [("plan after deploy is empty", self.plan_is_empty)],
+            "replace": [
+                ("create_before_destroy: plans", self.replacement_plans),
+                ("create_before_destroy: apply", self.replacement_apply),
+            ],
+            "destroy": [
+                ("destroy", self.destroy),
+                ("nothing left but the bootstrap", self.nothing_left),
+            ],
+        }
+        for group in CHECKS:
+            if group in self.checks:
+                for name, run in checks[group]:
+                    self.report.step(name, run)
 
     def selected_examples(self) -> list[Path]:
         found = sorted((self.infra / "examples").glob("*.tfvars"))
