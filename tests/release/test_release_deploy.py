@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -157,6 +158,15 @@ def test_deploy_reports_an_alarm_failure_without_rollback(stack, run) -> None:
     ) in result.err
 
 
+@pytest.fixture
+def terminal_sigint() -> Iterator[None]:
+    """SIGINT as a terminal's Ctrl-C meets it: Python's own handler, whatever an
+    earlier test in this process left installed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize(
     ("raise_signal", "code", "how"),
     [
@@ -164,6 +174,7 @@ def test_deploy_reports_an_alarm_failure_without_rollback(stack, run) -> None:
         (signal.SIGINT, Exit.INTERRUPTED, "interrupted (Ctrl-C)"),
     ],
 )
+@pytest.mark.usefixtures("terminal_sigint")
 def test_interrupt_names_the_deployment_in_progress(stack, run, raise_signal, code, how) -> None:
     push_image(tag="1.0.1")
     ecs = controller(["IN_PROGRESS"])
