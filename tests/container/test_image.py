@@ -7,7 +7,7 @@ skip with the reason, or fail under CI=true.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import shutil
@@ -16,6 +16,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,13 @@ from settings import DEFAULT_GRACEFUL_TIMEOUT
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE = "finlex:latest"
+# A test-only tag: `make test` leaves the user's finlex:latest alone.
+TEST_IMAGE_NAME = "finlex-test"
+TEST_IMAGE_TAG = "latest"
+IMAGE = f"{TEST_IMAGE_NAME}:{TEST_IMAGE_TAG}"
+# Every container a test starts is named with this prefix, so that a failed
+# `docker run` (which can leave a container in state Created) is still removed.
+CONTAINER_PREFIX = "finlex-test-"
 BASE_IMAGE = "debian:trixie-slim"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ECS_FLAGS = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
@@ -95,7 +102,8 @@ def image(pytestconfig: pytest.Config) -> str:
         f"base image {BASE_IMAGE} is not in the local store (run .ci/base-image.sh)",
     )
     # `make image` is the build a laptop or a pipeline runs: it sets the OCI labels.
-    command = ["make", "--no-print-directory", "image", "IMAGE=finlex", "TAG=latest"]
+    command = ["make", "--no-print-directory", "image", f"IMAGE={TEST_IMAGE_NAME}"]
+    command.append(f"TAG={TEST_IMAGE_TAG}")
     command += [f"DOCKER={DOCKER}", f"SOURCE={SOURCE}"]
     if HOST_CA_BUNDLE.exists():
         # Builds here go through a TLS-intercepting proxy: hand pip the CA bundle.
@@ -113,18 +121,41 @@ def image(pytestconfig: pytest.Config) -> str:
     return IMAGE
 
 
+def container_name() -> str:
+    return f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:12]}"
+
+
+def published_port(container_id: str, port: int = 5000) -> int:
+    """The host port Docker picked for the container's `port`."""
+    mapping = docker("port", container_id, f"{port}/tcp").stdout.split()
+    assert mapping, f"container {container_id} publishes no {port}/tcp"
+    return int(mapping[0].rsplit(":", 1)[1])
+
+
+@contextlib.contextmanager
+def running_container(*args: str) -> Iterator[str]:
+    """`docker run -d` under a unique name; removed whatever happens, even when
+    the run itself fails and leaves the container in state Created."""
+    name = container_name()
+    try:
+        run = docker("run", "-d", "--name", name, *args, check=False)
+        assert run.returncode == 0, run.stderr
+        yield run.stdout.strip()
+    finally:
+        docker("rm", "--force", "--volumes", name, check=False)
+
+
 @pytest.fixture(params=["seed", "ecs"])
 def container(request: pytest.FixtureRequest, image: str) -> Iterator[tuple[str, str]]:
-    """Run the image the seed's way (-p 5000:5000) or with ECS-like hardening flags."""
+    """Run the image the seed's way (-p HOST:5000) or with ECS-like hardening flags.
+
+    The host port is one Docker picks from the free ones (never a fixed 5000,
+    which `make run` may hold)."""
     flags = ECS_FLAGS if request.param == "ecs" else []
-    run = docker("run", "-d", *flags, "-p", "5000:5000", image, check=False)
-    assert run.returncode == 0, run.stderr
-    container_id = run.stdout.strip()
-    try:
-        wait_for_http(f"http://localhost:5000{HEALTH_PATH}")
-        yield container_id, "http://localhost:5000"
-    finally:
-        docker("rm", "--force", "--volumes", container_id, check=False)
+    with running_container(*flags, "-p", "127.0.0.1::5000", image) as container_id:
+        base = f"http://127.0.0.1:{published_port(container_id)}"
+        wait_for_http(base + HEALTH_PATH)
+        yield container_id, base
 
 
 def test_version_and_health_answer(container: tuple[str, str]) -> None:
@@ -188,8 +219,7 @@ def test_image_metadata(image: str) -> None:
 
 def test_no_pip_or_compilers_in_the_final_image(image: str) -> None:
     found = docker(
-        "run", "--rm", "--entrypoint", "sh", image, "-c",
-        "command -v pip pip3 gcc cc make apt-get >/dev/null; "
+        "run", "--rm", "--name", container_name(), "--entrypoint", "sh", image, "-c",
         "for t in pip pip3 gcc cc make; do command -v $t; done; "
         "python3 -m pip --version 2>/dev/null; ls /root/.cache 2>/dev/null; true",
     ).stdout  # fmt: skip
@@ -206,19 +236,26 @@ def test_ca_bundle_secret_leaves_no_trace(image: str, tmp_path: Path) -> None:
     marker = pem_lines[-1].encode()  # a line of the bundle's last certificate
     archive = tmp_path / "image.tar"
     docker("save", "--output", str(archive), image, timeout=300)
+    inspected = 0
     with tarfile.open(archive) as outer:
-        for member in outer.getmembers():
-            if not member.name.endswith(".tar"):
-                continue
-            layer_file = outer.extractfile(member)
-            assert layer_file is not None
-            with tarfile.open(fileobj=io.BytesIO(layer_file.read())) as layer:
-                for entry in layer.getmembers():
-                    assert not entry.name.startswith("run/secrets"), entry.name
-                    if entry.isfile():
-                        content = layer.extractfile(entry)
+        # manifest.json names each layer: `<id>/layer.tar` (Docker < 25) or
+        # `blobs/sha256/<digest>` with no suffix (Docker 25+, OCI layout).
+        manifest = outer.extractfile("manifest.json")
+        assert manifest is not None
+        (entry,) = json.load(manifest)
+        for layer_name in entry["Layers"]:
+            layer_file = outer.extractfile(layer_name)
+            assert layer_file is not None, layer_name
+            with tarfile.open(fileobj=layer_file, mode="r|*") as layer:
+                for member in layer:
+                    assert not member.name.startswith("run/secrets"), member.name
+                    if member.isfile():
+                        content = layer.extractfile(member)
                         assert content is not None
-                        assert marker not in content.read(), f"bundle found in {entry.name}"
+                        assert marker not in content.read(), f"bundle found in {member.name}"
+            inspected += 1
+    assert inspected > 0, "docker save wrote no layers to inspect"
+    assert inspected == len(entry["Layers"])
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
     assert "ca-certificates.crt" not in history
     assert "PIP_CERT=/" not in history
@@ -230,6 +267,8 @@ def test_image_size(image: str) -> None:
 
 
 def test_bad_configuration_stops_the_container_with_one_line(image: str) -> None:
-    run = docker("run", "--rm", "-e", "FINLEX_WORKERS=lots", image, check=False)
+    run = docker(
+        "run", "--rm", "--name", container_name(), "-e", "FINLEX_WORKERS=lots", image, check=False
+    )
     assert run.returncode == 2
     assert run.stderr.strip() == "finlex: FINLEX_WORKERS='lots' is not an integer"
