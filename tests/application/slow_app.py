@@ -16,8 +16,13 @@ from app import create_app as create_finlex_app
 
 
 def create_app() -> Flask:
-    app = create_finlex_app()
     marker_dir = Path(os.environ["SLOW_APP_MARKERS"])
+    startup = float(os.environ.get("SLOW_APP_STARTUP", "0"))
+    if startup:
+        # A worker still loading its app: the window in which a stop once got lost.
+        (marker_dir / f"loading-{os.getpid()}").touch()
+        time.sleep(startup)
+    app = create_finlex_app()
 
     @app.get("/slow")
     def slow() -> str:

@@ -173,7 +173,7 @@ def test_server_is_pid_1_and_not_root(container: tuple[str, str]) -> None:
     assert uids, status
     assert "0" not in uids, status
     cmdline = docker("exec", container_id, "cat", "/proc/1/cmdline").stdout.split("\0")
-    assert cmdline[1:3] == ["-m", "granian"], cmdline
+    assert cmdline[:2] == ["python3", "serve.py"], cmdline  # Granian's main runs in it
 
 
 def test_only_tmp_is_writable(container: tuple[str, str], request: pytest.FixtureRequest) -> None:
