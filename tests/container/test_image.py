@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import time
@@ -195,14 +196,44 @@ def test_healthcheck_probe_works_without_curl(container: tuple[str, str]) -> Non
     assert probe.returncode == 0, probe.stderr
 
 
-def test_docker_stop_is_clean_and_within_the_bound(container: tuple[str, str]) -> None:
-    container_id, _ = container
+# An idle server exits on SIGTERM within this bound (issue 8), far below the
+# kill timeout: a stop that ran into the kill timeout cannot pass.
+STOP_BOUND_S = 2.0
+KILL_TIMEOUT_S = DEFAULT_GRACEFUL_TIMEOUT + 20
+
+
+def test_docker_stop_right_after_the_first_request_is_clean_and_quick(
+    container: tuple[str, str],
+) -> None:
+    """The stop that used to hit the kill timeout 1 time in 8-20: a SIGTERM right
+    after the first answered request, while the other worker may still be starting."""
+    container_id, base = container
+    assert http_get(base + VERSION_PATH)[0] == 200
     started = time.monotonic()
-    docker("stop", "-t", str(DEFAULT_GRACEFUL_TIMEOUT + 20), container_id)
+    docker("stop", "-t", str(KILL_TIMEOUT_S), container_id, timeout=KILL_TIMEOUT_S + 30)
     elapsed = time.monotonic() - started
     state = json.loads(docker("inspect", "--format", "{{json .State}}", container_id).stdout)
     assert state["ExitCode"] == 0, state  # 137 would mean SIGKILL
-    assert elapsed < DEFAULT_GRACEFUL_TIMEOUT, f"docker stop took {elapsed:.1f} s"
+    assert elapsed < STOP_BOUND_S < KILL_TIMEOUT_S, f"docker stop took {elapsed:.2f} s"
+    logs = docker("logs", container_id).stderr
+    assert "refused to gracefully stop" not in logs, logs
+
+
+def test_busy_port_stops_the_container_with_one_line(image: str) -> None:
+    """With host networking the server meets a port that something else holds."""
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))  # noqa: S104 - the container binds all interfaces
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        run = docker(
+            "run", "--rm", "--name", container_name(), "--network", "host",
+            "-e", f"FINLEX_PORT={port}", image, check=False,
+        )  # fmt: skip
+    assert run.returncode == 2, run
+    assert run.stderr.strip() == (
+        f"finlex: port {port} on 0.0.0.0 is already in use: stop what listens there "
+        "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
+    )
 
 
 def test_image_metadata(image: str) -> None:
