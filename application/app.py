@@ -6,9 +6,16 @@ port 5000), or in production with ``python3 serve.py`` (see serve.py).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import multiprocessing.util
+import os
 import re
+import select
+import stat
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -39,18 +46,87 @@ def _plain(body: str, status: int = 200) -> Response:
 
 
 _LEVELS = {name: number for number, name in enumerate(config.LOG_LEVELS)}
+
+
+class LineBatcher:
+    """Batches whole log lines into few writes to file descriptor 1.
+
+    Each write holds whole lines and at most PIPE_BUF bytes (one longer line goes
+    alone), so writes from several worker processes to one pipe never interleave
+    inside a line. A batch is written when the next line would not fit, at most
+    `interval` seconds after its first line (a daemon thread), and at exit,
+    including the exit of a Granian worker process (multiprocessing runs its
+    finalizers, not atexit). Nothing is lost unless the process is SIGKILLed,
+    and then at most `interval` seconds of lines.
+    """
+
+    def __init__(self, fd: int = 1, limit: int = select.PIPE_BUF, interval: float = 0.1) -> None:
+        self.fd = fd
+        self.limit = limit
+        self.interval = interval
+        self.batching = _is_pipe_or_file(fd)
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+
+    def add(self, line: bytes) -> None:
+        with self._lock:
+            if self._size + len(line) > self.limit:
+                self._write_locked()
+            self._lines.append(line)
+            self._size += len(line)
+            if self._flusher is None:
+                self._start_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_locked()
+
+    def _write_locked(self) -> None:
+        if not self._lines:
+            return
+        data = b"".join(self._lines)
+        self._lines.clear()
+        self._size = 0
+        with contextlib.suppress(OSError):  # logging must never break a request
+            while data:
+                data = data[os.write(self.fd, data) :]
+
+    def _start_locked(self) -> None:
+        self._flusher = threading.Thread(target=self._run, name="log-flusher", daemon=True)
+        self._flusher.start()
+        atexit.register(self.flush)
+        multiprocessing.util.Finalize(None, self.flush, exitpriority=10)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.flush()
+
+
+def _is_pipe_or_file(fd: int) -> bool:
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+LINES = LineBatcher()
 _encode = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses for str
 
 
 class JsonLines:
-    """Writes one JSON object per line to whatever sys.stdout is at the time,
-    as CloudWatch Logs reads it.
+    """Writes one JSON object per line to stdout, as CloudWatch Logs reads it.
 
     The access log writes a line per request, so this is the cheap path: no
     `logging` records or handlers, one strftime per second instead of per line,
-    the C string encoder, and one write + flush per line (so a line is never
-    held back or split, and nothing is lost at shutdown). The fields and their
-    order are those `json.dumps` of the same dict would give.
+    and the C string encoder. The fields and their order are those `json.dumps`
+    of the same dict would give. When stdout is the process's own pipe or file
+    (a container's log pipe), whole lines are batched by LINES (see there);
+    otherwise (a terminal, a test's captured stdout) each line is written and
+    flushed at once.
     """
 
     __slots__ = ("_prefix", "_second", "_stamp", "enabled")
@@ -72,8 +148,11 @@ class JsonLines:
     def write(self, fields: str) -> None:
         """`fields`: the record's own members, already encoded, starting with a comma."""
         line = '{"ts":"' + self._timestamp() + self._prefix + fields + "}\n"
+        stream = sys.stdout
+        if stream is sys.__stdout__ and LINES.batching:
+            LINES.add(line.encode())
+            return
         try:
-            stream = sys.stdout
             stream.write(line)
             stream.flush()
         except (OSError, ValueError):  # logging must never break a request
