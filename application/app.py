@@ -13,6 +13,7 @@ import multiprocessing.util
 import os
 import re
 import select
+import signal
 import stat
 import sys
 import threading
@@ -100,6 +101,10 @@ class LineBatcher:
         multiprocessing.util.Finalize(None, self.flush, exitpriority=10)
 
     def _run(self) -> None:
+        # Signals are for the main thread: Python runs its handlers only there,
+        # and a SIGTERM the kernel hands to this thread instead could wait
+        # unnoticed while the main thread sleeps (Granian's worker does).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         while True:
             time.sleep(self.interval)
             self.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -91,3 +92,24 @@ def test_lines_are_flushed_when_the_process_exits() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, timeout=60, check=True
     )
     assert result.stdout == b'{"n":0}\n{"n":1}\n{"n":2}\n'
+
+
+def test_the_flusher_thread_leaves_sigterm_to_the_main_thread(tmp_path: Path) -> None:
+    """A SIGTERM handed to the flusher thread would wait unnoticed while a Granian
+    worker's main thread sleeps: the thread blocks SIGTERM and SIGINT."""
+    batcher = _batcher(tmp_path, interval=0.05)
+    batcher.add(b'{"a":1}\n')
+    flusher = batcher._flusher
+    assert flusher is not None
+    deadline = time.monotonic() + 5
+    blocked = 0
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/self/task/{flusher.native_id}/status").read_text()
+        blocked = int(
+            next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16
+        )
+        if blocked:
+            break
+        time.sleep(0.01)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        assert blocked & (1 << (signum - 1)), f"{signum!r} is not blocked: {blocked:x}"
