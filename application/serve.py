@@ -7,7 +7,7 @@ SIGTERM directly. On SIGTERM Granian stops accepting connections, lets
 in-flight requests finish, and kills workers still busy after
 FINLEX_GRACEFUL_TIMEOUT.
 
-Three things are done here rather than left to Granian's defaults:
+Four things are done here rather than left to Granian's defaults:
 
 - Workers are started with the "spawn" method, not "fork". A forked worker
   inherits the main process's Python SIGTERM handler until Granian installs
@@ -19,6 +19,11 @@ Three things are done here rather than left to Granian's defaults:
   runtime thread was still starting could miss the stop (seen as "Killing
   worker-2 after it refused to gracefully stop" after a stop right after
   start-up, about 1 in 30 on the host); `make stop-soak` measures it.
+- A worker still alive IDLE_RESIGNAL_AFTER seconds after SIGTERM with no
+  client connection (it has nothing to finish, so it lost the signal: about 1
+  stop in 150 under load) gets SIGTERM again; one with connections is left to
+  drain until the kill timeout, since a second SIGTERM makes a Granian worker
+  exit at once.
 - The port is checked before Granian binds it. Granian binds with SO_REUSEPORT,
   so a second server on a busy port would either crash with a long traceback
   or silently share the port with whatever holds it.
@@ -39,6 +44,68 @@ from typing import Any
 import settings as config
 
 DEFAULT_TARGET = "app:create_app"
+# A worker still alive this long after SIGTERM that holds no client connection
+# has nothing to finish: it missed the signal, which is sent again (see Server).
+IDLE_RESIGNAL_AFTER = 0.5
+
+
+def client_connections(pid: int) -> int | None:
+    """TCP sockets of process `pid` other than listening ones (None: unknown)."""
+    try:
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        count = 0
+        for table in ("tcp", "tcp6"):
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+            for line in lines:
+                fields = line.split()
+                if fields[9] in inodes and fields[3] != "0A":  # 0A: LISTEN
+                    count += 1
+        return count
+    except OSError:
+        return None
+
+
+def server_class() -> Any:
+    """Granian's multi-process server; its stop sends SIGTERM again to an idle
+    worker that is still alive, as one that missed the first signal would be.
+    A worker with client connections is left to finish them as usual (a second
+    SIGTERM would make Granian's worker exit at once)."""
+    import time
+
+    from granian.log import logger
+    from granian.server.mp import MPServer
+
+    class Server(MPServer):
+        def _stop_workers(self) -> None:
+            workers: list[Any] = list(self.wrks)
+            for worker in workers:
+                worker.terminate()
+            deadline = time.monotonic() + (self.workers_kill_timeout or 0)
+            resignal = time.monotonic() + IDLE_RESIGNAL_AFTER
+            while time.monotonic() < deadline and any(w.is_alive() for w in workers):
+                time.sleep(0.05)
+                if time.monotonic() < resignal:
+                    continue
+                resignal = time.monotonic() + IDLE_RESIGNAL_AFTER
+                for worker in workers:
+                    if worker.is_alive() and client_connections(worker.inner.pid) == 0:
+                        worker.terminate()
+            # Past the kill timeout: kill, so that Granian's own stop below (which
+            # joins and logs each worker) does not wait a second timeout.
+            for worker in workers:
+                if worker.is_alive():
+                    logger.warning(
+                        f"Killing worker-{worker.idx + 1} after it refused to gracefully stop"
+                    )
+                    worker.kill()
+                    worker.join()
+            super()._stop_workers()  # type: ignore[no-untyped-call]
+
+    return Server
 
 
 def granian_options(settings: config.Settings) -> dict[str, Any]:
@@ -107,12 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"finlex: {problem}", file=sys.stderr)
         return 2
-    from granian import Granian
-
     # Granian imports the target relative to the working directory.
     os.chdir(Path(__file__).resolve().parent)
     multiprocessing.set_start_method("spawn", force=True)
-    Granian(args[0] if args else DEFAULT_TARGET, **granian_options(settings)).serve()
+    server_class()(args[0] if args else DEFAULT_TARGET, **granian_options(settings)).serve()
     return 0
 
 

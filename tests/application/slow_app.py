@@ -7,12 +7,40 @@ the server, its settings and its signal handling are exactly the shipped ones.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
 from flask import Flask, request
 
 from app import create_app as create_finlex_app
+
+
+def _miss_first_sigterm(marker_dir: Path) -> None:
+    """Make this worker miss the first SIGTERM after Granian installed its handler,
+    as a worker that lost the stop does: the deterministic form of that race.
+    Later SIGTERMs reach Granian's handler as usual."""
+    import granian._signals
+
+    install = granian._signals.set_sync_signals
+
+    def deaf_once() -> object:
+        event = install()
+        granian_handler = signal.getsignal(signal.SIGTERM)
+        missed: list[int] = []
+
+        def handler(signum: int, frame: object) -> None:
+            if not missed:
+                missed.append(signum)
+                (marker_dir / f"missed-{os.getpid()}").touch()
+                return
+            assert callable(granian_handler)
+            granian_handler(signum, frame)
+
+        signal.signal(signal.SIGTERM, handler)
+        return event
+
+    granian._signals.set_sync_signals = deaf_once
 
 
 def create_app() -> Flask:
@@ -22,6 +50,8 @@ def create_app() -> Flask:
         # A worker still loading its app: the window in which a stop once got lost.
         (marker_dir / f"loading-{os.getpid()}").touch()
         time.sleep(startup)
+    if os.environ.get("SLOW_APP_MISS_FIRST_SIGTERM"):
+        _miss_first_sigterm(marker_dir)
     app = create_finlex_app()
 
     @app.get("/slow")

@@ -264,6 +264,30 @@ def test_sigterm_right_after_the_first_request_exits_0_quickly() -> None:
         assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s:\n{output.decode()}"
 
 
+def test_an_idle_worker_that_missed_the_sigterm_gets_it_again(tmp_path: Path) -> None:
+    """A worker that lost the stop (1 in about 150 stops under load) was killed
+    only after FINLEX_GRACEFUL_TIMEOUT. serve.py sends SIGTERM again to a worker
+    that is still alive with no client connection."""
+    with production_server(
+        target="slow_app:create_app",
+        extra_env={
+            "SLOW_APP_MARKERS": str(tmp_path),
+            "SLOW_APP_MISS_FIRST_SIGTERM": "1",
+            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+            "FINLEX_GRACEFUL_TIMEOUT": "10",
+        },
+    ) as (base, process):
+        assert fetch(base + VERSION_PATH)[0] == 200
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    assert len(list(tmp_path.glob("missed-*"))) == 2, "the workers did not miss a SIGTERM"
+    assert b"refused to gracefully stop" not in output, output.decode()
+    assert process.returncode == 0
+    assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s"
+
+
 def _held_port() -> socket.socket:
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
