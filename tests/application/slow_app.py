@@ -38,6 +38,7 @@ def _miss_first_sigterm(marker_dir: Path) -> None:
             granian_handler(signum, frame)
 
         signal.signal(signal.SIGTERM, handler)
+        (marker_dir / f"deaf-{os.getpid()}").touch()  # the handler is in place
         return event
 
     granian._signals.set_sync_signals = deaf_once

@@ -278,6 +278,10 @@ def test_an_idle_worker_that_missed_the_sigterm_gets_it_again(tmp_path: Path) ->
         },
     ) as (base, process):
         assert fetch(base + VERSION_PATH)[0] == 200
+        deadline = time.monotonic() + 20
+        while len(list(tmp_path.glob("deaf-*"))) < 2:  # both workers past start-up
+            assert time.monotonic() < deadline, "the workers never installed the handler"
+            time.sleep(0.02)
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
