@@ -74,5 +74,5 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python3", "/app/healthcheck.py"]
 
-# serve.py execs Granian, so the server is PID 1 and receives SIGTERM itself.
+# serve.py runs Granian's main process itself, so the server is PID 1 and receives SIGTERM.
 CMD ["python3", "serve.py"]

@@ -6,14 +6,23 @@ port 5000), or in production with ``python3 serve.py`` (see serve.py).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
-import logging
+import multiprocessing.util
+import os
+import re
+import select
+import signal
+import stat
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 import settings as config
@@ -37,36 +46,206 @@ def _plain(body: str, status: int = 200) -> Response:
     return Response(body + "\n", status=status, mimetype="text/plain")
 
 
-class _StdoutHandler(logging.Handler):
-    """Writes each record as one line to whatever sys.stdout is at the time."""
+_LEVELS = {name: number for number, name in enumerate(config.LOG_LEVELS)}
 
-    def emit(self, record: logging.LogRecord) -> None:
+
+class LineBatcher:
+    """Batches whole log lines into few writes to file descriptor 1.
+
+    Each write holds whole lines and at most PIPE_BUF bytes (one longer line goes
+    alone), so writes from several worker processes to one pipe never interleave
+    inside a line. A batch is written when the next line would not fit, at most
+    `interval` seconds after its first line (a daemon thread), and at exit,
+    including the exit of a Granian worker process (multiprocessing runs its
+    finalizers, not atexit). Nothing is lost unless the process is SIGKILLed,
+    and then at most `interval` seconds of lines.
+    """
+
+    def __init__(self, fd: int = 1, limit: int = select.PIPE_BUF, interval: float = 0.1) -> None:
+        self.fd = fd
+        self.limit = limit
+        self.interval = interval
+        self.batching = _is_pipe_or_file(fd)
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+
+    def add(self, line: bytes) -> None:
+        with self._lock:
+            if self._size + len(line) > self.limit:
+                self._write_locked()
+            self._lines.append(line)
+            self._size += len(line)
+            if self._flusher is None:
+                self._start_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_locked()
+
+    def _write_locked(self) -> None:
+        if not self._lines:
+            return
+        data = b"".join(self._lines)
+        self._lines.clear()
+        self._size = 0
+        with contextlib.suppress(OSError):  # logging must never break a request
+            while data:
+                data = data[os.write(self.fd, data) :]
+
+    def _start_locked(self) -> None:
+        self._flusher = threading.Thread(target=self._run, name="log-flusher", daemon=True)
+        self._flusher.start()
+        atexit.register(self.flush)
+        multiprocessing.util.Finalize(None, self.flush, exitpriority=10)
+
+    def _run(self) -> None:
+        # Signals are for the main thread: Python runs its handlers only there,
+        # and a SIGTERM the kernel hands to this thread instead could wait
+        # unnoticed while the main thread sleeps (Granian's worker does).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        while True:
+            time.sleep(self.interval)
+            self.flush()
+
+
+def _is_pipe_or_file(fd: int) -> bool:
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+LINES = LineBatcher()
+_encode = json.encoder.encode_basestring_ascii  # the C encoder json.dumps uses for str
+
+
+class JsonLines:
+    """Writes one JSON object per line to stdout, as CloudWatch Logs reads it.
+
+    The access log writes a line per request, so this is the cheap path: no
+    `logging` records or handlers, one strftime per second instead of per line,
+    and the C string encoder. The fields and their order are those `json.dumps`
+    of the same dict would give. When stdout is the process's own pipe or file
+    (a container's log pipe), whole lines are batched by LINES (see there);
+    otherwise (a terminal, a test's captured stdout) each line is written and
+    flushed at once.
+    """
+
+    __slots__ = ("_prefix", "_second", "_stamp", "enabled")
+
+    def __init__(self, logger: str, level: str, threshold: str) -> None:
+        self.enabled = _LEVELS[level] >= _LEVELS[threshold]
+        self._prefix = f'","level":{_encode(level)},"logger":{_encode(logger)}'
+        self._second = -1
+        self._stamp = ""
+
+    def _timestamp(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:  # a race here only recomputes the same string
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+            self._second = second
+        return self._stamp
+
+    def write(self, fields: str) -> None:
+        """`fields`: the record's own members, already encoded, starting with a comma."""
+        line = '{"ts":"' + self._timestamp() + self._prefix + fields + "}\n"
+        stream = sys.stdout
+        if stream is sys.__stdout__ and LINES.batching:
+            LINES.add(line.encode())
+            return
         try:
-            sys.stdout.write(self.format(record) + "\n")
-            sys.stdout.flush()
-        except Exception:  # logging must never break a request
-            self.handleError(record)
+            stream.write(line)
+            stream.flush()
+        except (OSError, ValueError):  # logging must never break a request
+            pass
+
+    def record(self, values: dict[str, object]) -> None:
+        """Any JSON-serialisable members, for the rare lines (errors)."""
+        if self.enabled:
+            self.write("," + json.dumps(values, separators=(",", ":"))[1:-1])
 
 
-def _json_logger(name: str, level: str) -> logging.Logger:
-    logger = logging.getLogger(name)
-    logger.setLevel(level.upper())
-    logger.propagate = False
-    if not logger.handlers:
-        logger.addHandler(_StdoutHandler())
-    return logger
+class _Front:
+    """WSGI middleware in front of Flask: HTTP/1.1 checks Granian leaves to
+    the application, and the access log (one line per request, errors included).
+
+    - RFC 9112 3.2: an HTTP/1.1 request without Host, with more than one
+      (Granian joins them with a comma), or with an invalid one gets 400.
+    - A request that frames a body with Transfer-Encoding gets 400: the API
+      takes no request bodies, and Granian hides Content-Length when both are
+      sent (the request-smuggling pair) and drops chunk-size errors, so no
+      later check could tell a valid chunked body from a smuggling attempt.
+    """
+
+    def __init__(self, app: Any, access: JsonLines) -> None:
+        self.app = app
+        self.access = access
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.perf_counter()
+        status = ["500"]
+
+        def start(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = line
+            return start_response(line, headers, exc_info)
+
+        problem = _framing_problem(environ)
+        body = _reject(environ, start, problem) if problem else self.app(environ, start)
+        if self.access.enabled:
+            method = environ.get("REQUEST_METHOD", "")
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace")
+            fields = (
+                f',"method":{_encode(method)},"path":{_encode("/" + path.lstrip("/"))}'
+                f',"status":{int(status[0][:3])}'
+                f',"duration_ms":{round((time.perf_counter() - started) * 1000, 3)!r}'
+            )
+            trace = environ.get("HTTP_X_AMZN_TRACE_ID")
+            if trace:
+                fields += f',"trace_id":{_encode(trace)}'
+            self.access.write(fields)
+        return body
 
 
-def _log_json(logger: logging.Logger, level: int, fields: dict[str, object]) -> None:
-    """One JSON object per line, as CloudWatch Logs reads it (a traceback included)."""
-    if logger.isEnabledFor(level):
-        record = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "level": logging.getLevelName(level).lower(),
-            "logger": logger.name,
-            **fields,
-        }
-        logger.log(level, json.dumps(record, separators=(",", ":")))
+# A Host value: a DNS name or IPv4 address, or an IPv6 literal, and an optional
+# port (RFC 9112 3.2, RFC 3986 3.2.2; stricter than reg-name on purpose: no
+# real host name holds a comma, which is how duplicated Host headers arrive).
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
+
+def _framing_problem(environ: dict[str, Any]) -> str | None:
+    if environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+        host = environ.get("HTTP_HOST", "")
+        if not host:
+            return "missing host header"
+        if not _HOST.fullmatch(host):
+            return "invalid host header"
+    if "HTTP_TRANSFER_ENCODING" in environ:
+        return "transfer-encoding not accepted"
+    return None
+
+
+def _reject(environ: dict[str, Any], start_response: Any, message: str) -> list[bytes]:
+    if "application/json" in environ.get("HTTP_ACCEPT", ""):
+        body = json.dumps({"error": message, "status": 400}, separators=(",", ":")).encode()
+        content_type = "application/json"
+    else:
+        body = f"400 {message}\n".encode()
+        content_type = "text/plain; charset=utf-8"
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [body]
 
 
 def create_app(settings: config.Settings | None = None) -> Flask:
@@ -74,8 +253,9 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     settings = settings or config.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    access_log = _json_logger(ACCESS_LOGGER, settings.log_level)
-    error_log = _json_logger(ERROR_LOGGER, settings.log_level)
+    access_log = JsonLines(ACCESS_LOGGER, "info", settings.log_level)
+    error_log = JsonLines(ERROR_LOGGER, "error", settings.log_level)
+    app.wsgi_app = _Front(app.wsgi_app, access_log)  # type: ignore[method-assign]
 
     @app.get(VERSION_PATH)
     def version() -> Response:
@@ -89,8 +269,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
         return _plain("ok")
 
     @app.before_request
-    def start_timer() -> None:
-        g.started = time.perf_counter()
+    def check_length() -> None:
         length = request.content_length
         if length is not None and length > settings.max_body_bytes:
             raise RequestEntityTooLarge
@@ -99,17 +278,6 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     def finish(response: Response) -> Response:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers[REVISION_HEADER] = settings.revision
-        started = g.get("started", time.perf_counter())
-        fields: dict[str, object] = {
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
-        trace = request.headers.get("X-Amzn-Trace-Id")
-        if trace:
-            fields["trace_id"] = trace
-        _log_json(access_log, logging.INFO, fields)
         return response
 
     @app.errorhandler(HTTPException)
@@ -129,15 +297,13 @@ def create_app(settings: config.Settings | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
-        _log_json(
-            error_log,
-            logging.ERROR,
+        error_log.record(
             {
                 "method": request.method,
                 "path": request.path,
                 "error": f"{type(error).__name__}: {error}",
                 "traceback": "".join(traceback.format_exception(error)),
-            },
+            }
         )
         if _wants_json():
             response = jsonify(error="internal server error", status=500)

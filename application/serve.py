@@ -1,53 +1,163 @@
 """Start the finlex API under the production server, Granian.
 
 Granian was chosen by measurement (see docs/performance.md). This launcher
-turns the FINLEX_* settings into Granian's arguments and then replaces itself
-with Granian, so that in a container Granian is PID 1 and receives SIGTERM
-directly. On SIGTERM Granian stops accepting connections, lets in-flight
-requests finish, and kills workers still busy after FINLEX_GRACEFUL_TIMEOUT.
+turns the FINLEX_* settings into Granian's options and runs Granian's main
+process in this process, so that in a container it is PID 1 and receives
+SIGTERM directly. On SIGTERM Granian stops accepting connections, lets
+in-flight requests finish, and kills workers still busy after
+FINLEX_GRACEFUL_TIMEOUT.
+
+Four things are done here rather than left to Granian's defaults:
+
+- Workers are started with the "spawn" method, not "fork". A forked worker
+  inherits the main process's Python SIGTERM handler until Granian installs
+  its own, so a SIGTERM that reaches a worker while it is still starting (for
+  instance a stop right after start-up) was swallowed, and the worker was
+  killed only after the kill timeout. A spawned worker starts with the default
+  disposition: a SIGTERM before it serves simply ends it.
+- The runtime mode is "mt". In Granian 2.8's "st" mode a worker whose
+  runtime thread was still starting could miss the stop (seen as "Killing
+  worker-2 after it refused to gracefully stop" after a stop right after
+  start-up, about 1 in 30 on the host); `make stop-soak` measures it.
+- A worker still alive IDLE_RESIGNAL_AFTER seconds after SIGTERM with no
+  client connection (it has nothing to finish, so it lost the signal: about 1
+  stop in 150 under load) gets SIGTERM again; one with connections is left to
+  drain until the kill timeout, since a second SIGTERM makes a Granian worker
+  exit at once.
+- The port is checked before Granian binds it. Granian binds with SO_REUSEPORT,
+  so a second server on a busy port would either crash with a long traceback
+  or silently share the port with whatever holds it.
 
 Usage: python3 serve.py [MODULE:FACTORY]   (default: app:create_app)
 """
 
 from __future__ import annotations
 
+import errno
+import multiprocessing
 import os
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import settings as config
 
 DEFAULT_TARGET = "app:create_app"
+# A worker still alive this long after SIGTERM that holds no client connection
+# has nothing to finish: it missed the signal, which is sent again (see Server).
+IDLE_RESIGNAL_AFTER = 0.5
 
 
-def granian_argv(settings: config.Settings, target: str = DEFAULT_TARGET) -> list[str]:
-    """The Granian command line that serves `target` with `settings`."""
-    return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
+def client_connections(pid: int) -> int | None:
+    """TCP sockets of process `pid` other than listening ones (None: unknown)."""
+    try:
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        count = 0
+        for table in ("tcp", "tcp6"):
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+            for line in lines:
+                fields = line.split()
+                if fields[9] in inodes and fields[3] != "0A":  # 0A: LISTEN
+                    count += 1
+        return count
+    except OSError:
+        return None
+
+
+def server_class() -> Any:
+    """Granian's multi-process server; its stop sends SIGTERM again to an idle
+    worker that is still alive, as one that missed the first signal would be.
+    A worker with client connections is left to finish them as usual (a second
+    SIGTERM would make Granian's worker exit at once)."""
+    import time
+
+    from granian.log import logger
+    from granian.server.mp import MPServer
+
+    class Server(MPServer):
+        def _stop_workers(self) -> None:
+            workers: list[Any] = list(self.wrks)
+            for worker in workers:
+                worker.terminate()
+            deadline = time.monotonic() + (self.workers_kill_timeout or 0)
+            resignal = time.monotonic() + IDLE_RESIGNAL_AFTER
+            while time.monotonic() < deadline and any(w.is_alive() for w in workers):
+                time.sleep(0.05)
+                if time.monotonic() < resignal:
+                    continue
+                resignal = time.monotonic() + IDLE_RESIGNAL_AFTER
+                for worker in workers:
+                    if worker.is_alive() and client_connections(worker.inner.pid) == 0:
+                        worker.terminate()
+            # Past the kill timeout: kill, so that Granian's own stop below (which
+            # joins and logs each worker) does not wait a second timeout.
+            for worker in workers:
+                if worker.is_alive():
+                    logger.warning(
+                        f"Killing worker-{worker.idx + 1} after it refused to gracefully stop"
+                    )
+                    worker.kill()
+                    worker.join()
+            super()._stop_workers()  # type: ignore[no-untyped-call]
+
+    return Server
+
+
+def granian_options(settings: config.Settings) -> dict[str, Any]:
+    """Keyword arguments of granian.Granian that serve with `settings`."""
+    from granian.constants import HTTPModes, Interfaces, RuntimeModes
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    return {
+        "address": settings.host,
+        "port": settings.port,
+        "interface": Interfaces.WSGI,
         # The ALB talks HTTP/1.1 to its targets; no protocol sniffing needed.
-        "--http",
-        "1",
-        "--factory",
-        "--host",
-        settings.host,
-        "--port",
-        str(settings.port),
-        "--workers",
-        str(settings.workers),
-        "--blocking-threads",
-        str(settings.threads),
-        "--workers-kill-timeout",
-        str(settings.graceful_timeout),
-        "--respawn-failed-workers",
-        "--log-level",
-        settings.log_level,
-        "--no-ws",
-        target,
-    ]
+        "http": HTTPModes.http1,
+        "http1_settings": HTTP1Settings(
+            # Granian closes a keep-alive connection that sends no request
+            # headers for this long: its idle keep-alive timeout.
+            header_read_timeout=settings.keepalive_timeout * 1000,
+            keep_alive=True,
+        ),
+        "websockets": False,
+        "workers": settings.workers,
+        "blocking_threads": settings.threads,
+        # One runtime thread per worker: the workers are the parallelism. Not
+        # "st": see the module docstring.
+        "runtime_mode": RuntimeModes.mt,
+        "runtime_threads": 1,
+        "workers_kill_timeout": settings.graceful_timeout,
+        "respawn_failed_workers": True,
+        "log_level": LogLevels(settings.log_level),
+        "factory": True,
+    }
+
+
+def check_port(host: str, port: int) -> str | None:
+    """None when `host:port` can be listened on, else a one-line reason with the fix."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            probe.listen(1)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is already in use: stop what listens there "
+                    "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
+                )
+            if error.errno == errno.EACCES:
+                return f"port {port} on {host} needs privileges: set FINLEX_PORT to 1024 or above"
+            return f"cannot listen on {host}:{port}: {error.strerror}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,11 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     except config.SettingsError as error:
         print(f"finlex: {error}", file=sys.stderr)
         return 2
-    command = granian_argv(settings, *args)
+    problem = check_port(settings.host, settings.port)
+    if problem:
+        print(f"finlex: {problem}", file=sys.stderr)
+        return 2
     # Granian imports the target relative to the working directory.
     os.chdir(Path(__file__).resolve().parent)
-    os.execv(command[0], command)  # noqa: S606 - replaces this process by design
-    return 0  # pragma: no cover - execv does not return
+    multiprocessing.set_start_method("spawn", force=True)
+    server_class()(args[0] if args else DEFAULT_TARGET, **granian_options(settings)).serve()
+    return 0
 
 
 if __name__ == "__main__":

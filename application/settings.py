@@ -18,6 +18,15 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 # both exceed it.
 DEFAULT_GRACEFUL_TIMEOUT = 10
 
+# Seconds the server keeps an idle keep-alive connection open. A load balancer
+# must give up on an idle connection before its target does, or it may reuse
+# one the target is closing and answer 502: the infra sets the server's value
+# from the ALB's idle timeout plus a margin (KEEPALIVE_MARGIN), and this default
+# (the server's maximum, Granian's header-read limit) exceeds the ALB's default.
+DEFAULT_KEEPALIVE_TIMEOUT = 60
+MAX_KEEPALIVE_TIMEOUT = 60
+KEEPALIVE_MARGIN = 5
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -32,6 +41,7 @@ class Settings:
     log_level: str = "info"
     graceful_timeout: int = DEFAULT_GRACEFUL_TIMEOUT
     max_body_bytes: int = 64 * 1024
+    keepalive_timeout: int = DEFAULT_KEEPALIVE_TIMEOUT
     revision: str = "unknown"
 
 
@@ -50,6 +60,11 @@ ENVIRONMENT = {
         "max_body_bytes",
         "largest request body accepted, in bytes (0-104857600, i.e. up to 100 MiB)",
     ),
+    "FINLEX_KEEPALIVE_TIMEOUT": (
+        "keepalive_timeout",
+        f"seconds an idle keep-alive connection stays open (1-{MAX_KEEPALIVE_TIMEOUT}); "
+        "must exceed the load balancer's idle timeout",
+    ),
     "FINLEX_REVISION": (
         "revision",
         "git revision of the build, sent in the X-Finlex-Revision header "
@@ -66,6 +81,7 @@ _RANGES = {
     # Fargate's stopTimeout is at most 120 s; the infra adds a margin above this.
     "graceful_timeout": (1, 110),
     "max_body_bytes": (0, 100 * 1024 * 1024),
+    "keepalive_timeout": (1, MAX_KEEPALIVE_TIMEOUT),
 }
 
 

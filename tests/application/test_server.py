@@ -22,7 +22,6 @@ from servers import APPLICATION, free_port, production_server, stop_group, wait_
 import healthcheck
 from app import VERSION
 from routes import HEALTH_PATH, VERSION_PATH
-from settings import DEFAULT_GRACEFUL_TIMEOUT
 
 
 @pytest.fixture(scope="module")
@@ -142,11 +141,6 @@ def _wait_for_markers(markers: Path, count: int, timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
-def test_default_graceful_bound_fits_fargate() -> None:
-    # ECS kills the container after stopTimeout (at most 120 s on Fargate).
-    assert 0 < DEFAULT_GRACEFUL_TIMEOUT < 120
-
-
 def test_sigterm_finishes_in_flight_requests(tmp_path: Path) -> None:
     graceful = 8
     in_flight = 10
@@ -210,3 +204,135 @@ def test_seed_way_python3_app_py_serves() -> None:
         assert fetch(base + VERSION_PATH)[::2] == (200, f"API version: {VERSION}\n".encode())
     finally:
         stop_group(process)
+
+
+# --- stopping right after start, and a busy port ------------------------------
+
+
+def test_sigterm_while_workers_load_the_app_exits_at_once(tmp_path: Path) -> None:
+    """The deterministic form of "Killing worker-1 after it refused to gracefully
+    stop": SIGTERM reaches the workers while they are still loading the app.
+    A forked worker swallowed it (it still ran the main process's handler) and
+    was killed only after FINLEX_GRACEFUL_TIMEOUT; a spawned one stops at once."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "FINLEX_HOST": "127.0.0.1",
+        "FINLEX_PORT": str(port),
+        "FINLEX_WORKERS": "2",
+        "FINLEX_GRACEFUL_TIMEOUT": "10",
+        "SLOW_APP_MARKERS": str(tmp_path),
+        "SLOW_APP_STARTUP": "3",
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(APPLICATION / "serve.py"), "slow_app:create_app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(list(tmp_path.glob("loading-*"))) < 2:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the workers never started loading the app"
+            time.sleep(0.02)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    finally:
+        stop_group(process)
+    assert b"refused to gracefully stop" not in output, output.decode()
+    assert process.returncode == 0, output.decode()
+    assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s"
+
+
+STOP_BOUND = 2.0  # seconds an idle server may take to exit on SIGTERM (issue 8)
+
+
+def test_sigterm_right_after_the_first_request_exits_0_quickly() -> None:
+    for _ in range(5):
+        with production_server() as (base, process):
+            assert fetch(base + VERSION_PATH)[0] == 200
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+            elapsed = time.monotonic() - signalled
+        assert process.returncode == 0, output.decode()
+        assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s:\n{output.decode()}"
+
+
+def test_an_idle_worker_that_missed_the_sigterm_gets_it_again(tmp_path: Path) -> None:
+    """A worker that lost the stop (1 in about 150 stops under load) was killed
+    only after FINLEX_GRACEFUL_TIMEOUT. serve.py sends SIGTERM again to a worker
+    that is still alive with no client connection."""
+    with production_server(
+        target="slow_app:create_app",
+        extra_env={
+            "SLOW_APP_MARKERS": str(tmp_path),
+            "SLOW_APP_MISS_FIRST_SIGTERM": "1",
+            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+            "FINLEX_GRACEFUL_TIMEOUT": "10",
+        },
+    ) as (base, process):
+        assert fetch(base + VERSION_PATH)[0] == 200
+        deadline = time.monotonic() + 20
+        while len(list(tmp_path.glob("deaf-*"))) < 2:  # both workers past start-up
+            assert time.monotonic() < deadline, "the workers never installed the handler"
+            time.sleep(0.02)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    assert len(list(tmp_path.glob("missed-*"))) == 2, "the workers did not miss a SIGTERM"
+    assert b"refused to gracefully stop" not in output, output.decode()
+    assert process.returncode == 0
+    assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s"
+
+
+def _held_port() -> socket.socket:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    return holder
+
+
+def test_busy_port_is_one_line_and_exit_2() -> None:
+    with _held_port() as holder:
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "serve.py"],
+            cwd=APPLICATION,
+            env={**os.environ, "FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"finlex: port {port} on 127.0.0.1 is already in use: stop what listens there "
+        "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
+    )
+
+
+def test_make_run_on_a_busy_port_says_so_in_one_line() -> None:
+    with _held_port() as holder:
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            ["make", "--no-print-directory", "run", f"PYTHON={sys.executable}"],
+            cwd=APPLICATION.parent,
+            env={**os.environ, "FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 2
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert ours == [
+        f"finlex: port {port} on 127.0.0.1 is already in use: stop what listens there "
+        "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
+    ], result.stderr

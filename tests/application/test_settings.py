@@ -31,11 +31,12 @@ def test_values_are_read() -> None:
             "FINLEX_LOG_LEVEL": "WARNING",
             "FINLEX_GRACEFUL_TIMEOUT": "25",
             "FINLEX_MAX_BODY_BYTES": "0",
+            "FINLEX_KEEPALIVE_TIMEOUT": "30",
             "FINLEX_REVISION": " 9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6 ",
         }
     )
     assert loaded == Settings(
-        "127.0.0.1", 8080, 3, 6, "warning", 25, 0, "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
+        "127.0.0.1", 8080, 3, 6, "warning", 25, 0, 30, "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
     )
 
 
@@ -51,6 +52,7 @@ def test_empty_value_means_default() -> None:
         ("FINLEX_PORT", "70000", "FINLEX_PORT=70000 is out of range (1-65535)"),
         ("FINLEX_WORKERS", "0", "FINLEX_WORKERS=0 is out of range (1-64)"),
         ("FINLEX_GRACEFUL_TIMEOUT", "120", "FINLEX_GRACEFUL_TIMEOUT=120 is out of range (1-110)"),
+        ("FINLEX_KEEPALIVE_TIMEOUT", "61", "FINLEX_KEEPALIVE_TIMEOUT=61 is out of range (1-60)"),
         ("FINLEX_LOG_LEVEL", "loud", "FINLEX_LOG_LEVEL='loud' is not one of debug, info"),
         ("FINLEX_REVISION", "a\r\nSet-Cookie: x", "FINLEX_REVISION='a\\r\\nSet-Cookie: x' must"),
         ("FINLEX_REVISION", "a" * 129, "FINLEX_REVISION='aaaa"),
@@ -67,17 +69,25 @@ def test_every_setting_has_an_environment_variable() -> None:
     assert fields == set(Settings.__dataclass_fields__)
 
 
-def test_granian_command_carries_the_settings() -> None:
-    argv = serve.granian_argv(Settings(port=6000, workers=3, threads=5, graceful_timeout=7))
-    joined = " ".join(argv)
-    assert argv[1:3] == ["-m", "granian"]
-    assert "--interface wsgi" in joined
-    assert "--factory" in argv
-    assert "--port 6000" in joined
-    assert "--workers 3" in joined
-    assert "--blocking-threads 5" in joined
-    assert "--workers-kill-timeout 7" in joined
-    assert argv[-1] == serve.DEFAULT_TARGET
+def test_granian_options_carry_the_settings() -> None:
+    options = serve.granian_options(
+        Settings(port=6000, workers=3, threads=5, graceful_timeout=7, keepalive_timeout=42)
+    )
+    assert options["interface"] == "wsgi"
+    assert options["factory"] is True
+    assert (options["port"], options["workers"], options["blocking_threads"]) == (6000, 3, 5)
+    assert options["workers_kill_timeout"] == 7
+    assert options["http1_settings"].header_read_timeout == 42_000
+    assert options["http1_settings"].keep_alive is True
+
+
+def test_keepalive_timeout_range_is_the_servers() -> None:
+    """Granian refuses a header-read timeout above 60 s: the setting's range is that."""
+    from granian.cli import cli
+
+    option = next(p for p in cli.params if p.name == "http1_header_read_timeout")
+    assert settings._RANGES["keepalive_timeout"][1] * 1000 == option.type.max
+    assert settings.DEFAULT_KEEPALIVE_TIMEOUT <= settings.MAX_KEEPALIVE_TIMEOUT
 
 
 @pytest.mark.parametrize("script", ["serve.py", "app.py"])

@@ -56,3 +56,25 @@ def test_bad_arguments_exit_with_usage() -> None:
     with pytest.raises(SystemExit) as caught:
         serve_bench.main(["--duration", "0"])
     assert caught.value.code == 2
+
+
+def test_parse_wrk_reads_the_request_count() -> None:
+    assert serve_bench.parse_wrk("x", WRK_OUTPUT).requests == 4041
+
+
+def test_scorecard_shows_every_column() -> None:
+    baseline = serve_bench.Result("seed", 1000.0, 50.0, 90.0, 0, 0)
+    speed = serve_bench.Result("granian", 12000.0, 3.0, 9.5, 0, 0)
+    score = serve_bench.Score("granian", speed, (26, 27), 0, 50, 0.41, "closed after 3.0 s")
+    table = serve_bench.scorecard_table([score], baseline)
+    row = table.splitlines()[-1]
+    assert row.startswith(f"| {serve_bench.CANDIDATES['granian']} | 12.00x | 9.50 | 26/27 | 0/50 ")
+    assert "| 0.41 | closed after 3.0 s |" in row
+
+
+def test_stop_soak_rejects_a_zero_count() -> None:
+    import stop_soak
+
+    with pytest.raises(SystemExit) as caught:
+        stop_soak.main(["--count", "0"])
+    assert caught.value.code == 2

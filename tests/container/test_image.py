@@ -7,15 +7,17 @@ skip with the reason, or fail under CI=true.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,18 +25,25 @@ import pytest
 
 from app import VERSION
 from prereq import require
-from routes import HEALTH_PATH, VERSION_PATH
+from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
 from settings import DEFAULT_GRACEFUL_TIMEOUT
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE = "finlex:latest"
+# A test-only tag: `make test` leaves the user's finlex:latest alone.
+TEST_IMAGE_NAME = "finlex-test"
+TEST_IMAGE_TAG = "latest"
+IMAGE = f"{TEST_IMAGE_NAME}:{TEST_IMAGE_TAG}"
+# Every container a test starts is named with this prefix, so that a failed
+# `docker run` (which can leave a container in state Created) is still removed.
+CONTAINER_PREFIX = "finlex-test-"
 BASE_IMAGE = "debian:trixie-slim"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ECS_FLAGS = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 ECS_FLAGS += ["--security-opt", "no-new-privileges"]
-SIZE_BUDGET_MB = 150
+# What the image adds above its base (docs/performance.md, "Image size", says what it is).
+ABOVE_BASE_BUDGET_MB = 62
 # CI builds the release image once (.ci/run: make image) and names it here, so
 # that the image these tests pass is the very image the pipeline pushes.
 PREBUILT = os.environ.get("FINLEX_TEST_IMAGE", "")
@@ -102,7 +111,8 @@ def image(pytestconfig: pytest.Config) -> str:
         assert found.returncode == 0, f"FINLEX_TEST_IMAGE={PREBUILT} is not in the local store"
         return PREBUILT
     # `make image` is the build a laptop or a pipeline runs: it sets the OCI labels.
-    command = ["make", "--no-print-directory", "image", "IMAGE=finlex", "TAG=latest"]
+    command = ["make", "--no-print-directory", "image", f"IMAGE={TEST_IMAGE_NAME}"]
+    command.append(f"TAG={TEST_IMAGE_TAG}")
     command += [f"DOCKER={DOCKER}", f"SOURCE={SOURCE}"]
     if HOST_CA_BUNDLE.exists():
         # Builds here go through a TLS-intercepting proxy: hand pip the CA bundle.
@@ -120,18 +130,41 @@ def image(pytestconfig: pytest.Config) -> str:
     return IMAGE
 
 
+def container_name() -> str:
+    return f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:12]}"
+
+
+def published_port(container_id: str, port: int = 5000) -> int:
+    """The host port Docker picked for the container's `port`."""
+    mapping = docker("port", container_id, f"{port}/tcp").stdout.split()
+    assert mapping, f"container {container_id} publishes no {port}/tcp"
+    return int(mapping[0].rsplit(":", 1)[1])
+
+
+@contextlib.contextmanager
+def running_container(*args: str) -> Iterator[str]:
+    """`docker run -d` under a unique name; removed whatever happens, even when
+    the run itself fails and leaves the container in state Created."""
+    name = container_name()
+    try:
+        run = docker("run", "-d", "--name", name, *args, check=False)
+        assert run.returncode == 0, run.stderr
+        yield run.stdout.strip()
+    finally:
+        docker("rm", "--force", "--volumes", name, check=False)
+
+
 @pytest.fixture(params=["seed", "ecs"])
 def container(request: pytest.FixtureRequest, image: str) -> Iterator[tuple[str, str]]:
-    """Run the image the seed's way (-p 5000:5000) or with ECS-like hardening flags."""
+    """Run the image the seed's way (-p HOST:5000) or with ECS-like hardening flags.
+
+    The host port is one Docker picks from the free ones (never a fixed 5000,
+    which `make run` may hold)."""
     flags = ECS_FLAGS if request.param == "ecs" else []
-    run = docker("run", "-d", *flags, "-p", "5000:5000", image, check=False)
-    assert run.returncode == 0, run.stderr
-    container_id = run.stdout.strip()
-    try:
-        wait_for_http(f"http://localhost:5000{HEALTH_PATH}")
-        yield container_id, "http://localhost:5000"
-    finally:
-        docker("rm", "--force", "--volumes", container_id, check=False)
+    with running_container(*flags, "-p", "127.0.0.1::5000", image) as container_id:
+        base = f"http://127.0.0.1:{published_port(container_id)}"
+        wait_for_http(base + HEALTH_PATH)
+        yield container_id, base
 
 
 def test_version_and_health_answer(container: tuple[str, str]) -> None:
@@ -142,6 +175,19 @@ def test_version_and_health_answer(container: tuple[str, str]) -> None:
     assert http_get(base + HEALTH_PATH) == (200, "ok\n")
 
 
+def test_every_answer_names_the_revision_the_image_was_built_from(
+    container: tuple[str, str], image: str
+) -> None:
+    # What `finlex-release verify --expected-revision` reads to know which build is live.
+    _, base = container
+    labels = json.loads(
+        docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout
+    )
+    for path in (VERSION_PATH, HEALTH_PATH):
+        with urllib.request.urlopen(base + path, timeout=5) as response:
+            assert response.headers[REVISION_HEADER] == labels["org.opencontainers.image.revision"]
+
+
 def test_server_is_pid_1_and_not_root(container: tuple[str, str]) -> None:
     container_id, _ = container
     status = docker("exec", container_id, "cat", "/proc/1/status").stdout
@@ -149,7 +195,7 @@ def test_server_is_pid_1_and_not_root(container: tuple[str, str]) -> None:
     assert uids, status
     assert "0" not in uids, status
     cmdline = docker("exec", container_id, "cat", "/proc/1/cmdline").stdout.split("\0")
-    assert cmdline[1:3] == ["-m", "granian"], cmdline
+    assert cmdline[:2] == ["python3", "serve.py"], cmdline  # Granian's main runs in it
 
 
 def test_only_tmp_is_writable(container: tuple[str, str], request: pytest.FixtureRequest) -> None:
@@ -171,14 +217,44 @@ def test_healthcheck_probe_works_without_curl(container: tuple[str, str]) -> Non
     assert probe.returncode == 0, probe.stderr
 
 
-def test_docker_stop_is_clean_and_within_the_bound(container: tuple[str, str]) -> None:
-    container_id, _ = container
+# An idle server exits on SIGTERM within this bound (issue 8), far below the
+# kill timeout: a stop that ran into the kill timeout cannot pass.
+STOP_BOUND_S = 2.0
+KILL_TIMEOUT_S = DEFAULT_GRACEFUL_TIMEOUT + 20
+
+
+def test_docker_stop_right_after_the_first_request_is_clean_and_quick(
+    container: tuple[str, str],
+) -> None:
+    """The stop that used to hit the kill timeout 1 time in 8-20: a SIGTERM right
+    after the first answered request, while the other worker may still be starting."""
+    container_id, base = container
+    assert http_get(base + VERSION_PATH)[0] == 200
     started = time.monotonic()
-    docker("stop", "-t", str(DEFAULT_GRACEFUL_TIMEOUT + 20), container_id)
+    docker("stop", "-t", str(KILL_TIMEOUT_S), container_id, timeout=KILL_TIMEOUT_S + 30)
     elapsed = time.monotonic() - started
     state = json.loads(docker("inspect", "--format", "{{json .State}}", container_id).stdout)
     assert state["ExitCode"] == 0, state  # 137 would mean SIGKILL
-    assert elapsed < DEFAULT_GRACEFUL_TIMEOUT, f"docker stop took {elapsed:.1f} s"
+    assert elapsed < STOP_BOUND_S < KILL_TIMEOUT_S, f"docker stop took {elapsed:.2f} s"
+    logs = docker("logs", container_id).stderr
+    assert "refused to gracefully stop" not in logs, logs
+
+
+def test_busy_port_stops_the_container_with_one_line(image: str) -> None:
+    """With host networking the server meets a port that something else holds."""
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))  # noqa: S104 - the container binds all interfaces
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        run = docker(
+            "run", "--rm", "--name", container_name(), "--network", "host",
+            "-e", f"FINLEX_PORT={port}", image, check=False,
+        )  # fmt: skip
+    assert run.returncode == 2, run
+    assert run.stderr.strip() == (
+        f"finlex: port {port} on 0.0.0.0 is already in use: stop what listens there "
+        "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
+    )
 
 
 def test_image_metadata(image: str) -> None:
@@ -195,8 +271,7 @@ def test_image_metadata(image: str) -> None:
 
 def test_no_pip_or_compilers_in_the_final_image(image: str) -> None:
     found = docker(
-        "run", "--rm", "--entrypoint", "sh", image, "-c",
-        "command -v pip pip3 gcc cc make apt-get >/dev/null; "
+        "run", "--rm", "--name", container_name(), "--entrypoint", "sh", image, "-c",
         "for t in pip pip3 gcc cc make; do command -v $t; done; "
         "python3 -m pip --version 2>/dev/null; ls /root/.cache 2>/dev/null; true",
     ).stdout  # fmt: skip
@@ -213,19 +288,26 @@ def test_ca_bundle_secret_leaves_no_trace(image: str, tmp_path: Path) -> None:
     marker = pem_lines[-1].encode()  # a line of the bundle's last certificate
     archive = tmp_path / "image.tar"
     docker("save", "--output", str(archive), image, timeout=300)
+    inspected = 0
     with tarfile.open(archive) as outer:
-        for member in outer.getmembers():
-            if not member.name.endswith(".tar"):
-                continue
-            layer_file = outer.extractfile(member)
-            assert layer_file is not None
-            with tarfile.open(fileobj=io.BytesIO(layer_file.read())) as layer:
-                for entry in layer.getmembers():
-                    assert not entry.name.startswith("run/secrets"), entry.name
-                    if entry.isfile():
-                        content = layer.extractfile(entry)
+        # manifest.json names each layer: `<id>/layer.tar` (Docker < 25) or
+        # `blobs/sha256/<digest>` with no suffix (Docker 25+, OCI layout).
+        manifest = outer.extractfile("manifest.json")
+        assert manifest is not None
+        (entry,) = json.load(manifest)
+        for layer_name in entry["Layers"]:
+            layer_file = outer.extractfile(layer_name)
+            assert layer_file is not None, layer_name
+            with tarfile.open(fileobj=layer_file, mode="r|*") as layer:
+                for member in layer:
+                    assert not member.name.startswith("run/secrets"), member.name
+                    if member.isfile():
+                        content = layer.extractfile(member)
                         assert content is not None
-                        assert marker not in content.read(), f"bundle found in {entry.name}"
+                        assert marker not in content.read(), f"bundle found in {member.name}"
+            inspected += 1
+    assert inspected > 0, "docker save wrote no layers to inspect"
+    assert inspected == len(entry["Layers"])
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
     assert "ca-certificates.crt" not in history
     assert "PIP_CERT=/" not in history
@@ -233,10 +315,13 @@ def test_ca_bundle_secret_leaves_no_trace(image: str, tmp_path: Path) -> None:
 
 def test_image_size(image: str) -> None:
     size_mb = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout) / 1e6
-    assert size_mb <= SIZE_BUDGET_MB, f"{size_mb:.1f} MB"
+    base_mb = int(docker("image", "inspect", "--format", "{{.Size}}", BASE_IMAGE).stdout) / 1e6
+    assert size_mb - base_mb <= ABOVE_BASE_BUDGET_MB, f"{size_mb:.1f} MB on a {base_mb:.1f} MB base"
 
 
 def test_bad_configuration_stops_the_container_with_one_line(image: str) -> None:
-    run = docker("run", "--rm", "-e", "FINLEX_WORKERS=lots", image, check=False)
+    run = docker(
+        "run", "--rm", "--name", container_name(), "-e", "FINLEX_WORKERS=lots", image, check=False
+    )
     assert run.returncode == 2
     assert run.stderr.strip() == "finlex: FINLEX_WORKERS='lots' is not an integer"

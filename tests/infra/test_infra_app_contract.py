@@ -1,4 +1,8 @@
-"""The infra agrees with the app: values are read from application/, not retyped."""
+"""The infra agrees with the app. Each shared value has one home in application/
+(routes.py: paths; settings.py: port, graceful bound, keep-alive; VERSION). Terraform,
+the Dockerfile and the release tool cannot import Python, so they hold copies:
+every copy is tied to its home by a test here (the release tool's default paths
+in tests/release/test_release_verify.py), and fails when the two drift apart."""
 
 from __future__ import annotations
 
@@ -125,3 +129,48 @@ def test_image_declares_the_tmp_volume_the_task_mounts(container) -> None:
         f'the Dockerfile must declare VOLUME ["{mount["containerPath"]}"] for the task\'s '
         "writable volume (Fargate mounts it root-owned otherwise)"
     )
+
+
+def test_dockerfile_port_and_user_are_the_apps_and_the_tasks() -> None:
+    dockerfile = _dockerfile()
+    port = settings.Settings().port
+    assert re.search(rf"^\s+FINLEX_PORT={port}$", dockerfile, re.M), "ENV FINLEX_PORT"
+    assert re.findall(r"^EXPOSE\s+(\d+)", dockerfile, re.M) == [str(port)]
+    uid, gid = default_of(ECS, "container_user").split(":")
+    assert f"--gid {gid} finlex" in dockerfile
+    assert f"--uid {uid} --gid {gid}" in dockerfile
+
+
+def test_healthcheck_probes_the_apps_default_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    import healthcheck
+
+    monkeypatch.delenv("FINLEX_PORT", raising=False)
+    assert healthcheck.probe_url() == f"http://127.0.0.1:{settings.Settings().port}/healthz"
+    assert routes.HEALTH_PATH == "/healthz"
+
+
+# --- idle keep-alive: the ALB must give up on an idle connection first ---------
+
+
+def test_server_keepalive_outlasts_the_alb_idle_timeout() -> None:
+    """One value decides both: the task's FINLEX_KEEPALIVE_TIMEOUT is the ALB's
+    idle timeout plus the app's margin, within what the server accepts.
+    (tests/application/test_http_conformance.py proves that the server keeps an
+    idle connection for exactly its configured time.)"""
+    alb = resources(ECS)["aws_lb.this"]
+    assert expr(alb["idle_timeout"]) == "var.alb_idle_timeout"
+    environment = expr(locals_of(ECS)["container_environment"])
+    assert (
+        "FINLEX_KEEPALIVE_TIMEOUT = tostring(var.alb_idle_timeout + local.keepalive_margin)"
+        in environment
+    )
+    margin = locals_of(ECS)["keepalive_margin"]
+    assert margin == settings.KEEPALIVE_MARGIN > 0
+    idle = _effective("alb_idle_timeout")
+    assert idle < idle + margin <= settings.MAX_KEEPALIVE_TIMEOUT
+    # The module refuses an idle timeout the server could not outlast.
+    (rule,) = labelled(ECS, "variable")["alb_idle_timeout"]["validation"]
+    highest = settings.MAX_KEEPALIVE_TIMEOUT - settings.KEEPALIVE_MARGIN
+    assert f"var.alb_idle_timeout <= {highest}" in expr(rule["condition"])
+    # A container started without the variable (docker run) outlasts it too.
+    assert idle < settings.DEFAULT_KEEPALIVE_TIMEOUT

@@ -30,12 +30,17 @@ locals {
   # share: size the server from the task's cpu instead (2 per vCPU + 1).
   workers = coalesce(var.workers, max(1, floor(var.cpu / 1024) * 2 + 1))
 
+  # The server outlasts the load balancer on idle connections (application/settings.py
+  # KEEPALIVE_MARGIN): the ALB closes first, so it never reuses one being closed.
+  keepalive_margin = 5
+
   container_environment = merge(
     {
-      FINLEX_PORT             = tostring(var.container_port)
-      FINLEX_WORKERS          = tostring(local.workers)
-      FINLEX_GRACEFUL_TIMEOUT = tostring(var.graceful_timeout)
-      FINLEX_LOG_LEVEL        = var.log_level
+      FINLEX_PORT              = tostring(var.container_port)
+      FINLEX_WORKERS           = tostring(local.workers)
+      FINLEX_GRACEFUL_TIMEOUT  = tostring(var.graceful_timeout)
+      FINLEX_LOG_LEVEL         = var.log_level
+      FINLEX_KEEPALIVE_TIMEOUT = tostring(var.alb_idle_timeout + local.keepalive_margin)
     },
     var.environment,
   )

@@ -140,13 +140,13 @@ variable "alb_deletion_protection" {
 }
 
 variable "alb_idle_timeout" {
-  description = "Seconds the load balancer keeps an idle connection open."
+  description = "Seconds the load balancer keeps an idle connection open. The one value for both ends: the task's server keeps idle connections 5 s longer (FINLEX_KEEPALIVE_TIMEOUT), so the load balancer always closes first and never reuses a connection the server is closing (a 502). At most 55: the server's own limit is 60."
   type        = number
-  default     = 60
+  default     = 55
 
   validation {
-    condition     = var.alb_idle_timeout >= 1 && var.alb_idle_timeout <= 4000
-    error_message = "alb_idle_timeout must be from 1 to 4000 seconds."
+    condition     = var.alb_idle_timeout >= 1 && var.alb_idle_timeout <= 55
+    error_message = "alb_idle_timeout must be from 1 to 55 seconds (the server keeps idle connections 5 s longer, at most 60)."
   }
 }
 
