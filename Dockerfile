@@ -60,8 +60,8 @@ COPY --from=build /app /app
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    FINLEX_PORT=5000 \
-    FINLEX_REVISION=${REVISION}
+    FINLEX_REVISION=${REVISION} \
+    FINLEX_PORT=5000
 
 WORKDIR /app
 # The only writable path under a read-only root filesystem. Declared as a
