@@ -62,6 +62,7 @@ GAPS = (
     "ECR takes PutImage with a manifest but has no registry: `docker push` cannot run",
     "ECR scans report one made-up HIGH finding for every image",
     "IAM enforcement checks actions, not resource ARNs or most condition keys",
+    "CloudWatch never evaluates alarms: no alarm-triggered rollback",
 )
 
 
