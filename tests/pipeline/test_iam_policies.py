@@ -338,7 +338,7 @@ PINNED: dict[str, dict[str, list[str]]] = {
             "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
             "elasticloadbalancing:DescribeTargetGroupAttributes",
             "elasticloadbalancing:DescribeTargetGroups",
-            "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
+            "kms:ListAliases", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
         ],
         "EcrFinlexRepository": [
             "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
@@ -363,6 +363,18 @@ PINNED: dict[str, dict[str, list[str]]] = {
         "SnsFinlexTopics": [
             "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
         ],
+        "KmsFinlexKeyMetadata": [
+            "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+            "kms:ListResourceTags",
+        ],
+    },
+    "terraform_apply_keys": {
+        "KmsCreateTaggedKey": ["kms:CreateKey", "kms:TagResource"],
+        "KmsManageFinlexKeys": [
+            "kms:CreateAlias", "kms:DeleteAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy",
+            "kms:ScheduleKeyDeletion", "kms:UntagResource", "kms:UpdateKeyDescription",
+        ],
+        "KmsFinlexAliases": ["kms:CreateAlias", "kms:DeleteAlias"],
     },
     "service_role_boundary": {
         "EcrLogin": ["ecr:GetAuthorizationToken"],
@@ -507,16 +519,16 @@ def test_every_policy_the_module_creates_is_one_of_the_checked_documents(
         for r in module_resources(plan["planned_values"], variant)
         if r["type"] in {"aws_iam_role_policy", "aws_iam_policy"}
     ]
-    assert len(policies) == 5
+    assert len(policies) == 6
     for policy in policies:
         assert json.dumps(json.loads(policy), sort_keys=True) in checked
     attached = [
         r["values"] for r in module_resources(plan["planned_values"], variant)
         if r["type"] == "aws_iam_role_policy_attachment"
     ]  # fmt: skip
-    # Only the module's own read policy is attached (no AWS managed policy such as
+    # Only the module's own policies (read, apply keys) are attached (no AWS managed policy such as
     # ReadOnlyAccess); its ARN is known after apply, so it is null in the plan.
-    assert [a.get("policy_arn") for a in attached] == [None, None]
+    assert [a.get("policy_arn") for a in attached] == [None, None, None]
 
 
 def test_policies_fit_iams_size_limits(plan: dict[str, Any], pytestconfig: pytest.Config) -> None:
@@ -629,6 +641,19 @@ def test_kms_keys_are_granted_only_when_set_and_only_through_their_service(
     plan: dict[str, Any],
 ) -> None:
     plain = documents(plan, "plain")
+    # The alarm topic's own key (modules/monitoring) is there in both variants:
+    # its own policy, and metadata reads in the read policy. Nothing else of KMS.
+    assert "kms:" in json.dumps(plain.pop("terraform_apply_keys"))
+    read = plain.pop("terraform_read")
+    kms_reads = [
+        action
+        for statement in read["Statement"]
+        for action in as_list(statement["Action"])
+        if action.startswith("kms:")
+    ]
+    assert sorted(kms_reads) == sorted(
+        PINNED["terraform_read"]["KmsFinlexKeyMetadata"] + ["kms:ListAliases"]
+    )
     assert "kms:" not in json.dumps(plain)
     kms = documents(plan, "kms")
     (state,) = statements_of(kms["state"], "StateKmsKeyThroughS3")

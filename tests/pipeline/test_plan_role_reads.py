@@ -45,6 +45,7 @@ SERVICE_PREFIX = {
     "ECS": "ecs",
     "Elastic Load Balancing v2": "elasticloadbalancing",
     "IAM": "iam",
+    "KMS": "kms",
     "Route 53": "route53",
     "SNS": "sns",
     "STS": "sts",

@@ -45,6 +45,7 @@ locals {
   arn_cw_dash = "arn:${local.partition}:cloudwatch::${local.account}:dashboard"
   arn_sns     = "arn:${local.partition}:sns:${local.region}:${local.account}"
   arn_aas     = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account}"
+  arn_kms     = "arn:${local.partition}:kms:${local.region}:${local.account}"
 
   # The pipeline's own roles and policies: the apply role may never change them.
   pipeline_role_names = {
@@ -306,10 +307,21 @@ data "aws_iam_policy_document" "terraform_read" {
       "elasticloadbalancing:DescribeTags",
       "elasticloadbalancing:DescribeTargetGroupAttributes",
       "elasticloadbalancing:DescribeTargetGroups",
+      "kms:ListAliases",
       "logs:DescribeLogGroups",
       "sns:GetSubscriptionAttributes",
     ]
     resources = ["*"]
+  }
+
+  # The alarm topic's key (modules/monitoring): metadata only, no Decrypt.
+  # AWS's tables give these KMS actions no resource-tag condition key, so the
+  # scope is the account's keys in this region.
+  statement {
+    sid       = "KmsFinlexKeyMetadata"
+    effect    = "Allow"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["${local.arn_kms}:key/*"]
   }
 
   statement {
@@ -912,6 +924,61 @@ data "aws_iam_policy_document" "terraform_apply" {
     ]
     resources = ["${local.arn_iam}:policy/${local.p}-*"]
   }
+}
+
+# The alarm topic's KMS key (modules/monitoring, when no key is given): create
+# it only with the service's tag, and aliases only named after the prefix. The
+# key actions themselves take no resource-tag condition in AWS's tables: they
+# reach the account's keys in this region (the apply role runs only behind the
+# infrastructure environment's reviewers). A managed policy of its own: the apply role's
+# inline policy is close to IAM's 10,240-character limit.
+data "aws_iam_policy_document" "terraform_apply_keys" {
+  statement {
+    sid       = "KmsCreateTaggedKey"
+    effect    = "Allow"
+    actions   = ["kms:CreateKey", "kms:TagResource"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+  }
+
+  statement {
+    sid    = "KmsManageFinlexKeys"
+    effect = "Allow"
+    actions = [
+      "kms:CreateAlias",
+      "kms:DeleteAlias",
+      "kms:EnableKeyRotation",
+      "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion",
+      "kms:UntagResource",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["${local.arn_kms}:key/*"]
+  }
+
+  statement {
+    sid       = "KmsFinlexAliases"
+    effect    = "Allow"
+    actions   = ["kms:CreateAlias", "kms:DeleteAlias"]
+    resources = ["${local.arn_kms}:alias/${local.p}-*"]
+  }
+}
+
+resource "aws_iam_policy" "terraform_apply_keys" {
+  name        = "${local.p}-terraform-apply-keys"
+  description = "${local.p}: the KMS key of the alarm topic (GitHub apply role)"
+  policy      = data.aws_iam_policy_document.terraform_apply_keys.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "terraform_apply_keys" {
+  role       = aws_iam_role.terraform_apply.name
+  policy_arn = aws_iam_policy.terraform_apply_keys.arn
 }
 
 resource "aws_iam_role_policy" "terraform_apply" {
