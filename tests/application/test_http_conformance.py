@@ -262,7 +262,10 @@ def test_connection_close_is_honoured(server: Server) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True,
+    # Not strict: how many of the 20 get an answer is a race inside Granian
+    # (8 of 50 on a quiet machine; once all 20 on a loaded one), so an XPASS is
+    # reported, not failed. make bench's scorecard counts this case as well.
+    strict=False,
     reason="Granian (hyper, half_close off, no setting) drops a request whose client "
     "half-closed: a gap written up in docs/performance.md",
 )
