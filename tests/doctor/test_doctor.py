@@ -174,14 +174,21 @@ def test_missing_mirror(tmp_path: Path) -> None:
     result = doctor.check_provider_mirror(machine)
     assert not result.ok
     assert "terraform providers mirror" in result.fix
+    assert "FINLEX_TF_PROVIDER_MIRROR=DIR" in result.fix
 
 
 def test_mirror_from_the_variable(tmp_path: Path) -> None:
     (tmp_path / "m" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
-    env = {"PATH": "", "HOME": str(tmp_path), "TF_PLUGIN_MIRROR": str(tmp_path / "m")}
+    env = {"PATH": "", "HOME": str(tmp_path), "FINLEX_TF_PROVIDER_MIRROR": str(tmp_path / "m")}
     result = doctor.check_provider_mirror(doctor.Machine(env=env, repo=tmp_path, opt=tmp_path))
     assert result.ok
     assert result.detail == f"{tmp_path / 'm'} (5.100.0)"
+
+
+def test_the_mirror_variable_is_the_one_the_rehearsal_reads() -> None:
+    from rehearse.terraform import MIRROR_ENV
+
+    assert doctor.MIRROR_ENV == MIRROR_ENV
 
 
 def test_moto_missing_from_the_venv(tmp_path: Path) -> None:

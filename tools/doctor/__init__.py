@@ -340,12 +340,16 @@ def check_terraform(m: Machine) -> Result:
     return Result("terraform", goals, False, f"{path} {version or '(version?)'} is too old", fix)
 
 
+# The variable `make rehearse` reads (tools/rehearse/terraform.py; a test ties the two).
+MIRROR_ENV = "FINLEX_TF_PROVIDER_MIRROR"
+
+
 def mirror_candidates(m: Machine) -> list[Path]:
     home = Path(m.env.get("HOME", "/nonexistent"))
     data_home = Path(m.env.get("XDG_DATA_HOME") or home / ".local" / "share")
     found: list[Path] = []
-    if m.env.get("TF_PLUGIN_MIRROR"):
-        found.append(Path(m.env["TF_PLUGIN_MIRROR"]))
+    if m.env.get(MIRROR_ENV):
+        found.append(Path(m.env[MIRROR_ENV]))
     config = m.env.get("TF_CLI_CONFIG_FILE")
     if config and Path(config).is_file():
         text = Path(config).read_text(encoding="utf-8", errors="replace")
@@ -382,7 +386,7 @@ def check_provider_mirror(m: Machine) -> Result:
         False,
         "no filesystem mirror of hashicorp/aws found",
         "`terraform providers mirror DIR` in infra/ on a machine with registry access, "
-        "then TF_PLUGIN_MIRROR=DIR",
+        f"then {MIRROR_ENV}=DIR",
     )
 
 
