@@ -14,10 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from infra_hcl import ECR, INFRA, expr, parse
-from rehearse.terraform import MissingError, cli_config, find_mirror, find_terraform
+from rehearse.terraform import cli_config
+from tf_offline import require_terraform_and_mirror
 
 ROOT = """
 provider "aws" {{
@@ -39,10 +38,8 @@ module "ecr" {{
 
 
 def rules(tmp_path: Path, tags: list[str]) -> list[dict[str, Any]]:
-    try:
-        terraform, mirror = find_terraform(), find_mirror()
-    except MissingError as missing:
-        pytest.skip(f"needs Terraform and a provider mirror: {missing}")
+    # The one skip allowed under CI=true too (tests/tf_offline.py).
+    terraform, mirror = require_terraform_and_mirror("test_ecr_lifecycle")
     (tmp_path / "main.tf").write_text(ROOT.format(source=ECR, tags=json.dumps(tags)))
     env = {
         **os.environ,
