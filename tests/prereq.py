@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,14 @@ def require_tool(name: str) -> str:
     require(path is not None, f"{name} is not on PATH")
     assert path is not None
     return path
+
+
+def docker_client() -> str:
+    """The docker client to use: $DOCKER, else Debian's (it does BuildKit builds;
+    a newer client without buildx may come first on PATH), else PATH's."""
+    explicit = os.environ.get("DOCKER")
+    if explicit:
+        return explicit
+    if Path("/usr/bin/docker").exists():
+        return "/usr/bin/docker"
+    return shutil.which("docker") or "docker"

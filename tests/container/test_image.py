@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from app import VERSION
-from prereq import require
+from prereq import docker_client, require
 from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
 from settings import DEFAULT_GRACEFUL_TIMEOUT
 
@@ -54,16 +54,6 @@ def image_revision() -> str:
     return subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-def docker_client() -> str:
-    """Debian's client does BuildKit builds; a newer one without buildx may come first."""
-    explicit = os.environ.get("DOCKER")
-    if explicit:
-        return explicit
-    if Path("/usr/bin/docker").exists():
-        return "/usr/bin/docker"
-    return shutil.which("docker") or "docker"
 
 
 DOCKER = docker_client()

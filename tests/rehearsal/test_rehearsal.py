@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from prereq import require
+from prereq import docker_client, require
 from rehearse.terraform import MissingError, find_mirror, find_terraform
 
 pytestmark = [pytest.mark.slow, pytest.mark.rehearsal]
@@ -39,18 +39,11 @@ def _machine_has_terraform() -> None:
         pytest.skip(f"rehearsal skipped: {missing}")
 
 
-def _docker() -> str:
-    explicit = os.environ.get("DOCKER")
-    if explicit:
-        return explicit
-    return "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
-
-
 @pytest.fixture(scope="module")
 def image() -> str:
     """The image the test command built (FINLEX_TEST_IMAGE), else a build of our own."""
     _machine_has_terraform()
-    docker = _docker()
+    docker = docker_client()
     require(shutil.which(docker) is not None, f"{docker} (a Docker client) is not on PATH")
     prebuilt = os.environ.get("FINLEX_TEST_IMAGE")
     if prebuilt:
@@ -67,7 +60,7 @@ def image() -> str:
 
 
 def rehearse(image: str, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "rehearse", "--image", image, "--docker", _docker()]
+    command = [sys.executable, "-m", "rehearse", "--image", image, "--docker", docker_client()]
     command += ["--workdir", str(workdir), *args]
     env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
     result = subprocess.run(
