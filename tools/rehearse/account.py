@@ -164,6 +164,12 @@ def leftovers(url: str, keep_buckets: set[str], keep_users: set[str]) -> list[st
     return found
 
 
+def running_revision(url: str, cluster: str, service: str) -> str:
+    """family:revision of the task definition the service runs."""
+    described = client(url, "ecs").describe_services(cluster=cluster, services=[service])
+    return str(described["services"][0]["taskDefinition"]).rsplit("/", 1)[-1]
+
+
 def active_task_definitions(url: str, family: str) -> list[str]:
     ecs = client(url, "ecs")
     arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]

@@ -319,8 +319,8 @@ class Rehearsal:
             raise StepError(f"under {DEPLOY_POLICY}: {failed}") from failed
 
     def _release_steps(self) -> str:
-        self.policy = self.deploy_policy()
-        key = account.deploy_user(self.account.url, DEPLOY_USER, self.policy)
+        policy = self.deploy_policy()
+        key = account.deploy_user(self.account.url, DEPLOY_USER, policy)
         allowlist = self.workdir / "emulator-allowlist.toml"
         gate = self._release("scan-gate", "--repository", "finlex", "--image-tag", self.tags[0],
                              "--allowlist", "release/scan-allowlist.toml", key=key)  # fmt: skip
@@ -339,13 +339,10 @@ class Rehearsal:
         self._expect(self._release("status", *service, key=key), 0, "status")
         back = self._release("rollback", *service, *waits, key=key)
         self._expect(back, 0, "rollback")
-        running = account.client(self.account.url, "ecs").describe_services(
-            cluster="finlex", services=["finlex"]
-        )["services"][0]["taskDefinition"]
-        self.running = running.rsplit("/", 1)[-1]
+        running = account.running_revision(self.account.url, "finlex", "finlex")
         return (
             "scan-gate blocked, then passed with the finding allowlisted; "
-            f"deployed 2 releases; rolled back to {self.running}"
+            f"deployed 2 releases; rolled back to {running}"
         )
 
     def release_denied(self) -> str:
@@ -365,14 +362,11 @@ class Rehearsal:
             changed = re.findall(r"^\s+# (\S+) (will|must) be .*$", plan.stdout, re.MULTILINE)
             names = ", ".join(sorted({name for name, _ in changed}))
             raise StepError(f"Terraform would change what the release tool did: {names}")
-        service = account.client(self.account.url, "ecs").describe_services(
-            cluster="finlex", services=["finlex"]
-        )["services"][0]["taskDefinition"]
-        return f"exit 0 with the service on {service.rsplit('/', 1)[-1]}"
+        running = account.running_revision(self.account.url, "finlex", "finlex")
+        return f"exit 0 with the service on {running}"
 
-    def _cbd_addresses(self) -> list[str]:
-        """Instances of resources whose code claims create_before_destroy, from the state."""
-        claimed = _claims_cbd(self.copy)
+    def _cbd_addresses(self, claimed: set[tuple[str, str, str]]) -> list[str]:
+        """Instances of the `claimed` resources, and of the service, from the state."""
         state = self._tf(self.copy).json("show")
         found = []
         for module in _modules(state["values"]["root_module"]):
@@ -402,7 +396,7 @@ class Rehearsal:
     def replacement_plans(self) -> str:
         self.replaced: list[str] = []
         claimed = _claims_cbd(self.copy)
-        addresses = self._cbd_addresses()
+        addresses = self._cbd_addresses(claimed)
         with ThreadPoolExecutor(max_workers=3) as pool:
             orders = list(pool.map(self._replacement_order, addresses))
         lines = []
