@@ -13,34 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from rehearse.terraform import MissingError, find_mirror
+import tfmirror
 from rehearse.terraform import cli_config as write_cli_config
-
-
-def provider_mirror() -> Path | None:
-    """A filesystem mirror holding registry.terraform.io/hashicorp/aws/<version>/...
-
-    The rehearsal's own lookup (tools/rehearse/terraform.py): FINLEX_TF_PROVIDER_MIRROR,
-    Terraform's implied mirror folders, then one or two levels under /opt.
-    """
-    try:
-        return find_mirror()
-    except MissingError:
-        return None
-
-
-def aws_versions(mirror: Path) -> list[str]:
-    """Versions of hashicorp/aws that the mirror holds a plugin binary of."""
-    base = mirror / "registry.terraform.io" / "hashicorp" / "aws"
-    return sorted({p.parent.parent.name for p in base.glob("*/*/terraform-provider-aws*")})
 
 
 def require_terraform_and_mirror(test: str) -> tuple[str, Path]:
     terraform = shutil.which("terraform")
-    mirror = provider_mirror()
+    mirror = tfmirror.find()
     if terraform is None or mirror is None:
         reason = "the terraform CLI" if terraform is None else "a mirror of hashicorp/aws"
-        print(f"SKIP {test}: needs {reason} (FINLEX_TF_PROVIDER_MIRROR names a mirror)")
+        print(f"SKIP {test}: needs {reason} ({tfmirror.MIRROR_ENV} names a mirror)")
         pytest.skip(f"needs {reason}")
     return terraform, mirror
 

@@ -163,32 +163,61 @@ def test_old_python_is_a_cross() -> None:
     assert "3.10.12 is older than 3.11" in result.line()
 
 
+def mirror_machine(tmp_path: Path, **env: str) -> doctor.Machine:
+    """A machine whose every mirror place is under tmp_path."""
+    return doctor.Machine(
+        env={"PATH": "", "HOME": str(tmp_path / "home"), **env},
+        repo=tmp_path,
+        terraform_dirs=(tmp_path / "usr-share",),
+        opt=tmp_path / "opt",
+    )
+
+
+def plugin(mirror: Path, version: str) -> None:
+    folder = mirror / "registry.terraform.io" / "hashicorp" / "aws" / version / "linux_amd64"
+    folder.mkdir(parents=True)
+    (folder / f"terraform-provider-aws_v{version}_x5").write_bytes(b"")
+
+
 def test_missing_mirror(tmp_path: Path) -> None:
-    env = {"PATH": "", "HOME": str(tmp_path)}
-    machine = doctor.Machine(env=env, repo=tmp_path, opt=tmp_path / "opt")
-    for place in doctor.mirror_candidates(machine):
-        if not place.is_relative_to(tmp_path) and (place / "registry.terraform.io").is_dir():
-            pytest.skip(
-                f"{place} holds a mirror on this machine; the positive case is tested below"
-            )
-    result = doctor.check_provider_mirror(machine)
+    # A version folder without a plugin binary is not a mirror.
+    (tmp_path / "opt" / "tf" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(
+        parents=True
+    )
+    result = doctor.check_provider_mirror(mirror_machine(tmp_path))
     assert not result.ok
     assert "terraform providers mirror" in result.fix
     assert "FINLEX_TF_PROVIDER_MIRROR=DIR" in result.fix
 
 
 def test_mirror_from_the_variable(tmp_path: Path) -> None:
-    (tmp_path / "m" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
-    env = {"PATH": "", "HOME": str(tmp_path), "FINLEX_TF_PROVIDER_MIRROR": str(tmp_path / "m")}
-    result = doctor.check_provider_mirror(doctor.Machine(env=env, repo=tmp_path, opt=tmp_path))
+    plugin(tmp_path / "m", "5.100.0")
+    plugin(tmp_path / "m", "5.99.1")
+    plugin(tmp_path / "opt" / "other", "6.0.0")  # not looked at: the variable names the mirror
+    machine = mirror_machine(tmp_path, FINLEX_TF_PROVIDER_MIRROR=str(tmp_path / "m"))
+    result = doctor.check_provider_mirror(machine)
     assert result.ok
-    assert result.detail == f"{tmp_path / 'm'} (5.100.0)"
+    assert result.detail == f"{tmp_path / 'm'} (5.99.1, 5.100.0)"
 
 
-def test_the_mirror_variable_is_the_one_the_rehearsal_reads() -> None:
-    from rehearse.terraform import MIRROR_ENV
+def test_mirror_found_two_levels_under_opt(tmp_path: Path) -> None:
+    plugin(tmp_path / "opt" / "image" / "tf-mirror", "5.100.0")
+    result = doctor.check_provider_mirror(mirror_machine(tmp_path))
+    assert result.ok
+    assert result.detail == f"{tmp_path / 'opt' / 'image' / 'tf-mirror'} (5.100.0)"
 
-    assert doctor.MIRROR_ENV == MIRROR_ENV
+
+def test_mirror_named_in_the_terraform_cli_config(tmp_path: Path) -> None:
+    plugin(tmp_path / "cfg-mirror", "5.100.0")
+    config = tmp_path / "cli.tfrc"
+    config.write_text(
+        "provider_installation {\n  filesystem_mirror {\n"
+        f'    path    = "{tmp_path / "cfg-mirror"}"\n'
+        '    include = ["registry.terraform.io/*/*"]\n  }\n}\n'
+    )
+    result = doctor.check_provider_mirror(mirror_machine(tmp_path, TF_CLI_CONFIG_FILE=str(config)))
+    assert result.ok
+    assert result.detail.startswith(str(tmp_path / "cfg-mirror"))
 
 
 def test_moto_missing_from_the_venv(tmp_path: Path) -> None:

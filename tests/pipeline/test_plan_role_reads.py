@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tf_offline import aws_versions, cli_config, free_port, require_terraform_and_mirror
+import tfmirror
+from tf_offline import cli_config, free_port, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
@@ -146,7 +147,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], dict[s
     from moto.server import ThreadedMotoServer
     from moto.utilities.id_generator import moto_id_manager
 
-    versions = aws_versions(mirror)
+    versions = tfmirror.versions(mirror)
     assert versions, f"no hashicorp/aws plugin in {mirror}"
     work = tmp_path_factory.mktemp("plan_role_reads")
     cli = cli_config(work, mirror)

@@ -15,7 +15,6 @@ Exit codes: 0 every selected check passed, 1 at least one failed, 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -26,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import tfmirror
 
 REPO = Path(__file__).resolve().parents[2]
 GOALS = ("run", "test", "image", "rehearse", "deploy")
@@ -94,7 +95,9 @@ class Machine:
     env: Mapping[str, str]
     run: Runner = run_command
     repo: Path = REPO
-    opt: Path = Path("/opt")  # where machine images often keep a provider mirror
+    # Where a provider mirror may be besides the user's own folders (tools/tfmirror.py).
+    terraform_dirs: tuple[Path, ...] = tfmirror.SYSTEM_DIRS
+    opt: Path = tfmirror.OPT
     python: tuple[int, int, int] = (
         sys.version_info.major,
         sys.version_info.minor,
@@ -340,53 +343,19 @@ def check_terraform(m: Machine) -> Result:
     return Result("terraform", goals, False, f"{path} {version or '(version?)'} is too old", fix)
 
 
-# The variable `make rehearse` reads (tools/rehearse/terraform.py; a test ties the two).
-MIRROR_ENV = "FINLEX_TF_PROVIDER_MIRROR"
-
-
-def mirror_candidates(m: Machine) -> list[Path]:
-    home = Path(m.env.get("HOME", "/nonexistent"))
-    data_home = Path(m.env.get("XDG_DATA_HOME") or home / ".local" / "share")
-    found: list[Path] = []
-    if m.env.get(MIRROR_ENV):
-        found.append(Path(m.env[MIRROR_ENV]))
-    config = m.env.get("TF_CLI_CONFIG_FILE")
-    if config and Path(config).is_file():
-        text = Path(config).read_text(encoding="utf-8", errors="replace")
-        found += [
-            Path(p) for p in re.findall(r'filesystem_mirror\s*{[^}]*path\s*=\s*"([^"]+)"', text)
-        ]
-    found += [
-        home / ".terraform.d" / "plugins",
-        data_home / "terraform" / "plugins",
-        Path("/usr/local/share/terraform/plugins"),
-        Path("/usr/share/terraform/plugins"),
-    ]
-    # Machine images often keep a mirror one level under /opt.
-    opt = m.opt
-    if opt.is_dir():
-        with contextlib.suppress(OSError):
-            found += sorted(p for p in opt.iterdir() if (p / "registry.terraform.io").is_dir())
-    return found
-
-
 def check_provider_mirror(m: Machine) -> Result:
     goals = ("rehearse",)
-    for root in mirror_candidates(m):
-        aws = root / "registry.terraform.io" / "hashicorp" / "aws"
-        if aws.is_dir():
-            versions = sorted((p.name for p in aws.iterdir() if p.is_dir()), key=version_tuple)
-            if versions:
-                return Result(
-                    "hashicorp/aws mirror", goals, True, f"{root} ({', '.join(versions)})"
-                )
+    mirror = tfmirror.find(m.env, system=m.terraform_dirs, opt=m.opt)
+    if mirror is not None:
+        versions = ", ".join(tfmirror.versions(mirror))
+        return Result("hashicorp/aws mirror", goals, True, f"{mirror} ({versions})")
     return Result(
         "hashicorp/aws mirror",
         goals,
         False,
-        "no filesystem mirror of hashicorp/aws found",
+        f"no filesystem mirror of hashicorp/aws in {tfmirror.where(m.env)}",
         "`terraform providers mirror DIR` in infra/ on a machine with registry access, "
-        f"then {MIRROR_ENV}=DIR",
+        f"then {tfmirror.MIRROR_ENV}=DIR",
     )
 
 

@@ -9,7 +9,6 @@ bucket that ``infra/bootstrap`` created.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -20,19 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tfmirror
 from rehearse.emulator import ADMIN_KEY, REGION
 
-PROVIDER = "registry.terraform.io/hashicorp/aws"
-MIRROR_ENV = "FINLEX_TF_PROVIDER_MIRROR"
-# Terraform's implied local mirror folders, then where machine images tend to put one.
-_MIRROR_CANDIDATES = (
-    "~/.terraform.d/plugins",
-    "~/.local/share/terraform/plugins",
-    "/usr/local/share/terraform/plugins",
-    "/usr/share/terraform/plugins",
-    "/opt/*",
-    "/opt/*/*",
-)
 # Provider endpoint names of every service the configuration uses.
 SERVICES = (
     "acm",
@@ -61,15 +50,14 @@ class TerraformError(Exception):
 
 
 def find_mirror() -> Path:
-    """The filesystem mirror holding hashicorp/aws (``FINLEX_TF_PROVIDER_MIRROR`` first)."""
-    explicit = os.environ.get(MIRROR_ENV)
-    candidates = [explicit] if explicit else list(_MIRROR_CANDIDATES)
-    for pattern in candidates:
-        for top in sorted(glob.glob(os.path.expanduser(pattern))):
-            if glob.glob(os.path.join(top, PROVIDER, "*", "*", "terraform-provider-aws*")):
-                return Path(top)
-    where = explicit or "Terraform's plugin folders or /opt"
-    raise MissingError(f"no filesystem mirror of {PROVIDER} in {where} (set {MIRROR_ENV})")
+    """The filesystem mirror holding hashicorp/aws (tools/tfmirror.py's lookup)."""
+    mirror = tfmirror.find()
+    if mirror is None:
+        raise MissingError(
+            f"no filesystem mirror of {tfmirror.PROVIDER} in {tfmirror.where()} "
+            f"(set {tfmirror.MIRROR_ENV})"
+        )
+    return mirror
 
 
 def find_terraform() -> str:
