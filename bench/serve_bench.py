@@ -59,6 +59,8 @@ TARGET_P99_MS = 20.0
 STOP_BOUND_S = 2.0
 KEEPALIVE_PROBE_S = 3
 ACCESS_FIELDS = {"ts", "level", "logger", "method", "path", "status", "duration_ms"}
+# The docker client; `make bench` and `make stop-soak` pass the Makefile's DOCKER.
+DEFAULT_DOCKER = os.environ.get("DOCKER") or "docker"
 
 
 @dataclass(frozen=True)
@@ -344,21 +346,13 @@ def measure_keepalive(url: str) -> float | None:
 # --- the image -------------------------------------------------------------------
 
 
-def docker_client() -> str:
-    explicit = os.environ.get("DOCKER")
-    if explicit:
-        return explicit
-    return "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
-
-
 def measure_image(
-    image: str, duration: int, connections: int
+    image: str, docker: str, duration: int, connections: int
 ) -> tuple[Result, int, int, list[str]]:
     """The image as users run it: host networking (as awsvpc on Fargate: no NAT or
     proxy in the path), default settings, the JSON access log through Docker's log
     driver. Returns the result, the requests sent, the access lines logged, and
     any problems found in those lines."""
-    docker = docker_client()
     port = free_port()
     name = f"finlex-bench-{uuid.uuid4().hex[:8]}"
     run = [docker, "run", "-d", "--name", name, "--network", "host"]
@@ -432,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     parser.add_argument("--stops", type=int, default=50, help="stops per candidate (50)")
     parser.add_argument("--image", help="also measure this image in a container (needs Docker)")
+    parser.add_argument(
+        "--docker", default=DEFAULT_DOCKER, help="docker client (default: $DOCKER, else docker)"
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables too")
     args = parser.parse_args(argv)
     if args.duration < 1 or args.connections < 1 or args.stops < 0:
@@ -454,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     image_checks: list[tuple[str, bool, str]] = []
     image_result = None
     if args.image:
-        image_result, sent, logged, problems = measure_image(args.image, d, c)
+        image_result, sent, logged, problems = measure_image(args.image, args.docker, d, c)
         results.append(image_result)
         image_checks.append(
             (

@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 
-from serve_bench import APPLICATION, PATH, STOP_BOUND_S, docker_client, free_port, wait_for
+from serve_bench import APPLICATION, DEFAULT_DOCKER, PATH, STOP_BOUND_S, free_port, wait_for
 
 KILL_TIMEOUT_S = 30  # what `docker stop -t` allows before SIGKILL; far above the bound
 
@@ -54,8 +54,7 @@ def stop_host() -> tuple[float, int]:
             process.wait()
 
 
-def stop_container(image: str) -> tuple[float, int]:
-    docker = docker_client()
+def stop_container(image: str, docker: str) -> tuple[float, int]:
     port = free_port()
     name = f"finlex-soak-{uuid.uuid4().hex[:8]}"
     try:
@@ -90,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--count", type=int, default=50, help="rounds (default 50)")
     parser.add_argument("--image", help="stop this image in a container instead of serve.py")
+    parser.add_argument(
+        "--docker", default=DEFAULT_DOCKER, help="docker client (default: $DOCKER, else docker)"
+    )
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     times: list[float] = []
     failed = 0
     for round_ in range(1, args.count + 1):
-        elapsed, code = stop_container(args.image) if args.image else stop_host()
+        elapsed, code = stop_container(args.image, args.docker) if args.image else stop_host()
         times.append(elapsed)
         bad = elapsed >= STOP_BOUND_S or code != 0
         failed += bad
