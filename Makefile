@@ -25,9 +25,10 @@ PYTEST_ARGS ?=
 
 # `make help` prints every target that has a `## ` comment, in aligned columns,
 # then the variables a command line may set, with their values.
-HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE CONTAINER PORT PYTHON TF \
-             ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION KEEP_EXISTING \
-             IMAGE_ARCHIVE IMAGE_ID FOR
+HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
+             TF_BACKEND_HCL TF_TFVARS ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
+             SCAN_ALLOWLIST KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR REHEARSE_ARGS \
+             BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
 help: ## list the targets and the variables they read
@@ -45,19 +46,28 @@ HELP_IMAGE          := local image name that make image builds and make push rea
 HELP_TAG            := image tag; release targets need a real one (the commit SHA), not latest
 HELP_DOCKER         := docker client to use (one with BuildKit: make doctor checks it)
 HELP_CA_BUNDLE      := PEM bundle of a TLS-intercepting proxy for pip in the build, or none
+HELP_REVISION       := git revision that make image bakes in and make verify expects (REVISION= skips the check)
+HELP_SOURCE         := repository URL for the image's org.opencontainers.image.source label
 HELP_CONTAINER      := name of the container that make start runs and make logs/stop find
 HELP_PORT           := host port that make start publishes
 HELP_PYTHON         := interpreter that creates the virtual environments (3.11+)
 HELP_TF             := terraform command
+HELP_TF_BACKEND_HCL := text of infra/backend.hcl, written if the file is missing (CI: repository variable)
+HELP_TF_TFVARS      := text of infra/terraform.tfvars, written if the file is missing (CI: repository variable)
 HELP_ECR_REPOSITORY := ECR repository of make push/scan-gate/deploy
 HELP_CLUSTER        := ECS cluster of make deploy/rollback/service-status
 HELP_SERVICE        := ECS service of make deploy/rollback/service-status
 HELP_URL            := public base URL that make verify polls
 HELP_AWS_REGION     := AWS region (empty: the SDK default)
+HELP_SCAN_ALLOWLIST := findings make scan-gate accepts, each with a reason and an expiry
 HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
 HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
+HELP_REHEARSE_ARGS  := extra arguments of make rehearse, e.g. REHEARSE_ARGS="--checks release"
+HELP_BENCH_ARGS     := extra arguments of make bench, e.g. BENCH_ARGS="--duration 5 --stops 10"
+HELP_SOAK_IMAGE     := make stop-soak: stop this image in a container instead of serve.py on the host
+HELP_SOAK_ARGS      := extra arguments of make stop-soak, e.g. SOAK_ARGS="--count 200"
 
 # A mistyped target: one line pointing at the list, exit 2 (make's own usage code).
 # (Also reached by a missing prerequisite file, e.g. requirements/dev.lock.)

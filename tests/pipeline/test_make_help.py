@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from makedb import database, expanded_recipes, make_reads, shell_reads
 from prereq import require_tool
 from settings import Settings
 
@@ -62,6 +63,30 @@ def test_help_documents_the_variables_with_their_values() -> None:
     assert re.search(r"^  TAG\s+.*\[abc\]$", variables, re.M)
     for name in ("IMAGE", "DOCKER", "CA_BUNDLE", "URL", "KEEP_EXISTING"):
         assert re.search(rf"^  {name}\s+\S", variables, re.M), name
+
+
+def help_variables() -> set[str]:
+    out = make("help").stdout.split("variables [current value]:", 1)[1]
+    return set(re.findall(r"^  ([A-Z_]+)\s", out, re.M))
+
+
+def test_help_lists_every_variable_a_target_reads_from_outside() -> None:
+    """What make itself says each documented target reads from the command line or the
+    environment (tests/makedb.py), and every `?=` default, is in `make help`'s list."""
+    text = (REPO / "Makefile").read_text(encoding="utf-8")
+    db = database()
+    unlisted: dict[str, set[str]] = {}
+    listed = help_variables()
+    for target in documented_targets():
+        reads = make_reads(db, [target]) | shell_reads(expanded_recipes([target], []))
+        # `help` walks HELP_VARS with $(v); that loop variable is not an input.
+        reads -= {"v"} if target == "help" else set()
+        if reads - listed:
+            unlisted[target] = reads - listed
+    defaults = set(re.findall(r"^([A-Z][A-Z_]*)\s*\?=", text, re.M))
+    if defaults - listed:
+        unlisted["?= defaults"] = defaults - listed
+    assert not unlisted, f"read but not in make help: {unlisted}"
 
 
 def test_help_survives_quotes_in_values() -> None:
