@@ -7,7 +7,7 @@ SIGTERM directly. On SIGTERM Granian stops accepting connections, lets
 in-flight requests finish, and kills workers still busy after
 FINLEX_GRACEFUL_TIMEOUT.
 
-Four things are done here rather than left to Granian's defaults:
+Five things are done here rather than left to Granian's defaults:
 
 - Workers are started with the "spawn" method, not "fork". A forked worker
   inherits the main process's Python SIGTERM handler until Granian installs
@@ -19,11 +19,21 @@ Four things are done here rather than left to Granian's defaults:
   runtime thread was still starting could miss the stop (seen as "Killing
   worker-2 after it refused to gracefully stop" after a stop right after
   start-up, about 1 in 30 on the host); `make stop-soak` measures it.
+- In the main process and in each worker, one thread takes the stop signals
+  (see take_stop_signals). Python runs signal handlers only in the main
+  thread, and the main thread of Granian's main process and of its workers
+  sleeps in a lock wait that only a signal delivered to that very thread
+  interrupts; the kernel may hand a process-directed SIGTERM to any thread
+  that does not block it, and Granian's other threads (a worker's runtime and
+  blocking threads, the main process's worker watchers) did not. Such a
+  SIGTERM was lost: a worker was killed after the kill timeout (about 1 stop
+  in 150 under load), and a lost stop of the main process would have waited
+  for `docker stop`'s SIGKILL.
 - A worker still alive IDLE_RESIGNAL_AFTER seconds after SIGTERM with no
-  client connection (it has nothing to finish, so it lost the signal: about 1
-  stop in 150 under load) gets SIGTERM again; one with connections is left to
-  drain until the kill timeout, since a second SIGTERM makes a Granian worker
-  exit at once.
+  client connection (it has nothing to finish, so it lost the signal) gets
+  SIGTERM again; one with connections is left to drain until the kill
+  timeout, since a second SIGTERM makes a Granian worker exit at once. Kept
+  as a second line of defence behind the signal thread.
 - The port is checked before Granian binds it. Granian binds with SO_REUSEPORT,
   so a second server on a busy port would either crash with a long traceback
   or silently share the port with whatever holds it.
@@ -34,10 +44,14 @@ Usage: python3 serve.py [MODULE:FACTORY]   (default: app:create_app)
 from __future__ import annotations
 
 import errno
+import importlib
 import multiprocessing
 import os
+import signal
 import socket
 import sys
+import threading
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +81,51 @@ def client_connections(pid: int) -> int | None:
         return count
     except OSError:
         return None
+
+
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def load_in_worker(target: str) -> Any:
+    """Granian's target loader, run in each worker: the app from MODULE:FACTORY,
+    then the stop signals routed to one thread.
+
+    A worker inherits the main process's block of the stop signals. It opens
+    them while it loads the app, so that a stop then ends it at once (the
+    default disposition of a spawned process; it serves nothing yet); from the
+    end of the load they are taken by the thread take_stop_signals starts and
+    handed to Granian's handler.
+    """
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    module, _, name = target.partition(":")
+    factory: Any = importlib.import_module(module)
+    for part in name.split("."):
+        factory = getattr(factory, part)
+    app = factory()
+    take_stop_signals()
+    return app
+
+
+def take_stop_signals() -> None:
+    """Block SIGTERM and SIGINT in this (the main) thread, so that every thread
+    and process started after it, Granian's included, inherits the block; then
+    take them in one thread of ours with sigwait and call the handler installed
+    for them at that moment (Granian's only sets its stop event, which any
+    thread may do). With no thread open to them, the kernel keeps a stop
+    signal for sigwait instead of handing it to a thread that would lose it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    threading.Thread(target=_stop_signal_loop, name="stop-signals", daemon=True).start()
+
+
+def _stop_signal_loop() -> None:
+    while True:
+        signum = signal.sigwait(STOP_SIGNALS)
+        handler = signal.getsignal(signum)
+        if callable(handler) and handler is not signal.default_int_handler:
+            handler(signum, None)
+        elif handler != signal.SIG_IGN:
+            # No handler of Granian's yet: end the process, as the default would.
+            os._exit(128 + signum)
 
 
 def server_class() -> Any:
@@ -177,7 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     # Granian imports the target relative to the working directory.
     os.chdir(Path(__file__).resolve().parent)
     multiprocessing.set_start_method("spawn", force=True)
-    server_class()(args[0] if args else DEFAULT_TARGET, **granian_options(settings)).serve()
+    server = server_class()(args[0] if args else DEFAULT_TARGET, **granian_options(settings))
+    # multiprocessing starts its resource tracker with the first worker, and
+    # unblocks SIGTERM and SIGINT in the calling thread when it has: start it
+    # before the stop signals are blocked here.
+    resource_tracker.ensure_running()
+    take_stop_signals()
+    server.serve(target_loader=load_in_worker)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -289,6 +290,87 @@ def test_an_idle_worker_that_missed_the_sigterm_gets_it_again(tmp_path: Path) ->
     assert len(list(tmp_path.glob("missed-*"))) == 2, "the workers did not miss a SIGTERM"
     assert b"refused to gracefully stop" not in output, output.decode()
     assert process.returncode == 0
+    assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s"
+
+
+def _workers(main_pid: int) -> list[int]:
+    """The worker processes of a Granian main process (spawned: `spawn_main` in argv)."""
+    children = Path(f"/proc/{main_pid}/task/{main_pid}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def _blocked_signals(pid: int, tid: str) -> int:
+    status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    return int(status.split("SigBlk:", 1)[1].split()[0], 16)
+
+
+# rt_sigtimedwait, the call under signal.sigwait, by machine.
+SIGTIMEDWAIT = {"x86_64": 128, "aarch64": 137}
+
+
+def _in_sigwait(pid: int, tid: str) -> bool:
+    """Whether the thread waits in sigwait (which unblocks, for its duration, what it waits for)."""
+    task = Path(f"/proc/{pid}/task/{tid}")
+    if "sigtimedwait" in task.joinpath("wchan").read_text():
+        return True
+    number = task.joinpath("syscall").read_text().split()[0]
+    return number == str(SIGTIMEDWAIT.get(platform.machine()))
+
+
+def _open_to_stop_signals(pid: int) -> tuple[dict[str, str], list[str]]:
+    """Threads of `pid` that do not block SIGTERM and SIGINT, apart from those
+    waiting for them in sigwait (name by thread ID), and those takers."""
+    stop_bits = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
+    open_to_stops: dict[str, str] = {}
+    takers: list[str] = []
+    for tid in sorted(os.listdir(f"/proc/{pid}/task")):
+        if _blocked_signals(pid, tid) & stop_bits == stop_bits:
+            continue
+        if _in_sigwait(pid, tid):
+            takers.append(tid)
+        else:
+            open_to_stops[f"{pid}/{tid}"] = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+    return open_to_stops, takers
+
+
+def test_one_thread_per_process_takes_the_stop_signals() -> None:
+    """The cause of the rare lost stop. The kernel hands a process-directed
+    SIGTERM to any thread that does not block it. Python runs handlers only in
+    the main thread, and the main thread of Granian's main process and of its
+    workers sleeps in a lock wait that only a signal delivered to that very
+    thread interrupts. Granian's other threads (a worker's runtime and blocking
+    threads, the main process's worker watchers) did not block SIGTERM, so one
+    the kernel gave to them was lost: sent to a worker's runtime thread with
+    tgkill, it left the worker serving until killed. serve.py blocks the stop
+    signals in every thread, and in each process one thread takes them with
+    sigwait."""
+    with production_server() as (base, process):
+        # Requests in parallel, so the workers start their blocking threads too.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(lambda _: fetch(base + VERSION_PATH)[0], range(32)))
+        assert statuses == [200] * 32
+        workers = _workers(process.pid)
+        assert len(workers) == 2, workers
+        deadline = time.monotonic() + 10
+        # Both serving: a worker still loading the app runs one thread.
+        while any(len(os.listdir(f"/proc/{pid}/task")) <= 2 for pid in workers):
+            assert time.monotonic() < deadline, "a worker never started serving"
+            time.sleep(0.05)
+        open_to_stops: dict[str, str] = {}
+        takers: dict[int, int] = {}
+        for pid in [process.pid, *workers]:
+            open_here, takers_here = _open_to_stop_signals(pid)
+            open_to_stops |= open_here
+            takers[pid] = len(takers_here)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    assert not open_to_stops, f"threads that could take a SIGTERM and lose it: {open_to_stops}"
+    assert takers == dict.fromkeys([process.pid, *workers], 1), takers
+    assert process.returncode == 0, output.decode()
     assert elapsed < STOP_BOUND, f"stop took {elapsed:.2f} s"
 
 
