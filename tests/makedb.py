@@ -84,11 +84,9 @@ class MakeDatabase:
         return name in self.variables and self.variables[name][0] != "environment"
 
 
-@functools.cache
-def database() -> MakeDatabase:
-    make = require_tool("make")
-    result = subprocess.run(
-        [make, "-pRrq", "-f", "Makefile", ":"],
+def run_make(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [require_tool("make"), *args],
         cwd=REPO,
         env=clean_env(),
         capture_output=True,
@@ -96,6 +94,11 @@ def database() -> MakeDatabase:
         check=False,
         timeout=60,
     )
+
+
+@functools.cache
+def database() -> MakeDatabase:
+    result = run_make("-pRrq", "-f", "Makefile", ":")
     assert "# Files" in result.stdout, result.stderr
     return MakeDatabase(result.stdout)
 
@@ -171,16 +174,7 @@ def make_reads(db: MakeDatabase, targets: list[str]) -> set[str]:
 
 
 def expanded_recipes(targets: list[str], assignments: list[str]) -> str:
-    make = require_tool("make")
-    result = subprocess.run(
-        [make, "-n", "-B", "--no-print-directory", *assignments, *targets],
-        cwd=REPO,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = run_make("-n", "-B", "--no-print-directory", *assignments, *targets)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
