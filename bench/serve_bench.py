@@ -116,6 +116,17 @@ def process_alive(process: subprocess.Popen[bytes]) -> Callable[[], bool]:
     return lambda: process.poll() is None
 
 
+def container_running(docker: str, name: str) -> Callable[[], bool]:
+    def alive() -> bool:
+        state = subprocess.run(
+            [docker, "inspect", "--format", "{{.State.Running}}", name],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return state.stdout.strip() == "true"
+
+    return alive
+
+
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU of every live process in the process group `pgid`."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -147,7 +158,7 @@ def running(argv: list[str], port: int, env: dict[str, str], cwd: Path) -> Itera
             start_new_session=True,
         )  # fmt: skip
         try:
-            wait_for(url, lambda: process.poll() is None)
+            wait_for(url, process_alive(process))
             yield Running(url, process, log)
         finally:
             with contextlib.suppress(ProcessLookupError):
@@ -159,6 +170,24 @@ def running(argv: list[str], port: int, env: dict[str, str], cwd: Path) -> Itera
                 process.wait()
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop_after_start(
+    argv: list[str], port: int, env: dict[str, str], cwd: Path, timeout: float
+) -> tuple[float, int, str]:
+    """Start a server, wait for its first answer, send SIGTERM: (seconds until it
+    exited, its exit code, -9 when it was still alive after `timeout`, its log)."""
+    with running(argv, port, env, cwd) as server:
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            code = server.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            code = -9
+        elapsed = time.monotonic() - started
+        server.log.seek(0)
+        return elapsed, code, server.log.read().decode(errors="replace")
 
 
 def nginx_argv(workdir: Path, port: int) -> list[str]:
@@ -279,24 +308,7 @@ def measure_stops(name: str, count: int) -> tuple[int, float]:
     for _ in range(count):
         port = free_port()
         argv, env = candidate_argv(name, port, 60)
-        with tempfile.TemporaryFile() as log:
-            process = subprocess.Popen(
-                argv, cwd=APPLICATION, env={**os.environ, **env}, stdout=log, stderr=log,
-                start_new_session=True,
-            )  # fmt: skip
-            try:
-                wait_for(f"http://127.0.0.1:{port}{PATH}", process_alive(process))
-                started = time.monotonic()
-                process.send_signal(signal.SIGTERM)
-                try:
-                    code = process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    code = -1
-                elapsed = time.monotonic() - started
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        elapsed, code, _ = stop_after_start(argv, port, env, APPLICATION, timeout=30)
         worst = max(worst, elapsed)
         over += elapsed >= STOP_BOUND_S or code != 0
     return over, worst
@@ -360,15 +372,7 @@ def measure_image(
     try:
         subprocess.run(run, capture_output=True, text=True, check=True)
         url = f"http://127.0.0.1:{port}{PATH}"
-
-        def alive() -> bool:
-            state = subprocess.run(
-                [docker, "inspect", "--format", "{{.State.Running}}", name],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            return state.stdout.strip() == "true"
-
-        wait_for(url, alive)
+        wait_for(url, container_running(docker, name))
         result, sent = load(f"image {image} (container)", url, duration, connections)
         time.sleep(1)  # let the log driver catch up
         logs = subprocess.run(

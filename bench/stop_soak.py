@@ -12,46 +12,34 @@ Exit code: 0 when every round passed, 1 otherwise, 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
-from serve_bench import APPLICATION, DEFAULT_DOCKER, PATH, STOP_BOUND_S, free_port, wait_for
+from serve_bench import (
+    APPLICATION,
+    DEFAULT_DOCKER,
+    PATH,
+    STOP_BOUND_S,
+    container_running,
+    free_port,
+    stop_after_start,
+    wait_for,
+)
 
 KILL_TIMEOUT_S = 30  # what `docker stop -t` allows before SIGKILL; far above the bound
 
 
 def stop_host() -> tuple[float, int]:
     port = free_port()
-    env = {**os.environ, "FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)}
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [sys.executable, "serve.py"], cwd=APPLICATION, env=env, stdout=log, stderr=log,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            wait_for(f"http://127.0.0.1:{port}{PATH}", lambda: process.poll() is None)
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=KILL_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                code = -9
-            elapsed = time.monotonic() - started
-            if elapsed >= STOP_BOUND_S or code != 0:
-                log.seek(0)
-                print(log.read().decode(errors="replace"), file=sys.stderr)
-            return elapsed, code
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    env = {"FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)}
+    argv = [sys.executable, "serve.py"]
+    elapsed, code, log = stop_after_start(argv, port, env, APPLICATION, KILL_TIMEOUT_S)
+    if elapsed >= STOP_BOUND_S or code != 0:
+        print(log, file=sys.stderr)
+    return elapsed, code
 
 
 def stop_container(image: str, docker: str) -> tuple[float, int]:
@@ -63,14 +51,7 @@ def stop_container(image: str, docker: str) -> tuple[float, int]:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
 
-        def alive() -> bool:
-            state = subprocess.run(
-                [docker, "inspect", "--format", "{{.State.Running}}", name],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            return state.stdout.strip() == "true"
-
-        wait_for(f"http://127.0.0.1:{port}{PATH}", alive)
+        wait_for(f"http://127.0.0.1:{port}{PATH}", container_running(docker, name))
         started = time.monotonic()
         subprocess.run(
             [docker, "stop", "-t", str(KILL_TIMEOUT_S), name], capture_output=True, check=True
