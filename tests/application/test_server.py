@@ -381,40 +381,38 @@ def _held_port() -> socket.socket:
     return holder
 
 
-def test_busy_port_is_one_line_and_exit_2() -> None:
+def _run_on_a_busy_port(argv: list[str], cwd: Path, timeout: float) -> tuple[int, str, int]:
+    """Run `argv` with FINLEX_PORT on a port something else holds: (port, stderr, exit code)."""
     with _held_port() as holder:
         port = holder.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "serve.py"],
-            cwd=APPLICATION,
+            argv,
+            cwd=cwd,
             env={**os.environ, "FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)},
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=timeout,
             check=False,
         )
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
+    return port, result.stderr, result.returncode
+
+
+def _busy_port_line(port: int) -> str:
+    return (
         f"finlex: port {port} on 127.0.0.1 is already in use: stop what listens there "
         "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
     )
 
 
+def test_busy_port_is_one_line_and_exit_2() -> None:
+    port, stderr, code = _run_on_a_busy_port([sys.executable, "serve.py"], APPLICATION, 30)
+    assert code == 2
+    assert stderr.strip() == _busy_port_line(port)
+
+
 def test_make_run_on_a_busy_port_says_so_in_one_line() -> None:
-    with _held_port() as holder:
-        port = holder.getsockname()[1]
-        result = subprocess.run(
-            ["make", "--no-print-directory", "run", f"PYTHON={sys.executable}"],
-            cwd=APPLICATION.parent,
-            env={**os.environ, "FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    assert result.returncode == 2
-    ours = [line for line in result.stderr.splitlines() if not line.startswith("make")]
-    assert ours == [
-        f"finlex: port {port} on 127.0.0.1 is already in use: stop what listens there "
-        "(`ss -ltnp` names it) or set FINLEX_PORT to a free port"
-    ], result.stderr
+    argv = ["make", "--no-print-directory", "run", f"PYTHON={sys.executable}"]
+    port, stderr, code = _run_on_a_busy_port(argv, APPLICATION.parent, 120)
+    assert code == 2
+    ours = [line for line in stderr.splitlines() if not line.startswith("make")]
+    assert ours == [_busy_port_line(port)], stderr
