@@ -81,19 +81,25 @@ def _bool(value: str, pieces: Pieces) -> bool:
 
 def _binary(value: str, pieces: Pieces) -> bool:
     try:
-        return base64.b64decode(value, validate=True) == _policy_binary(text(pieces))
-    except binascii.Error:
+        return _policy_binary(value) == _policy_binary(text(pieces))
+    except ValueError:
         return False
 
 
 @functools.lru_cache(maxsize=1024)
 def _policy_binary(value: str) -> bytes:
-    return base64.b64decode(value, validate=True)
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError(f"{value!r} is not base64") from None
 
 
 @functools.lru_cache(maxsize=4096)
 def _number(value: str) -> Decimal:
-    number = Decimal(value.strip())
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a number")
     return number
@@ -103,22 +109,28 @@ def _number(value: str) -> Decimal:
 def _date(value: str) -> dt.datetime:
     """ISO 8601 (a date, or a date and time) or seconds since the epoch, as AWS accepts."""
     raw = value.strip()
-    if raw.lstrip("-").isdigit():
-        return dt.datetime.fromtimestamp(int(raw), tz=dt.UTC)
-    parsed = dt.datetime.fromisoformat(raw)
+    try:
+        if raw.lstrip("-").isdigit():
+            return dt.datetime.fromtimestamp(int(raw), tz=dt.UTC)
+        parsed = dt.datetime.fromisoformat(raw)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"{value!r} is not an ISO 8601 date or epoch seconds") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @functools.lru_cache(maxsize=1024)
 def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(value.strip(), strict=False)
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or CIDR range") from None
 
 
 def _compare(parse: Callable[[str], Ordered], relation: str) -> Matcher:
     def matcher(value: str, pieces: Pieces) -> bool:
         try:
             left = parse(value)
-        except (ValueError, InvalidOperation, OverflowError):
+        except ValueError:
             return False
         right = parse(text(pieces))
         return _RELATIONS[relation](int(left > right) - int(left < right))
@@ -229,7 +241,7 @@ def policy_values(operator: Operator, key: str, raw: object) -> tuple[str, ...]:
         if check is not None and "${" not in value:
             try:
                 check(value)
-            except (ValueError, InvalidOperation, binascii.Error) as error:
+            except ValueError as error:
                 raise ConditionError(f"{operator.name} {key}: {error}") from None
     return tuple(values)
 

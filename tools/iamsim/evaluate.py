@@ -192,17 +192,18 @@ def _allow_or_implicit_deny(
     delegated = next((m for m in matched if m.policy == RESOURCE_POLICY), None)
     required = _required_resource_policy(request)
     resource_account = _resource_account(request.resource)
-    if required or (resource_account and resource_account != caller.account):
-        what = required or "resource policy (cross-account)"
+    cross_account = resource_account is not None and resource_account != caller.account
+    if required or cross_account:
+        what = required or "resource policy"
         if not has_resource_policy:
             return Result(Decision.IMPLICIT_DENY, reason=f"no {what} was given")
-        if required and direct:
+        if direct and not cross_account:
             return _result(Decision.ALLOWED, direct, f"the {what} allows the caller")
         if identity_allow and delegated:
-            reason = f"an identity policy allows it and the {what} leaves it to IAM"
+            reason = f"an identity policy allows it and the {what} lets IAM decide"
             return _result(Decision.ALLOWED, identity_allow, reason)
         if delegated:
-            reason = f"the {what} leaves it to IAM, and no identity policy allows it"
+            reason = f"the {what} lets IAM decide, and no identity policy allows it"
         elif identity_allow:
             reason = f"an identity policy allows it, but the {what} does not"
         else:
