@@ -201,7 +201,7 @@ variable "log_retention_days" {
 # --- service and autoscaling ------------------------------------------------------
 
 variable "desired_count" {
-  description = "Tasks the service runs when autoscaling is off, and starts with when it is on. At least 2, so that tasks spread over 2 Availability Zones."
+  description = "Tasks the service starts with. With autoscaling off, also the scalable target's min and max: the service runs exactly this many, and a change moves it at the next apply. At least 2, so that tasks spread over 2 Availability Zones."
   type        = number
   default     = 2
 
@@ -212,7 +212,7 @@ variable "desired_count" {
 }
 
 variable "autoscaling_enabled" {
-  description = "Scale the service by target tracking on CPU and on requests per target. Switching it on or off moves the service between two resource addresses: see the README."
+  description = "Scale the service by target tracking on CPU and on requests per target, between autoscaling_min_capacity and autoscaling_max_capacity. Off: the scalable target holds the count at desired_count (min = max) and has no policies. Switching it either way changes only the scalable target and its policies; the service stays in place, and its running count moves into the new range at once."
   type        = bool
   default     = true
 }

@@ -17,7 +17,7 @@ from infra_hcl import (
     resources,
 )
 
-SERVICES = ["aws_ecs_service.autoscaled", "aws_ecs_service.fixed"]
+SERVICE = "aws_ecs_service.this"
 
 
 @pytest.fixture(scope="module")
@@ -317,40 +317,17 @@ def test_environment_sets_workers_and_graceful_timeout() -> None:
 # --- service --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", SERVICES)
-def test_service_lifecycle_seed(found, address) -> None:
-    rules = lifecycle(found[address])
+def test_service_lifecycle_seed(found) -> None:
+    rules = lifecycle(found[SERVICE])
     # ECS keeps service names unique in a cluster: with a fixed name, a
     # create-before-destroy replacement can never succeed (the rehearsal plans it).
     assert "create_before_destroy" not in rules
-    assert expr(found[address]["name"]) == "var.name"
+    assert expr(found[SERVICE]["name"]) == "var.name"
     assert "task_definition" in rules["ignore_changes"]
 
 
-def test_desired_count_ignored_only_while_autoscaling(found) -> None:
-    autoscaled = found["aws_ecs_service.autoscaled"]
-    fixed = found["aws_ecs_service.fixed"]
-    assert expr(autoscaled["count"]) == "var.autoscaling_enabled ? 1 : 0"
-    assert expr(fixed["count"]) == "var.autoscaling_enabled ? 0 : 1"
-    assert "desired_count" in lifecycle(autoscaled)["ignore_changes"]
-    assert "desired_count" not in lifecycle(fixed)["ignore_changes"]
-
-
-def test_the_two_service_variants_are_otherwise_identical(found) -> None:
-    def comparable(body):
-        body = dict(body)
-        body.pop("count")
-        rules = dict(lifecycle(body))
-        rules.pop("ignore_changes")
-        body["lifecycle"] = [rules]
-        return body
-
-    assert comparable(found[SERVICES[0]]) == comparable(found[SERVICES[1]])
-
-
-@pytest.mark.parametrize("address", SERVICES)
-def test_service_deployment_settings(found, address) -> None:
-    service = found[address]
+def test_service_deployment_settings(found) -> None:
+    service = found[SERVICE]
     assert service["launch_type"] == "FARGATE"
     breaker = one_block(service, "deployment_circuit_breaker")
     assert breaker == {"enable": True, "rollback": True}
@@ -368,9 +345,8 @@ def test_service_deployment_settings(found, address) -> None:
     assert expr(balancer["target_group_arn"]) == "aws_lb_target_group.this.arn"
 
 
-@pytest.mark.parametrize("address", SERVICES)
-def test_tasks_spread_over_two_azs(found, address) -> None:
-    service = found[address]
+def test_tasks_spread_over_two_azs(found) -> None:
+    service = found[SERVICE]
     assert service["availability_zone_rebalancing"] == "ENABLED"
     (precondition,) = lifecycle(service)["precondition"]
     assert expr(precondition["condition"]) == "length(local.task_azs) >= 2"
@@ -381,11 +357,18 @@ def test_tasks_spread_over_two_azs(found, address) -> None:
 
 def test_autoscaling_target_tracking_on_cpu_and_requests(found) -> None:
     target = found["aws_appautoscaling_target.this"]
-    assert expr(target["min_capacity"]) == "var.autoscaling_min_capacity"
-    assert expr(target["max_capacity"]) == "var.autoscaling_max_capacity"
+    scaling = locals_of(ECS)
+    assert expr(target["min_capacity"]) == "local.scaling_min_capacity"
+    assert expr(target["max_capacity"]) == "local.scaling_max_capacity"
+    assert expr(scaling["scaling_min_capacity"]).startswith(
+        "var.autoscaling_enabled ? var.autoscaling_min_capacity :"
+    )
+    assert expr(scaling["scaling_max_capacity"]).startswith(
+        "var.autoscaling_enabled ? var.autoscaling_max_capacity :"
+    )
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
     assert target["resource_id"] == (
-        "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.autoscaled[0].name}"
+        "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this.name}"
     )
     metrics = {}
     for name in ("cpu", "requests"):
@@ -415,13 +398,11 @@ def test_outputs_for_the_pipeline() -> None:
     outputs = labelled(ECS, "output")
     for name, value in (
         ("cluster_name", "aws_ecs_cluster.this.name"),
-        ("service_name", "local.service.name"),
+        ("service_name", "aws_ecs_service.this.name"),
+        ("service_arn", "aws_ecs_service.this.id"),
         ("task_execution_role_arn", "aws_iam_role.execution.arn"),
         ("task_role_arn", "aws_iam_role.task.arn"),
         ("task_definition_family", "aws_ecs_task_definition.this.family"),
         ("alb_dns_name", "aws_lb.this.dns_name"),
     ):
         assert expr(outputs[name]["value"]) == value
-    assert expr(locals_of(ECS)["service"]) == (
-        "one(concat(aws_ecs_service.autoscaled, aws_ecs_service.fixed))"
-    )

@@ -74,7 +74,8 @@ ALLOWED = {
     "providers.tf": {"terraform", "provider"},
     "versions.tf": {"terraform"},
     "backend.tf": {"terraform"},
-    "resources.tf": {"resource", "data", "locals", "module"},
+    # `moved` sits beside the resource whose earlier addresses it names.
+    "resources.tf": {"resource", "data", "locals", "module", "moved"},
 }
 
 

@@ -80,7 +80,7 @@ DEFAULTS = {
     "memory_utilization_threshold": 85,
 }
 DEPLOYMENT_ALARMS = ["target_5xx_rate", "p99_latency", "unhealthy_hosts"]
-SERVICES = ["aws_ecs_service.autoscaled", "aws_ecs_service.fixed"]
+SERVICE = "aws_ecs_service.this"
 
 
 @pytest.fixture(scope="module")
@@ -216,9 +216,8 @@ def test_deployment_alarm_list() -> None:
     assert expr(output["value"]) == "local.deployment_alarm_names"
 
 
-@pytest.mark.parametrize("address", SERVICES)
-def test_service_rolls_back_on_the_deployment_alarms(address) -> None:
-    service = resources(ECS)[address]
+def test_service_rolls_back_on_the_deployment_alarms() -> None:
+    service = resources(ECS)[SERVICE]
     (dynamic,) = service["dynamic"]
     alarms = dynamic["alarms"]
     assert expr(alarms["for_each"]) == (

@@ -40,12 +40,12 @@ output "cluster_arn" {
 
 output "service_name" {
   description = "Name of the ECS service."
-  value       = local.service.name
+  value       = aws_ecs_service.this.name
 }
 
 output "service_arn" {
   description = "ARN of the ECS service (for the deploy role's ecs:UpdateService and ecs:DescribeServices)."
-  value       = local.service.id
+  value       = aws_ecs_service.this.id
 }
 
 output "task_definition_family" {

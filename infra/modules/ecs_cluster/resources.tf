@@ -476,15 +476,13 @@ resource "aws_ecs_task_definition" "this" {
 
 # --- service -----------------------------------------------------------------------------------
 #
-# Two resources with the same settings, one of them created: lifecycle
-# arguments cannot be conditional, and desired_count must be ignored only while
-# autoscaling owns it. Both ignore task_definition, which the pipeline owns
-# after the first apply. Keep the two blocks identical apart from count and
-# ignore_changes (tests/infra checks it).
+# One service in both autoscaling modes, so that flipping autoscaling_enabled
+# never replaces or moves it. Application Auto Scaling owns the task count in
+# both: desired_count is set at creation only, and the scalable target below
+# holds the count in [min, max]; with autoscaling off, min = max =
+# desired_count. The pipeline owns task_definition after the first apply.
 
-resource "aws_ecs_service" "autoscaled" {
-  count = var.autoscaling_enabled ? 1 : 0
-
+resource "aws_ecs_service" "this" {
   name                               = var.name
   cluster                            = aws_ecs_cluster.this.arn
   task_definition                    = aws_ecs_task_definition.this.arn
@@ -552,87 +550,38 @@ resource "aws_ecs_service" "autoscaled" {
   }
 }
 
-resource "aws_ecs_service" "fixed" {
-  count = var.autoscaling_enabled ? 0 : 1
-
-  name                               = var.name
-  cluster                            = aws_ecs_cluster.this.arn
-  task_definition                    = aws_ecs_task_definition.this.arn
-  desired_count                      = var.desired_count
-  launch_type                        = "FARGATE"
-  platform_version                   = "LATEST"
-  scheduling_strategy                = "REPLICA"
-  deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = 200
-  health_check_grace_period_seconds  = var.health_check_grace_period
-  availability_zone_rebalancing      = "ENABLED"
-  enable_execute_command             = false
-  enable_ecs_managed_tags            = true
-  propagate_tags                     = "SERVICE"
-  wait_for_steady_state              = var.wait_for_steady_state
-
-  deployment_controller {
-    type = "ECS"
-  }
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  # Roll back a release that starts and passes health checks but then serves
-  # errors or slow answers: ECS watches these alarms during the deployment
-  # and its bake time (docs/runbook.md, "Deployment alarms and bake time").
-  dynamic "alarms" {
-    for_each = length(var.deployment_alarm_names) > 0 ? [var.deployment_alarm_names] : []
-    content {
-      alarm_names = alarms.value
-      enable      = true
-      rollback    = true
-    }
-  }
-
-  network_configuration {
-    subnets          = var.task_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
-    assign_public_ip = var.assign_public_ip
-  }
-
-  load_balancer {
-    target_group_arn = aws_lb_target_group.this.arn
-    container_name   = local.container_name
-    container_port   = var.container_port
-  }
-
-  tags = var.tags
-
-  depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution]
-
-  # No create_before_destroy: see aws_ecs_service.autoscaled.
-  lifecycle {
-    ignore_changes = [task_definition]
-
-    precondition {
-      condition     = length(local.task_azs) >= 2
-      error_message = "task_subnet_ids must cover at least 2 Availability Zones."
-    }
-  }
+# State written before the service was one block held it at autoscaled[0] or
+# at fixed[0]. Two moved blocks may not share a target, so they form a chain:
+# fixed[0] -> autoscaled[0] -> this. Whichever of the two a state holds ends
+# at aws_ecs_service.this, without a replacement (tests/infra runs the chain).
+moved {
+  from = aws_ecs_service.fixed[0]
+  to   = aws_ecs_service.autoscaled[0]
 }
 
-locals {
-  service = one(concat(aws_ecs_service.autoscaled, aws_ecs_service.fixed))
+moved {
+  from = aws_ecs_service.autoscaled[0]
+  to   = aws_ecs_service.this
 }
 
 # --- autoscaling -----------------------------------------------------------------------------------
+#
+# The scalable target exists in both modes. RegisterScalableTarget moves the
+# service's current count into [min, max] at once, so switching autoscaling
+# off sets the running count to desired_count, and changing desired_count
+# while it is off moves the service too. The policies exist only while it is on.
+
+locals {
+  scaling_min_capacity = var.autoscaling_enabled ? var.autoscaling_min_capacity : var.desired_count
+  scaling_max_capacity = var.autoscaling_enabled ? var.autoscaling_max_capacity : var.desired_count
+}
 
 resource "aws_appautoscaling_target" "this" {
-  count = var.autoscaling_enabled ? 1 : 0
-
   service_namespace  = "ecs"
   scalable_dimension = "ecs:service:DesiredCount"
-  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.autoscaled[0].name}"
-  min_capacity       = var.autoscaling_min_capacity
-  max_capacity       = var.autoscaling_max_capacity
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this.name}"
+  min_capacity       = local.scaling_min_capacity
+  max_capacity       = local.scaling_max_capacity
   tags               = var.tags
 }
 
@@ -641,9 +590,9 @@ resource "aws_appautoscaling_policy" "cpu" {
 
   name               = "${var.name}-cpu"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this[0].resource_id
+  service_namespace  = aws_appautoscaling_target.this.service_namespace
+  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+  resource_id        = aws_appautoscaling_target.this.resource_id
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.autoscaling_cpu_target
@@ -661,9 +610,9 @@ resource "aws_appautoscaling_policy" "requests" {
 
   name               = "${var.name}-requests"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
-  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
-  resource_id        = aws_appautoscaling_target.this[0].resource_id
+  service_namespace  = aws_appautoscaling_target.this.service_namespace
+  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+  resource_id        = aws_appautoscaling_target.this.resource_id
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.autoscaling_requests_per_target
