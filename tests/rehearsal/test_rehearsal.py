@@ -95,6 +95,18 @@ def test_root_applied_from_each_example(full: str, example: str, autoscaling: st
     assert re.search(rf"✔ root: apply {example}, autoscaling {autoscaling}\b", full)
 
 
+def test_autoscaling_flips_keep_the_service(full: str) -> None:
+    """Every apply after the first flips autoscaling from its saved plan, no hand step."""
+    applies = re.findall(r"✔ root: apply \S+, autoscaling (\w+) .*?  (service: [^;]+);", full)
+    flags = [flag for flag, _ in applies]
+    assert len(flags) >= 4, applies  # on, off, on, off over the two examples
+    assert flags == ["true", "false"] * (len(flags) // 2), applies
+    assert applies[0][1] == "service: created"
+    for _flag, service in applies[1:]:
+        assert re.fullmatch(r"service: 0 replaced \((no-op|update)\)", service), applies
+    assert "state mv" not in full
+
+
 def test_bootstrap_applied_and_root_on_the_s3_backend(full: str) -> None:
     assert re.search(r"✔ bootstrap: apply .*\d+ created", full)
     assert re.search(r"✔ root: init on the s3 backend .*s3://\S+, use_lockfile", full)
@@ -115,7 +127,7 @@ def test_replacements_plan_in_the_order_the_code_claims(full: str) -> None:
     assert "aws_lb_target_group.this: create then delete" in full
     assert "aws_ecs_task_definition.this: create then delete" in full
     assert "aws_security_group.tasks: create then delete" in full
-    assert re.search(r"aws_ecs_service\.\w+\[0\]: delete then create", full)
+    assert "module.ecs_cluster.aws_ecs_service.this: delete then create" in full
     assert re.search(r"✔ create_before_destroy: apply .*replaced", full)
 
 
@@ -216,4 +228,4 @@ def test_an_ignore_changes_entry_removed_makes_the_plan_after_deploy_non_empty(
     failed = broken_policy_and_ignore_changes
     plan = next(line for line in failed.splitlines() if "plan after deploy" in line)
     assert "✘" in plan
-    assert "module.ecs_cluster.aws_ecs_service.autoscaled[0]" in plan
+    assert "module.ecs_cluster.aws_ecs_service.this" in plan

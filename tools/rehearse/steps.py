@@ -35,10 +35,8 @@ REMOVED_ACTION = "ecs:RegisterTaskDefinition"
 EXIT_CREDENTIALS = 3  # finlex-release's code for access denied (release/README.md)
 DEPLOY_POLICY = "module.github_oidc.aws_iam_role_policy.deploy"
 SERVICE_TYPE = "aws_ecs_service"
-SERVICE_ADDRESSES = (
-    "module.ecs_cluster.aws_ecs_service.autoscaled[0]",
-    "module.ecs_cluster.aws_ecs_service.fixed[0]",
-)
+# The one service block in both autoscaling modes; no flip may replace or move it.
+SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
 # The checks after the applies, in the order they run (--checks picks some).
 CHECKS = ("release", "plan", "replace", "destroy")
@@ -271,22 +269,41 @@ class Rehearsal:
     def applier(self, example: Path, autoscaling: str) -> Callable[[], str]:
         def apply() -> str:
             tf = self._tf(self.copy)
-            moved = self._move_service(tf, autoscaling == "true")
             self._vars = [*self.example_vars(example), f"-var=autoscaling_enabled={autoscaling}"]
-            applied = tf.run("apply", "-auto-approve", "-input=false", "-no-color", *self._vars)
-            return moved + self._count(applied.stdout)
+            plan_file = self.workdir / f"apply-{example.stem}-autoscaling-{autoscaling}.tfplan"
+            tf.run("plan", "-input=false", "-no-color", *self._vars, f"-out={plan_file}")
+            kept = self._service_kept(tf.json("show", str(plan_file)))
+            applied = tf.run("apply", "-input=false", "-no-color", str(plan_file))
+            return f"{kept}; {self._count(applied.stdout)}"
 
         return apply
 
-    def _move_service(self, tf: Terraform, autoscaling: bool) -> str:
-        """Switching autoscaling moves the service's address first, as infra/README.md says."""
-        source, target = SERVICE_ADDRESSES if not autoscaling else SERVICE_ADDRESSES[::-1]
-        listing = tf.run("state", "list", check=False)  # exits 1 before the first apply
-        listed = listing.stdout.split() if listing.returncode == 0 else []
-        if source not in listed:
-            return ""
-        tf.run("state", "mv", source, target)
-        return f"state mv {source.rsplit('.', 1)[-1]} -> {target.rsplit('.', 1)[-1]}; "
+    @staticmethod
+    def _service_kept(plan: dict[str, Any]) -> str:
+        """What a saved plan does to the service; a StepError if it replaces, destroys or moves it.
+
+        An autoscaling flip runs from tfvars alone (CI has no hand steps), so the
+        plan itself must leave the service where it is: no-op or update in place.
+        """
+        prior = (plan.get("prior_state") or {}).get("values", {}).get("root_module", {})
+        existed = any(
+            resource["type"] == SERVICE_TYPE
+            for module in _modules(prior)
+            for resource in module.get("resources", [])
+        )
+        changes = [c for c in plan.get("resource_changes", []) if c["type"] == SERVICE_TYPE]
+        for change in changes:
+            actions = change["change"]["actions"]
+            if "previous_address" in change:
+                moved = f"{change['previous_address']} to {change['address']}"
+                raise StepError(f"the plan moves {moved}")
+            if "delete" in actions or (existed and "create" in actions):
+                raise StepError(f"the plan would {' then '.join(actions)} {change['address']}")
+        addresses = [change["address"] for change in changes]
+        if addresses != [SERVICE_ADDRESS]:
+            raise StepError(f"expected {SERVICE_ADDRESS} alone, the plan has {addresses}")
+        actions = changes[0]["change"]["actions"]
+        return f"service: 0 replaced ({'/'.join(actions)})" if existed else "service: created"
 
     def push_image(self) -> str:
         docker_manifest = image.manifest_of(self.docker, self.image)
