@@ -22,9 +22,12 @@ it where it differs from AWS, without touching the product:
   security-group rule that references another group keeps its description.
 - CreateService keeps the settings moto keeps only on UpdateService (health
   check grace period, managed tags, AZ rebalancing, deployment configuration).
-- IAM enforcement is switched on only while the release tool runs, under the
-  credentials of a user whose sole policy is the deploy role's, so Terraform
-  keeps administrator rights.
+- Every request passes the IAM gate (``rehearse.gate``): it is recorded with
+  its principal, action, resource ARN and condition context, and evaluated
+  against the caller's policies with AWS's logic (``iamsim``). While the gate
+  enforces (``Emulator.gate.enforced()``, or ``enforcing_iam()``), a denied
+  call is answered as AWS answers it; moto's own action-only enforcement stays
+  off. The administrator's key is never denied.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from rehearse.gate import Gate
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -72,23 +77,16 @@ class Emulator:
 
     url: str
     _server: Any
+    gate: Gate  # records every call; enforces while asked to
 
     def stop(self) -> None:
         self._server.stop()
 
     @contextmanager
     def enforcing_iam(self) -> Iterator[None]:
-        """Requests are authenticated and authorized against moto's IAM meanwhile."""
-        from moto import settings
-        from moto.core.authorization import ActionAuthenticatorMixin
-
-        saved = settings.INITIAL_NO_AUTH_ACTION_COUNT
-        ActionAuthenticatorMixin.request_count = 0
-        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
-        try:
+        """Calls by anyone but the administrator are authorized by the gate meanwhile."""
+        with self.gate.enforced():
             yield
-        finally:
-            settings.INITIAL_NO_AUTH_ACTION_COUNT = saved
 
 
 def _moto(name: str) -> Any:
@@ -384,7 +382,6 @@ def _patch_ec2() -> None:
 def start() -> Emulator:
     """Start moto on 127.0.0.1 and a free port, adapted as the module docstring says."""
     os.environ.update(_MOTO_ENV)
-    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     _patch_route53()
@@ -395,7 +392,30 @@ def start() -> Emulator:
     _patch_denials()
     _patch_acm()
     _patch_ec2()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    gate = Gate(account=ACCOUNT_ID, admin_key=ADMIN_KEY)
+    server = _gated_server(gate)
     server.start()
     host, port = server.get_host_and_port()
-    return Emulator(url=f"http://{host}:{port}", _server=server)
+    return Emulator(url=f"http://{host}:{port}", _server=server, gate=gate)
+
+
+def _gated_server(gate: Gate) -> Any:
+    """moto's ThreadedMotoServer with the gate in front of its WSGI application."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class GatedMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # ThreadedMotoServer's, with the app wrapped
+            app = gate.wrap(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return GatedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
