@@ -150,8 +150,8 @@ class Row:
         found = []
         for arn in self.resources(call, facts):
             context = dict(base)
-            if self.resource_tags and "*" not in arn:
-                context.update({f"aws:ResourceTag/{k}": v for k, v in facts.tags(arn).items()})
+            if self.resource_tags:
+                context.update(_resource_tag_keys(facts, arn))
             found.append(Check(self.action, arn, context))
         for extra in self.extra:
             found += extra(call, facts)
@@ -191,6 +191,13 @@ def _request_tag_keys(tags: Tags | None) -> Context:
     context: Context = {f"aws:RequestTag/{k}": v for k, v in tags.items() if v is not None}
     context["aws:TagKeys"] = list(tags)
     return context
+
+
+def _resource_tag_keys(facts: Facts, arn: str) -> Context:
+    """aws:ResourceTag/<key> for each tag of an existing resource (none for one being made)."""
+    if "*" in arn:
+        return {}
+    return {f"aws:ResourceTag/{k}": v for k, v in facts.tags(arn).items()}
 
 
 def authorizations(
@@ -440,6 +447,7 @@ def via(
         if not arn:
             return []
         context = _base_context(call)
+        context.update(_resource_tag_keys(facts, arn))
         context.update(_kms_caller_account(call, facts))
         context["kms:ViaService"] = f"{service}.{call.region}.amazonaws.com"
         context["aws:CalledVia"] = [f"{service}.amazonaws.com"]
@@ -502,6 +510,7 @@ def pass_role(paths: Sequence[str], to_service: str) -> Extra:
             role = _str(call.params, path)
             if role:
                 context = _base_context(call)
+                context.update(_resource_tag_keys(facts, role))
                 context["iam:PassedToService"] = to_service
                 found.append(Check("iam:PassRole", role, context))
         return found
@@ -534,7 +543,10 @@ def tag_on_create(
         context.update(_request_tag_keys(given))
         if create_action_key:
             context[create_action_key] = call.operation
-        return [Check(action, arn, context) for arn in resources(call, facts)]
+        return [
+            Check(action, arn, {**context, **_resource_tag_keys(facts, arn)})
+            for arn in resources(call, facts)
+        ]
 
     return checks
 
@@ -724,6 +736,14 @@ def _new_load_balancer(call: Call, facts: Facts) -> list[str]:
 
 def _new_target_group(call: Call, facts: Facts) -> list[str]:
     return [_regional("elasticloadbalancing", call, f"targetgroup/{_str(call.params, 'Name')}/*")]
+
+
+def _load_balancer(call: Call, facts: Facts) -> list[str]:
+    return [_str(call.params, "LoadBalancerArn")]
+
+
+def _listener(call: Call, facts: Facts) -> list[str]:
+    return [_str(call.params, "ListenerArn")]
 
 
 def _new_listener(call: Call, facts: Facts) -> list[str]:
@@ -1145,13 +1165,14 @@ _rows(
 _elb_tags = tag_list("Tags")
 
 
-def _elb_create(operation: str, resources: Arns) -> tuple[str, Row]:
+def _elb_create(operation: str, resources: Arns, created: Arns) -> tuple[str, Row]:
+    """A create acts on `resources` (the new one, or its parent) and tags what it creates."""
     return _same(
         "elasticloadbalancing", operation, resources,
-        request_tags=_elb_tags,
+        resource_tags=True, request_tags=_elb_tags,
         extra=(
             tag_on_create(
-                "elasticloadbalancing:AddTags", _elb_tags, resources,
+                "elasticloadbalancing:AddTags", _elb_tags, created,
                 "elasticloadbalancing:CreateAction",
             ),
         ),
@@ -1161,10 +1182,11 @@ def _elb_create(operation: str, resources: Arns) -> tuple[str, Row]:
 _rows(
     "elasticloadbalancing",
     [
-        _elb_create("CreateLoadBalancer", _new_load_balancer),
-        _elb_create("CreateTargetGroup", _new_target_group),
-        _elb_create("CreateListener", _new_listener),
-        _elb_create("CreateRule", _new_rule_of_listener),
+        _elb_create("CreateLoadBalancer", _new_load_balancer, _new_load_balancer),
+        _elb_create("CreateTargetGroup", _new_target_group, _new_target_group),
+        # A listener is created on its load balancer, a rule on its listener.
+        _elb_create("CreateListener", _load_balancer, _new_listener),
+        _elb_create("CreateRule", _listener, _new_rule_of_listener),
         *(
             _same("elasticloadbalancing", name, anything)
             for name in _names(
@@ -1299,7 +1321,7 @@ _rows(
         ),
         # The rehearsal's own users (the release tool's credentials): an administrator's step.
         *(
-            _same("iam", name, _iam_user)
+            _same("iam", name, _iam_user, resource_tags=True)
             for name in ("CreateAccessKey", "CreateUser", "GetUser", "PutUserPolicy")
         ),
     ],
