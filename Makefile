@@ -26,7 +26,7 @@ PYTEST_ARGS ?=
 # `make help` prints every target that has a `## ` comment, in aligned columns,
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
-             TF_BACKEND_HCL TF_TFVARS ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
+             TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR REHEARSE_ARGS \
              BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
@@ -54,6 +54,7 @@ HELP_PYTHON         := interpreter that creates the virtual environments (3.11+)
 HELP_TF             := terraform command
 HELP_TF_BACKEND_HCL := text of infra/backend.hcl, written if the file is missing (CI: repository variable)
 HELP_TF_TFVARS      := text of infra/terraform.tfvars, written if the file is missing (CI: repository variable)
+HELP_TF_PLAN_SHA256 := make tf-apply/tf-plan-check: the plan's SHA-256 the plan job recorded (empty: its .sha256 file)
 HELP_ECR_REPOSITORY := ECR repository of make push/scan-gate/deploy
 HELP_CLUSTER        := ECS cluster of make deploy/rollback/service-status
 HELP_SERVICE        := ECS service of make deploy/rollback/service-status
@@ -241,6 +242,13 @@ stop-soak: $(VENV)/.dev-installed ## SIGTERM right after start, 50 times; prints
 TF         ?= terraform
 TF_ROOTS   := infra $(patsubst %/,%,$(dir $(wildcard infra/bootstrap/*.tf)))
 TF_PLAN    := finlex.tfplan
+# The drift check's plan (never applied).
+TF_DRIFT_PLAN := drift.tfplan
+# Records, checks and applies saved plans; checks drift (tools/tfplan.py: exit codes there).
+TFPLAN      = $(PYTHON) tools/tfplan.py --chdir infra --terraform '$(TF)'
+# The plan's SHA-256 as the plan job recorded it; empty: only the .sha256 file beside it.
+TF_PLAN_SHA256 ?=
+TF_PLAN_HASH_ARG = $(if $(TF_PLAN_SHA256),--sha256 $(TF_PLAN_SHA256))
 
 .PHONY: tf-validate
 tf-validate: ## terraform init -backend=false + validate of every root (needs the registry)
@@ -258,19 +266,36 @@ infra/backend.hcl infra/terraform.tfvars:
 	printf '%s\n' "$${!var}" > $@
 
 .PHONY: tf-plan
-tf-plan: infra/backend.hcl infra/terraform.tfvars ## terraform plan of infra/ (S3 backend) into infra/finlex.tfplan
+tf-plan: infra/backend.hcl infra/terraform.tfvars ## plan infra/ (S3 backend, no lock) into infra/finlex.tfplan + .sha256 + .md summary
 	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
-	$(TF) -chdir=infra plan -input=false -no-color -lock-timeout=5m -out=$(TF_PLAN)
+	$(TF) -chdir=infra plan -input=false -no-color -lock=false -out=$(TF_PLAN)
+	$(TFPLAN) record $(TF_PLAN)
 
 .PHONY: tf-plan-summary
-tf-plan-summary: ## print the saved plan as Markdown (GitHub job summary)
-	@echo '### terraform plan (infra/)'; echo; echo '```'; \
-	$(TF) -chdir=infra show -no-color $(TF_PLAN) 2>/dev/null || echo "(no plan was saved: see the plan step's log)"; \
-	echo '```'
+tf-plan-summary: ## print the saved plan's Markdown summary (GitHub job summary: what reviewers approve)
+	@$(TFPLAN) summary $(TF_PLAN)
+
+.PHONY: tf-plan-outputs
+tf-plan-outputs: ## print sha256=... and changes=true|false of the saved plan (for GITHUB_OUTPUT)
+	@$(TFPLAN) outputs $(TF_PLAN)
+
+.PHONY: tf-plan-check
+tf-plan-check: ## check the saved plan against its recorded SHA-256 (and TF_PLAN_SHA256); exit 3 if changed
+	$(TFPLAN) verify $(TF_PLAN) $(TF_PLAN_HASH_ARG)
 
 .PHONY: tf-apply
-tf-apply: tf-plan ## plan, then apply exactly that plan
-	$(TF) -chdir=infra apply -input=false -no-color -lock-timeout=5m $(TF_PLAN)
+tf-apply: infra/backend.hcl ## apply the saved plan infra/finlex.tfplan if its hash checks out (never a new plan)
+	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
+	$(TFPLAN) apply $(TF_PLAN) $(TF_PLAN_HASH_ARG)
+
+.PHONY: tf-drift
+tf-drift: infra/backend.hcl infra/terraform.tfvars ## plan against the live account (no lock); fail with a summary if anything would change
+	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
+	$(TFPLAN) drift $(TF_DRIFT_PLAN)
+
+.PHONY: tf-drift-summary
+tf-drift-summary: ## print the drift plan's Markdown summary (GitHub job summary)
+	@$(TFPLAN) summary $(TF_DRIFT_PLAN)
 
 # --- release (finlex-release; options and exit codes: release/README.md) ----
 # Pipelines and laptops run the same steps, e.g.

@@ -1,11 +1,14 @@
 """The Makefile's Terraform targets that terraform.yml and ci.yml call.
 
-They run in a scratch copy of the Makefile with `TF=echo`, so no Terraform,
-AWS or registry is needed and the checkout's infra/ is never written to.
+They run in a scratch copy of the Makefile (and tools/tfplan.py) with `TF=echo`
+or a fake terraform that logs its arguments, so no Terraform, AWS or registry
+is needed and the checkout's infra/ is never written to.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,11 +24,46 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "tools").mkdir()
+    shutil.copy(REPO / "tools" / "tfplan.py", tmp_path / "tools" / "tfplan.py")
     (tmp_path / "application").mkdir()
     shutil.copy(REPO / "application" / "VERSION", tmp_path / "application" / "VERSION")
     (tmp_path / "infra" / "bootstrap").mkdir(parents=True)
     (tmp_path / "infra" / "bootstrap" / "resources.tf").write_text("", encoding="utf-8")
     return tmp_path
+
+
+# What `terraform show -json` prints for a plan that creates one resource.
+SHOW_JSON = json.dumps(
+    {
+        "terraform_version": "1.15.5",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "resource_changes": [
+            {"address": "aws_sns_topic.alarms", "change": {"actions": ["create"]}}
+        ],
+    }
+)
+
+
+def fake_terraform(scratch: Path) -> tuple[str, Path]:
+    """A terraform that logs its arguments, saves a plan on -out= and shows SHOW_JSON."""
+    log = scratch / "terraform.log"
+    script = scratch / "terraform"
+    (scratch / "show.json").write_text(SHOW_JSON, encoding="utf-8")
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{log}"\n'
+        "dir=${1#-chdir=}; shift\n"
+        'case "$1" in\n'
+        "  plan) for arg; do case $arg in -out=*) out=${arg#-out=}; "
+        'case $out in /*) ;; *) out=$dir/$out ;; esac; echo "plan $*" > "$out" ;; esac; done ;;\n'
+        f'  show) if [ "$2" = -json ]; then cat "{scratch}/show.json"; '
+        'else echo "  # aws_sns_topic.alarms will be created"; fi ;;\n'
+        "esac\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return str(script), log
 
 
 def make(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -63,43 +101,86 @@ def test_plan_without_backend_config_says_what_to_do(scratch: Path) -> None:
     assert not (scratch / "infra" / "backend.hcl").exists()
 
 
-def test_plan_writes_ci_config_from_variables_then_plans(scratch: Path) -> None:
+def test_plan_writes_ci_config_from_variables_then_plans_and_records(scratch: Path) -> None:
     backend = 'bucket = "finlex-tfstate"\nkey    = "finlex/terraform.tfstate"'
     tfvars = 'domain_name = "api.example.com"'
-    result = make(scratch, "tf-plan", TF_BACKEND_HCL=backend, TF_TFVARS=tfvars)
+    terraform, log = fake_terraform(scratch)
+    result = make(scratch, "tf-plan", f"TF={terraform}", TF_BACKEND_HCL=backend, TF_TFVARS=tfvars)
     assert result.returncode == 0, result.stderr
     assert (scratch / "infra" / "backend.hcl").read_text() == backend + "\n"
     assert (scratch / "infra" / "terraform.tfvars").read_text() == tfvars + "\n"
-    lines = result.stdout.splitlines()
-    init = next(i for i, ln in enumerate(lines) if "-backend-config=backend.hcl" in ln)
-    plan = next(i for i, ln in enumerate(lines) if " plan " in ln and "-out=finlex.tfplan" in ln)
-    assert init < plan
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("-chdir=infra init ")
+    assert calls[0].endswith(" -backend-config=backend.hcl")
+    assert calls[1] == "-chdir=infra plan -input=false -no-color -lock=false -out=finlex.tfplan"
+    saved = scratch / "infra" / "finlex.tfplan"
+    digest = hashlib.sha256(saved.read_bytes()).hexdigest()
+    assert (scratch / "infra" / "finlex.tfplan.sha256").read_text() == f"{digest}  finlex.tfplan\n"
+    summary = (scratch / "infra" / "finlex.tfplan.md").read_text()
+    assert "**1 to add, 0 to change, 0 to destroy, 0 to replace**" in summary
+    assert "- `aws_sns_topic.alarms`: add" in summary
+    assert result.stdout.splitlines()[-1].startswith("tfplan: finlex.tfplan: 1 to add")
+    outputs = make(scratch, "--silent", "tf-plan-outputs", f"TF={terraform}")
+    assert outputs.stdout == f"sha256={digest}\nchanges=true\n", "GITHUB_OUTPUT lines only"
 
 
 def test_existing_local_files_win_over_variables(scratch: Path) -> None:
     (scratch / "infra" / "backend.hcl").write_text("local\n", encoding="utf-8")
     (scratch / "infra" / "terraform.tfvars").write_text("local\n", encoding="utf-8")
-    result = make(scratch, "tf-plan", TF_BACKEND_HCL="from-ci", TF_TFVARS="from-ci")
+    terraform, _ = fake_terraform(scratch)
+    result = make(scratch, "tf-plan", f"TF={terraform}", TF_BACKEND_HCL="from-ci", TF_TFVARS="v")
     assert result.returncode == 0, result.stderr
     assert (scratch / "infra" / "backend.hcl").read_text() == "local\n"
 
 
-def test_apply_applies_the_saved_plan(scratch: Path) -> None:
-    result = make(scratch, "tf-apply", TF_BACKEND_HCL="b", TF_TFVARS="v")
+def test_apply_applies_the_saved_plan_and_makes_no_new_one(scratch: Path) -> None:
+    terraform, log = fake_terraform(scratch)
+    planned = make(scratch, "tf-plan", f"TF={terraform}", TF_BACKEND_HCL="b", TF_TFVARS="v")
+    assert planned.returncode == 0, planned.stderr
+    digest = (scratch / "infra" / "finlex.tfplan.sha256").read_text().split()[0]
+    log.unlink()
+    result = make(scratch, "tf-apply", f"TF={terraform}", f"TF_PLAN_SHA256={digest}")
     assert result.returncode == 0, result.stderr
-    assert (
-        result.stdout.rstrip()
-        .splitlines()[-1]
-        .endswith("apply -input=false -no-color -lock-timeout=5m finlex.tfplan")
-    )
+    init, apply = log.read_text().splitlines()
+    assert init.startswith("-chdir=infra init ")
+    assert init.endswith(" -backend-config=backend.hcl")
+    saved = scratch / "infra" / "finlex.tfplan"
+    assert apply == f"-chdir=infra apply -input=false -no-color -lock-timeout=5m {saved}"
 
 
-def test_plan_summary_is_markdown_even_without_a_plan(tmp_path: Path, scratch: Path) -> None:
-    fake_tf = tmp_path / "tf"
-    fake_tf.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
-    fake_tf.chmod(0o755)
-    result = make(scratch, "--silent", "tf-plan-summary", f"TF={fake_tf}")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("### terraform plan")
-    assert "(no plan was saved" in result.stdout
-    assert result.stdout.count("```") == 2
+def test_apply_refuses_a_changed_plan_file(scratch: Path) -> None:
+    terraform, log = fake_terraform(scratch)
+    planned = make(scratch, "tf-plan", f"TF={terraform}", TF_BACKEND_HCL="b", TF_TFVARS="v")
+    assert planned.returncode == 0, planned.stderr
+    saved = scratch / "infra" / "finlex.tfplan"
+    saved.write_bytes(saved.read_bytes().replace(b"plan", b"plam", 1))
+    log.unlink()
+    for goal in ("tf-plan-check", "tf-apply"):
+        result = make(scratch, goal, f"TF={terraform}")
+        assert result.returncode == 2, result.stdout  # make's code; the tool's is 3
+        assert "tfplan: finlex.tfplan has changed since it was planned" in result.stderr
+        assert "Error 3" in result.stderr
+    assert " apply " not in log.read_text(), "terraform apply ran on a changed file"
+
+
+def test_check_and_apply_pass_the_hash_the_plan_job_recorded(scratch: Path) -> None:
+    for goal in ("tf-plan-check", "tf-apply"):
+        recipe = make(scratch, "-n", goal, "TF_PLAN_SHA256=abc123", TF_BACKEND_HCL="b")
+        assert recipe.stdout.rstrip().endswith("finlex.tfplan --sha256 abc123"), recipe.stdout
+        recipe = make(scratch, "-n", goal, TF_BACKEND_HCL="b")
+        assert recipe.stdout.rstrip().endswith("finlex.tfplan"), recipe.stdout
+
+
+def test_drift_runs_the_drift_check_after_init(scratch: Path) -> None:
+    recipe = make(scratch, "-n", "tf-drift", TF_BACKEND_HCL="b", TF_TFVARS="v")
+    *_, init, drift = recipe.stdout.splitlines()
+    assert " init " in init
+    assert drift.endswith("tools/tfplan.py --chdir infra --terraform 'echo' drift drift.tfplan")
+
+
+def test_plan_summary_is_markdown_even_without_a_plan(scratch: Path) -> None:
+    for goal, name in (("tf-plan-summary", "finlex.tfplan"), ("tf-drift-summary", "drift.tfplan")):
+        result = make(scratch, "--silent", goal)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"### terraform plan: `{name}`")
+        assert "(no plan was saved" in result.stdout
