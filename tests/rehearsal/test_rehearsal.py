@@ -131,6 +131,21 @@ def test_replacements_plan_in_the_order_the_code_claims(full: str) -> None:
     assert re.search(r"✔ create_before_destroy: apply .*replaced", full)
 
 
+def test_only_the_reviewed_plan_file_applies_and_drift_is_reported(full: str) -> None:
+    # The four proofs of what terraform.yml's apply and drift jobs run (tools/tfplan.py).
+    for pattern in (
+        r"✔ saved plan: a changed file is refused .*exit 3, nothing applied: "
+        r"tfplan: reviewed\.tfplan has changed since it was planned",
+        r"✔ saved plan: the reviewed file applies .*tfplan: applied reviewed\.tfplan "
+        r".*log retention 60 days, as reviewed",
+        r"✔ saved plan: a stale plan is refused .*exit 4, nothing applied: "
+        r"tfplan: other\.tfplan is stale",
+        r"✔ drift: an out-of-band change is reported .*exit 0, then .* exit 1, "
+        r"tfplan: drift: .*module\.ecs_cluster\.aws_cloudwatch_log_group\.this",
+    ):
+        assert re.search(pattern, full), pattern
+
+
 def test_destroy_leaves_only_the_bootstrap(full: str) -> None:
     assert re.search(r"✔ destroy .*\d+ destroyed", full)
     assert re.search(r"✔ nothing left but the bootstrap .*only the state bucket", full)

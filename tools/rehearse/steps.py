@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import tfplan
 from rehearse import account, emulator, image
 from rehearse.emulator import Emulator
 from rehearse.terraform import (
@@ -39,7 +42,11 @@ SERVICE_TYPE = "aws_ecs_service"
 SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
 # The checks after the applies, in the order they run (--checks picks some).
-CHECKS = ("release", "plan", "replace", "destroy")
+CHECKS = ("release", "plan", "replace", "planfile", "destroy")
+# planfile: the reviewed change, a plan made beside it, and the out-of-band drift.
+TFPLAN = Path(__file__).resolve().parents[1] / "tfplan.py"
+LOG_GROUP = "module.ecs_cluster.aws_cloudwatch_log_group.this"
+RETENTION_REVIEWED, RETENTION_OTHER, RETENTION_DRIFT = 60, 90, 7
 _MODULE_CALL = re.compile(r'^module "([^"]+)" \{\s*source\s*=\s*"(\./[^"]+)"', re.MULTILINE)
 _APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 
@@ -200,6 +207,12 @@ class Rehearsal:
             "replace": [
                 ("create_before_destroy: plans", self.replacement_plans),
                 ("create_before_destroy: apply", self.replacement_apply),
+            ],
+            "planfile": [
+                ("saved plan: a changed file is refused", self.changed_plan_refused),
+                ("saved plan: the reviewed file applies", self.saved_plan_applies),
+                ("saved plan: a stale plan is refused", self.stale_plan_refused),
+                ("drift: an out-of-band change is reported", self.drift_reported),
             ],
             "destroy": [
                 ("destroy", self.destroy),
@@ -436,6 +449,95 @@ class Rehearsal:
             "apply", "-auto-approve", "-input=false", "-no-color", *self._vars, *replace
         )
         return f"{len(replace)} replaced create-before-destroy: {self._count(applied.stdout)}"
+
+    # --- planfile: apply exactly the reviewed plan (tools/tfplan.py) -------------
+
+    def _tfplan(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """tools/tfplan.py on the working copy, with the rehearsal's Terraform and its env."""
+        tf = self._tf(self.copy)
+        command = [sys.executable, str(TFPLAN), "--chdir", str(tf.chdir)]
+        command += ["--terraform", shlex.quote(tf.binary), *args]
+        result = subprocess.run(  # noqa: S603 - argument list, no shell
+            command, env={**os.environ, **tf.env}, capture_output=True, text=True, check=False
+        )
+        with (self.workdir / "tfplan.log").open("a") as log:
+            log.write(f"\n$ tfplan {' '.join(args)} -> {result.returncode}\n")
+            log.write(result.stdout + result.stderr)
+        return result
+
+    def _saved_plan(self, name: str, retention: int) -> Path:
+        """A plan that sets the log retention, saved and recorded as `make tf-plan` does."""
+        plan = self.workdir / name
+        self._tf(self.copy).run(
+            "plan", "-input=false", "-no-color", "-lock=false", *self._vars,
+            f"-var=log_retention_days={retention}", f"-out={plan}",
+        )  # fmt: skip
+        self._expect(self._tfplan("record", str(plan)), 0, f"tfplan record {name}")
+        return plan
+
+    def _retention(self) -> int:
+        """The log group's retention as the emulated account holds it."""
+        name = self._state_value(LOG_GROUP, "name")
+        logs = account.client(self.account.url, "logs")
+        (group,) = [
+            g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+            if g["logGroupName"] == name
+        ]  # fmt: skip
+        return int(group.get("retentionInDays", 0))
+
+    def _state_value(self, address: str, key: str) -> str:
+        state = self._tf(self.copy).json("show")
+        for module in _modules(state["values"]["root_module"]):
+            for resource in module.get("resources", []):
+                if resource["address"] == address:
+                    return str(resource["values"][key])
+        raise StepError(f"{address} is not in the state")
+
+    def changed_plan_refused(self) -> str:
+        # Two plans of the same state: the reviewed one, and one that goes stale
+        # once the reviewed one is applied (stale_plan_refused).
+        self.reviewed_plan = self._saved_plan("reviewed.tfplan", RETENTION_REVIEWED)
+        self.other_plan = self._saved_plan("other.tfplan", RETENTION_OTHER)
+        # The reviewed file's place taken by another plan, valid for Terraform.
+        swapped = self.workdir / "swapped" / self.reviewed_plan.name
+        swapped.parent.mkdir(exist_ok=True)
+        shutil.copy(self.other_plan, swapped)
+        shutil.copy(tfplan.hash_file(self.reviewed_plan), tfplan.hash_file(swapped))
+        before = self._retention()
+        refused = self._tfplan("apply", str(swapped))
+        line = self._expect(refused, tfplan.EXIT_HASH, "apply of a changed plan file")
+        if self._retention() != before:
+            raise StepError(f"the changed plan was applied anyway: {line}")
+        return f"exit {tfplan.EXIT_HASH}, nothing applied: {line}"
+
+    def saved_plan_applies(self) -> str:
+        applied = self._tfplan("apply", str(self.reviewed_plan))
+        line = self._expect(applied, 0, "apply of the reviewed plan")
+        if (retention := self._retention()) != RETENTION_REVIEWED:
+            raise StepError(f"log retention is {retention} days after {line}")
+        return f"{line}; log retention {retention} days, as reviewed"
+
+    def stale_plan_refused(self) -> str:
+        refused = self._tfplan("apply", str(self.other_plan))
+        line = self._expect(refused, tfplan.EXIT_STALE, "apply of a plan made before that apply")
+        if (retention := self._retention()) != RETENTION_REVIEWED:
+            raise StepError(f"the stale plan changed the log retention to {retention} days")
+        return f"exit {tfplan.EXIT_STALE}, nothing applied: {line}"
+
+    def drift_reported(self) -> str:
+        check = ["drift", str(self.workdir / "drift.tfplan"), "--", *self._vars]
+        check.append(f"-var=log_retention_days={RETENTION_REVIEWED}")
+        self._expect(self._tfplan(*check), 0, "drift check before the change")
+        name = self._state_value(LOG_GROUP, "name")
+        logs = account.client(self.account.url, "logs")
+        logs.put_retention_policy(logGroupName=name, retentionInDays=RETENTION_DRIFT)
+        line = self._expect(self._tfplan(*check), tfplan.EXIT_DRIFT, "drift check after it")
+        if LOG_GROUP not in line:
+            raise StepError(f"the drift check did not name {LOG_GROUP}: {line}")
+        return (
+            f"exit 0, then {name} retention set to {RETENTION_DRIFT} days by API: "
+            f"exit {tfplan.EXIT_DRIFT}, {line}"
+        )
 
     def destroy(self) -> str:
         tf = self._tf(self.copy)
