@@ -1,10 +1,12 @@
-"""Shared test setup: tools installed next to the interpreter come first on PATH."""
+"""Shared test setup: venv tools first on PATH; every session ends with its skips (skipsummary)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+
+import skipsummary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,6 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _venv_bin = str(Path(sys.executable).parent)
 if _venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _venv_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+def pytest_configure(config) -> None:
+    """Every session ends with `skipped: N (reasons)`; under CI=true a skip fails it."""
+    skipsummary.register(config)
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
