@@ -93,6 +93,7 @@ SERVICE_PARAMS: dict[str, dict[str, Any]] = {
         "ResourceId": "service/finlex/finlex",
         "ScalableDimension": "ecs:service:DesiredCount",
         "ResourceARN": TARGET,
+        "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/finlex-scaling",
         "Tags": {"Project": "finlex"},
         "TagKeys": ["Project"],
     },

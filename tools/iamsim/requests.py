@@ -907,6 +907,7 @@ _rows(
             resource_tags=True, request_tags=_aas_tags, keys=_scaling_keys,
             extra=(
                 tag_on_create("application-autoscaling:TagResource", _aas_tags, _scalable_target),
+                pass_role(("RoleARN",), "application-autoscaling.amazonaws.com"),
             ),
         ),
         _same("application-autoscaling", "DescribeScalableTargets", anything),

@@ -142,7 +142,7 @@ def parse(environ: dict[str, Any]) -> Parsed | None:
         return Parsed(prefix, "", {}, region, key, guessed, request.method)
     finally:
         environ["wsgi.input"] = io.BytesIO(body)
-    compatible = bool(model.metadata.get("awsQueryCompatible"))
+    compatible = "awsQueryCompatible" in model.metadata
     return Parsed(
         prefix, str(operation.name), params, region, key, protocol, request.method, compatible
     )
