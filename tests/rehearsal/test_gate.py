@@ -135,6 +135,8 @@ def task_definition(who, task_role):
                 tags=[{"key": "Project", "value": "finlex"}])
 
 results = {}
+results["_before_log"] = len(e.gate.records())
+e.gate.log_to(work / "gate.jsonl")
 state, lock = "finlex/terraform.tfstate", "finlex/terraform.tfstate.tflock"
 with e.gate.enforced():
     # the apply role
@@ -202,7 +204,19 @@ with e.gate.enforced():
     for service, method, kwargs in writes:
         record(f"plan: {service} {method} {kwargs.get('Key', '')}".strip(), plan(service), method,
                **kwargs)
+    # what the table does not know, an administrator, a key AWS never issued
+    record("unknown operation", apply("ecs"), "list_account_settings")
+    record("administrator", admin("kms"), "put_key_policy",
+           KeyId=keys["untagged"], PolicyName="default", Policy=policy)
+    record("unknown key", account.client(e.url, "ecs", "AKIANOTISSUED0000000", "x"),
+           "list_clusters")
+# not enforcing: the call goes through, and the record still says what AWS would do
+record("not enforcing", apply("kms"), "put_key_policy",
+       KeyId=keys["untagged"], PolicyName="default", Policy=policy)
 results["_summaries"] = [s.line() for s in e.gate.summaries()]
+results["_refused"] = [r.refused for r in e.gate.records() if r.principal.endswith("-apply")]
+results["_logged"] = len((work / "gate.jsonl").read_text().splitlines())
+results["_recorded"] = len(e.gate.records()) - results["_before_log"]
 e.stop()
 print(json.dumps(results))
 """
@@ -370,11 +384,54 @@ def test_the_plan_role_cannot_take_the_state_lock(
     assert denied_authorization(probes[name])[:3] == [action, LOCK, IMPLICIT]
 
 
+def test_an_operation_the_table_does_not_know_is_refused_and_counted(
+    probes: dict[str, Any],
+) -> None:
+    outcome = probes["unknown operation"]
+    assert (outcome["ok"], outcome["code"]) == (False, "AccessDeniedException")
+    assert outcome["decisions"] == []
+    assert outcome["message"] == (
+        f"User: {SESSION} is not authorized to perform: ecs:ListAccountSettings: "
+        "ecs:ListAccountSettings is not in the request table (tools/iamsim/requests.py): "
+        "its authorization is unknown"
+    )
+
+
+def test_the_administrator_is_recorded_and_never_denied(probes: dict[str, Any]) -> None:
+    outcome = probes["administrator"]
+    assert outcome["ok"] is True
+    assert outcome["principal"] == ["administrator"]
+    (action, _, decision, _, _), *_ = outcome["decisions"]
+    assert (action, decision) == ("kms:PutKeyPolicy", None)  # recorded, not evaluated
+
+
+def test_a_key_aws_never_issued_is_refused_as_aws_does(probes: dict[str, Any]) -> None:
+    outcome = probes["unknown key"]
+    assert (outcome["code"], outcome["status"]) == ("UnrecognizedClientException", 400)
+    assert outcome["principal"] == ["unknown key AKIANOTISSUED0000000"]
+
+
+def test_when_not_enforcing_a_denial_is_recorded_but_not_answered(probes: dict[str, Any]) -> None:
+    outcome = probes["not enforcing"]
+    assert outcome["ok"] is True
+    action, _, decision = denied_authorization(outcome)[:3]
+    assert (action, decision) == ("kms:PutKeyPolicy", IMPLICIT)
+    assert probes["_refused"][-1] is False
+    assert probes["_refused"].count(True) == len(DENIALS) + 1  # and the unknown operation
+
+
 def test_the_record_sums_up_each_role(probes: dict[str, Any]) -> None:
-    apply_calls = len([n for n in probes if not n.startswith(("plan: ", "_"))])
-    plan_calls = len([n for n in probes if n.startswith("plan: ")])
-    assert f"{ROLE}: {apply_calls} calls, " in "\n".join(probes["_summaries"])
     lines = {line.split(": ", 1)[0]: line for line in probes["_summaries"]}
-    assert lines[ROLE].endswith(f" {len(DENIALS)} denied, 0 unknown operations")
+    apply_calls = len(ALLOWED_BY) - 1 + len(DENIALS) + 2  # + unknown operation, not enforcing
+    plan_calls = len([n for n in probes if n.startswith("plan: ")])
+    assert lines[ROLE].startswith(f"{ROLE}: {apply_calls} calls, ")
+    assert lines[ROLE].endswith(
+        f" {len(DENIALS) + 1} denied, 1 unknown operations (ecs:ListAccountSettings)"
+    )
     assert lines[PLAN_ROLE].startswith(f"{PLAN_ROLE}: {plan_calls} calls, ")
     assert lines[PLAN_ROLE].endswith(f" {plan_calls - 1} denied, 0 unknown operations")
+    assert "administrator" in lines
+
+
+def test_every_record_goes_to_the_log(probes: dict[str, Any]) -> None:
+    assert probes["_logged"] == probes["_recorded"] > len(DENIALS)
