@@ -214,6 +214,70 @@ with e.gate.enforced():
 record("not enforcing", apply("kms"), "put_key_policy",
        KeyId=keys["untagged"], PolicyName="default", Policy=policy)
 results["_summaries"] = [s.line() for s in e.gate.summaries()]
+
+# What the request table asks of the account, answered from moto's backends.
+tagged = [{"Key": "Project", "Value": "finlex"}]
+spec = lambda kind: [{"ResourceType": kind, "Tags": tagged}]
+facts, arns = e.gate.facts, {}
+arns["kms key"] = kms.describe_key(KeyId=keys["finlex"])["KeyMetadata"]["Arn"]
+kms.create_alias(AliasName="alias/finlex-facts", TargetKeyId=keys["finlex"])
+arns["acm certificate"] = admin("acm").request_certificate(
+    DomainName="DOMAIN", Tags=tagged)["CertificateArn"]
+group = admin("ec2").create_security_group(
+    GroupName="finlex-facts", Description="x", VpcId=vpc, TagSpecifications=spec("security-group"))
+arns["ec2 security group"] = f"arn:aws:ec2:REGION:ACCOUNT:security-group/{group['GroupId']}"
+rule = admin("ec2").authorize_security_group_ingress(
+    GroupId=group["GroupId"], TagSpecifications=spec("security-group-rule"),
+    IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+                    "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])["SecurityGroupRules"][0]
+arns["ec2 security group rule"] = (
+    f"arn:aws:ec2:REGION:ACCOUNT:security-group-rule/{rule['SecurityGroupRuleId']}")
+arns["ecs cluster"] = admin("ecs").create_cluster(clusterName="finlex-facts",
+    tags=[{"key": "Project", "value": "finlex"}])["cluster"]["clusterArn"]
+arns["ecr repository"] = admin("ecr").create_repository(
+    repositoryName="finlex-facts", tags=tagged)["repository"]["repositoryArn"]
+admin("logs").create_log_group(logGroupName="/ecs/finlex-facts", tags={"Project": "finlex"})
+arns["logs log group"] = "arn:aws:logs:REGION:ACCOUNT:log-group:/ecs/finlex-facts"
+arns["elb target group"] = admin("elbv2").create_target_group(
+    Name="finle-facts", Protocol="HTTP", Port=80, VpcId=vpc, Tags=tagged
+)["TargetGroups"][0]["TargetGroupArn"]
+arns["sns topic"] = admin("sns").create_topic(Name="finlex-facts", Tags=tagged)["TopicArn"]
+admin("cloudwatch").put_metric_alarm(
+    AlarmName="finlex-facts", MetricName="m", Namespace="n", Statistic="Sum", Period=60,
+    EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold", Tags=tagged)
+arns["cloudwatch alarm"] = "arn:aws:cloudwatch:REGION:ACCOUNT:alarm:finlex-facts"
+admin("iam").tag_role(RoleName="finlex-task", Tags=tagged)
+arns["iam role"] = roles["finlex-task"]
+arns["iam policy"] = admin("iam").create_policy(
+    PolicyName="finlex-facts", PolicyDocument=trust.replace("sts:AssumeRole", "s3:ListBucket")
+    .replace('"Principal": {"Service": "ecs-tasks.amazonaws.com"}, ', '"Resource": "*", '),
+    Tags=tagged)["Policy"]["Arn"]
+admin("s3").create_bucket(Bucket="finlex-facts")
+admin("s3").put_bucket_encryption(Bucket="finlex-facts", ServerSideEncryptionConfiguration={
+    "Rules": [{"ApplyServerSideEncryptionByDefault": {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keys["finlex"]}}]})
+admin("s3").put_object(Bucket="finlex-facts", Key="k", Body=b"x")
+target = dict(ServiceNamespace="dynamodb", ResourceId="table/finlex",  # moto: ECS needs a service
+              ScalableDimension="dynamodb:table:ReadCapacityUnits")
+admin("application-autoscaling").register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+results["_facts"] = {
+    "tags": {kind: facts.tags(arn) for kind, arn in arns.items()},
+    "untagged": facts.tags(kms.describe_key(KeyId=keys["untagged"])["KeyMetadata"]["Arn"]),
+    "no such key": facts.tags("arn:aws:kms:REGION:ACCOUNT:key/no-such-key"),
+    "key by alias": facts.key_arn("alias/finlex-facts", "REGION", "ACCOUNT") == arns["kms key"],
+    "alias target": facts.alias_target("arn:aws:kms:REGION:ACCOUNT:alias/finlex-facts")
+        == arns["kms key"],
+    "group vpc": facts.security_group_vpc(group["GroupId"]) == vpc,
+    "boundary": facts.permissions_boundary("finlex-task"),
+    "no boundary": facts.permissions_boundary("other-app"),
+    "bucket key": facts.bucket_key("finlex-facts") == arns["kms key"],
+    "object key": facts.object_key("finlex-facts", "k") == arns["kms key"],
+    "no bucket key": facts.bucket_key("BUCKET"),
+    "scalable target": (facts.scalable_target_arn(*target.values()) or "").startswith(
+        "arn:aws:application-autoscaling:REGION:ACCOUNT:scalable-target/"),
+    "next revision": facts.next_revision("finlex"),
+    "first revision": facts.next_revision("finlex-new"),
+}
 results["_refused"] = [r.refused for r in e.gate.records() if r.principal.endswith("-apply")]
 results["_logged"] = len((work / "gate.jsonl").read_text().splitlines())
 results["_recorded"] = len(e.gate.records()) - results["_before_log"]
@@ -435,3 +499,38 @@ def test_the_record_sums_up_each_role(probes: dict[str, Any]) -> None:
 
 def test_every_record_goes_to_the_log(probes: dict[str, Any]) -> None:
     assert probes["_logged"] == probes["_recorded"] > len(DENIALS)
+
+
+FACT_KINDS = [
+    "kms key",
+    "acm certificate",
+    "ec2 security group",
+    "ec2 security group rule",
+    "ecs cluster",
+    "ecr repository",
+    "logs log group",
+    "elb target group",
+    "sns topic",
+    "cloudwatch alarm",
+    "iam role",
+    "iam policy",
+]
+
+
+@pytest.mark.parametrize("kind", FACT_KINDS)
+def test_the_gate_reads_each_kind_of_resource_tag_from_moto(
+    probes: dict[str, Any], kind: str
+) -> None:
+    assert probes["_facts"]["tags"][kind] == {"Project": "finlex"}
+
+
+def test_the_gate_answers_the_tables_other_questions_from_moto(probes: dict[str, Any]) -> None:
+    facts = probes["_facts"]
+    assert (facts["untagged"], facts["no such key"]) == ({}, {})
+    assert facts["key by alias"] is facts["alias target"] is facts["group vpc"] is True
+    assert facts["boundary"] == f"arn:aws:iam::{ACCOUNT}:policy/finlex-service-role-boundary"
+    assert facts["no boundary"] is None
+    assert facts["bucket key"] is facts["object key"] is facts["scalable target"] is True
+    assert facts["no bucket key"] is None
+    # the probe registered finlex:1 (the plan role's registration was refused)
+    assert (facts["next revision"], facts["first revision"]) == (2, 1)
