@@ -90,6 +90,7 @@ STEP = @printf '==> %s\n'
 $(BIN)/activate:
 	$(STEP) "creating $(VENV) with $(PYTHON)"
 	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.lock
 
 $(VENV)/.app-installed: requirements/app.lock | $(BIN)/activate
 	$(STEP) "installing the service's dependencies into $(VENV) (requirements/app.lock, ~45 MB with pip)"
@@ -106,6 +107,7 @@ $(VENV)/.dev-installed: requirements/dev.lock release/pyproject.toml | $(BIN)/ac
 $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	$(STEP) "creating $(CHECKOV_VENV) and installing checkov (requirements/checkov.lock, ~300 MB)"
 	@$(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.lock
 	@$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
 	@touch $@
 
@@ -114,7 +116,7 @@ venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and ch
 
 .PHONY: lock
 lock: $(VENV)/.dev-installed ## re-pin requirements/*.lock from requirements/*.in
-	cd requirements && for name in app dev checkov; do \
+	cd requirements && for name in pip app dev checkov; do \
 	  $(CURDIR)/$(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
 	done
 
@@ -249,12 +251,16 @@ TFPLAN      = $(PYTHON) tools/tfplan.py --chdir infra --terraform '$(TF)'
 # The plan's SHA-256 as the plan job recorded it; empty: only the .sha256 file beside it.
 TF_PLAN_SHA256 ?=
 TF_PLAN_HASH_ARG = $(if $(TF_PLAN_SHA256),--sha256 $(TF_PLAN_SHA256))
+# Every init takes the providers the committed .terraform.lock.hcl names, never newer.
+TF_INIT    := init -input=false -no-color -lockfile=readonly
+# Platforms whose provider hashes make tf-lock records (the registry must be reachable).
+TF_LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
 
 .PHONY: tf-validate
 tf-validate: ## terraform init -backend=false + validate of every root (needs the registry)
 	@set -e; for dir in $(sort $(TF_ROOTS)); do \
 	  echo "== $$dir"; \
-	  $(TF) -chdir=$$dir init -backend=false -input=false -no-color >/dev/null; \
+	  $(TF) -chdir=$$dir $(TF_INIT) -backend=false >/dev/null; \
 	  $(TF) -chdir=$$dir validate -no-color; \
 	done
 
@@ -267,9 +273,19 @@ infra/backend.hcl infra/terraform.tfvars:
 
 .PHONY: tf-plan
 tf-plan: infra/backend.hcl infra/terraform.tfvars ## plan infra/ (S3 backend, no lock) into infra/finlex.tfplan + .sha256 + .md summary
-	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
+	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
 	$(TF) -chdir=infra plan -input=false -no-color -lock=false -out=$(TF_PLAN)
 	$(TFPLAN) record $(TF_PLAN)
+
+.PHONY: tf-lock
+# `get` first: providers lock reads the modules, and a fresh clone has none installed
+# (init would install the provider too, which the lock may not cover yet on this platform).
+tf-lock: ## add every platform's provider hashes to the .terraform.lock.hcl files (needs the registry)
+	@set -e; for dir in $(sort $(TF_ROOTS)); do \
+	  echo "== $$dir"; \
+	  $(TF) -chdir=$$dir get -no-color >/dev/null; \
+	  $(TF) -chdir=$$dir providers lock -no-color $(addprefix -platform=,$(TF_LOCK_PLATFORMS)); \
+	done
 
 .PHONY: tf-plan-summary
 tf-plan-summary: ## print the saved plan's Markdown summary (GitHub job summary: what reviewers approve)
@@ -285,12 +301,12 @@ tf-plan-check: ## check the saved plan against its recorded SHA-256 (and TF_PLAN
 
 .PHONY: tf-apply
 tf-apply: infra/backend.hcl ## apply the saved plan infra/finlex.tfplan if its hash checks out (never a new plan)
-	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
+	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
 	$(TFPLAN) apply $(TF_PLAN) $(TF_PLAN_HASH_ARG)
 
 .PHONY: tf-drift
 tf-drift: infra/backend.hcl infra/terraform.tfvars ## plan against the live account (no lock); fail with a summary if anything would change
-	$(TF) -chdir=infra init -input=false -no-color -backend-config=backend.hcl
+	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
 	$(TFPLAN) drift $(TF_DRIFT_PLAN)
 
 .PHONY: tf-drift-summary

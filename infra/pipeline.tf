@@ -25,4 +25,5 @@ module "github_oidc" {
   ecr_kms_key_arn   = var.ecr_kms_key_arn
   vpc_id            = local.vpc_id
   route53_zone_id   = var.hosted_zone_id
+  domain_name       = var.domain_name
 }

@@ -355,7 +355,7 @@ def test_locals_name_the_github_issuer() -> None:
 
 
 def test_terraform_roles_have_no_star_or_service_wide_action() -> None:
-    for document in ("terraform_apply", "terraform_read", "state", "service_role_boundary"):
+    for document in ("terraform_apply", "terraform_read", "state_read", "service_role_boundary"):
         for statement in statements(document):
             for action in statement["actions"]:
                 assert action != "*"
@@ -364,7 +364,6 @@ def test_terraform_roles_have_no_star_or_service_wide_action() -> None:
 
 APPLY_STAR_STATEMENTS = {
     "EcsTaskDefinitionsNoResourceLevel",
-    "AcmRequestNoResourceLevel",
     "AutoScalingNoNameScoping",
     "SnsSubscriptionsNoResourceLevel",
 }

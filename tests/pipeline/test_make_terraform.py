@@ -90,7 +90,21 @@ def test_validate_covers_every_root_without_a_backend(scratch: Path) -> None:
 
 def test_validate_init_never_touches_a_backend(scratch: Path) -> None:
     result = make(scratch, "-n", "tf-validate")
-    assert "init -backend=false" in result.stdout
+    assert "init -input=false -no-color -lockfile=readonly -backend=false" in result.stdout
+
+
+def test_every_init_takes_the_committed_lock_and_plans_take_no_lock(scratch: Path) -> None:
+    # A plan under the plan role can neither write the lock file nor needs
+    # it: a saved plan whose state changed is refused at apply time.
+    goals = ["tf-validate", "tf-plan", "tf-apply", "tf-drift"]
+    recipes = make(scratch, "-n", *goals, TF_BACKEND_HCL="b", TF_TFVARS="v")
+    assert recipes.returncode == 0, recipes.stderr
+    inits = [line for line in recipes.stdout.splitlines() if " init " in line]
+    assert len(inits) == 4, recipes.stdout  # the validate loop; plan, apply and drift inits
+    assert all("-lockfile=readonly" in line for line in inits), inits
+    plans = [line for line in recipes.stdout.splitlines() if " plan " in line]
+    assert plans, recipes.stdout
+    assert all("-lock=false" in line for line in plans), plans
 
 
 def test_plan_without_backend_config_says_what_to_do(scratch: Path) -> None:

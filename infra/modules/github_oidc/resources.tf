@@ -230,9 +230,13 @@ resource "aws_iam_role_policy" "deploy" {
   policy = data.aws_iam_policy_document.deploy.json
 }
 
-# --- Terraform: state access shared by plan and apply -------------------------
+# --- Terraform: state access -------------------------------------------------
+# The plan role reads the state and takes no lock (make tf-plan plans with
+# -lock=false: a saved plan is refused at apply time if the state changed
+# since, so a plan needs no lock). The apply role adds the lock file and the
+# state writes.
 
-data "aws_iam_policy_document" "state" {
+data "aws_iam_policy_document" "state_read" {
   statement {
     sid       = "StateBucketList"
     effect    = "Allow"
@@ -247,23 +251,14 @@ data "aws_iam_policy_document" "state" {
     resources = ["${local.arn_s3}/${var.state_key}"]
   }
 
-  # S3-native locking (use_lockfile = true): the lock is an object next to the state.
-  statement {
-    sid       = "StateLockFile"
-    effect    = "Allow"
-    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    resources = ["${local.arn_s3}/${var.state_key}.tflock"]
-  }
-
-  # With the bootstrap's customer-managed key, S3 decrypts the state and
-  # encrypts the lock file (and, for apply, the state) with the caller's
-  # permissions: only through S3, in the key's region.
+  # With the bootstrap's customer-managed key, S3 decrypts the state with the
+  # caller's permissions: only through S3, in the key's region.
   dynamic "statement" {
     for_each = local.state_kms_keys
     content {
-      sid       = "StateKmsKeyThroughS3"
+      sid       = "StateKmsKeyDecryptThroughS3"
       effect    = "Allow"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      actions   = ["kms:Decrypt"]
       resources = [statement.value]
 
       condition {
@@ -432,9 +427,9 @@ resource "aws_iam_role_policy_attachment" "terraform_plan_read" {
 }
 
 resource "aws_iam_role_policy" "terraform_plan_state" {
-  name   = "${local.p}-terraform-state-read-and-lock"
+  name   = "${local.p}-terraform-state-read"
   role   = aws_iam_role.terraform_plan.id
-  policy = data.aws_iam_policy_document.state.json
+  policy = data.aws_iam_policy_document.state_read.json
 }
 
 # --- the boundary of every role the apply role creates or changes -------------
@@ -492,13 +487,38 @@ resource "aws_iam_role_policy_attachment" "terraform_apply_read" {
 data "aws_iam_policy_document" "terraform_apply" {
   # checkov:skip=CKV_AWS_111:The only write actions on "*" are the ones AWS offers no resource type for (ecs:RegisterTaskDefinition/DeregisterTaskDefinition, acm:RequestCertificate, sns:Unsubscribe/SetSubscriptionAttributes) or no usable name (Application Auto Scaling's generated target ARNs); every other write is scoped to finlex-named ARNs, the Project tag and the service's VPC, or its hosted zone.
   # checkov:skip=CKV_AWS_356:Same statements as CKV_AWS_111: task definition registration, certificate requests, subscriptions and scalable targets cannot be named before they exist, so "*" is the only resource that lets Terraform create them.
-  source_policy_documents = [data.aws_iam_policy_document.state.json]
+  source_policy_documents = [data.aws_iam_policy_document.state_read.json]
 
   statement {
     sid       = "StateWrite"
     effect    = "Allow"
     actions   = ["s3:PutObject"]
     resources = ["${local.arn_s3}/${var.state_key}"]
+  }
+
+  # S3-native locking (use_lockfile = true): the lock is an object next to the state.
+  statement {
+    sid       = "StateLockFile"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${local.arn_s3}/${var.state_key}.tflock"]
+  }
+
+  # S3 encrypts the state and the lock file with the bootstrap's key, if set.
+  dynamic "statement" {
+    for_each = local.state_kms_keys
+    content {
+      sid       = "StateKmsKeyEncryptThroughS3"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${split(":", statement.value)[3]}.amazonaws.com"]
+      }
+    }
   }
 
   statement {
@@ -558,6 +578,20 @@ data "aws_iam_policy_document" "terraform_apply" {
       "${local.arn_ecs}:cluster/${local.p}*",
       "${local.arn_ecs}:service/${local.p}*/${local.p}*",
       "${local.arn_ecs}:task-definition/${local.p}*:*",
+    ]
+  }
+
+  # hashicorp/aws 6.11 and later wait for the service's steady state through
+  # the service-deployments API: list the service's deployments, then
+  # describe them. 5.100 does not call them; the lock pins 5.100, and the
+  # grant keeps an upgrade from failing every apply that touches the service.
+  statement {
+    sid     = "EcsFinlexServiceDeployments"
+    effect  = "Allow"
+    actions = ["ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments"]
+    resources = [
+      "${local.arn_ecs}:service/${local.p}*/${local.p}*",
+      "${local.arn_ecs}:service-deployment/${local.p}*/${local.p}*/*",
     ]
   }
 
@@ -730,33 +764,6 @@ data "aws_iam_policy_document" "terraform_apply" {
     resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*"]
   }
 
-  # Certificates get random IDs: this account and region's certificates.
-  statement {
-    sid    = "AcmCertificates"
-    effect = "Allow"
-    actions = [
-      "acm:AddTagsToCertificate",
-      "acm:DeleteCertificate",
-      "acm:RemoveTagsFromCertificate",
-    ]
-    resources = ["${local.arn_acm}:certificate/*"]
-  }
-
-  # RequestCertificate has no resource-level permissions.
-  statement {
-    sid       = "AcmRequestNoResourceLevel"
-    effect    = "Allow"
-    actions   = ["acm:RequestCertificate"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "Route53ServiceZoneRecords"
-    effect    = "Allow"
-    actions   = ["route53:ChangeResourceRecordSets"]
-    resources = ["${local.arn_r53}hostedzone/${var.route53_zone_id}"]
-  }
-
   # Scalable targets and policies have generated ARNs and the service supports
   # no name-based scoping; the ECS resource ID is the only handle.
   statement {
@@ -848,6 +855,15 @@ data "aws_iam_policy_document" "terraform_apply" {
     }
   }
 
+  # Deleting a role: the provider first lists (and removes) its instance
+  # profiles. A read with no boundary key in AWS's tables.
+  statement {
+    sid       = "IamListInstanceProfilesOfServiceRoles"
+    effect    = "Allow"
+    actions   = ["iam:ListInstanceProfilesForRole"]
+    resources = ["${local.arn_iam}:role/${local.p}-*"]
+  }
+
   statement {
     sid       = "IamTagServiceRoles"
     effect    = "Allow"
@@ -927,11 +943,10 @@ data "aws_iam_policy_document" "terraform_apply" {
 }
 
 # The alarm topic's KMS key (modules/monitoring, when no key is given): create
-# it only with the service's tag, and aliases only named after the prefix. The
-# key actions themselves take no resource-tag condition in AWS's tables: they
-# reach the account's keys in this region (the apply role runs only behind the
-# infrastructure environment's reviewers). A managed policy of its own: the apply role's
-# inline policy is close to IAM's 10,240-character limit.
+# it only with the service's tag, manage only keys that carry that tag
+# (aws:ResourceTag applies to the key resource type), and aliases only named
+# after the prefix. A managed policy of its own: the apply role's inline
+# policy is close to IAM's 10,240-character limit.
 data "aws_iam_policy_document" "terraform_apply_keys" {
   statement {
     sid       = "KmsCreateTaggedKey"
@@ -959,6 +974,12 @@ data "aws_iam_policy_document" "terraform_apply_keys" {
       "kms:UpdateKeyDescription",
     ]
     resources = ["${local.arn_kms}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
   }
 
   statement {
@@ -985,4 +1006,88 @@ resource "aws_iam_role_policy" "terraform_apply" {
   name   = "${local.p}-terraform-apply"
   role   = aws_iam_role.terraform_apply.id
   policy = data.aws_iam_policy_document.terraform_apply.json
+}
+
+# The service's name: its certificate and its records. A managed policy of its
+# own, for the same 10,240-character limit of the apply role's inline policy.
+data "aws_iam_policy_document" "terraform_apply_name" {
+  # Certificates get random IDs: only those carrying the service's tag.
+  statement {
+    sid    = "AcmTaggedCertificates"
+    effect = "Allow"
+    actions = [
+      "acm:AddTagsToCertificate",
+      "acm:DeleteCertificate",
+      "acm:RemoveTagsFromCertificate",
+    ]
+    resources = ["${local.arn_acm}:certificate/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+  }
+
+  # RequestCertificate has no resource-level permissions: a certificate for
+  # the service's name only, requested with the service's tag (which needs
+  # AddTagsToCertificate on the request too).
+  statement {
+    sid       = "AcmRequestTheServiceCertificate"
+    effect    = "Allow"
+    actions   = ["acm:AddTagsToCertificate", "acm:RequestCertificate"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+  }
+
+  statement {
+    sid       = "AcmRequestOnlyTheServiceName"
+    effect    = "Deny"
+    actions   = ["acm:RequestCertificate"]
+    resources = ["*"]
+
+    condition {
+      test     = "ForAnyValue:StringNotEquals"
+      variable = "acm:DomainNames"
+      values   = [var.domain_name]
+    }
+  }
+
+  # Records of the service's name only: its alias (A, AAAA) and the
+  # certificate's DNS-validation CNAME (_<token>.<name>).
+  statement {
+    sid       = "Route53ServiceRecordsOnly"
+    effect    = "Allow"
+    actions   = ["route53:ChangeResourceRecordSets"]
+    resources = ["${local.arn_r53}hostedzone/${var.route53_zone_id}"]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+      values   = [var.domain_name, "_*.${var.domain_name}"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "route53:ChangeResourceRecordSetsRecordTypes"
+      values   = ["A", "AAAA", "CNAME"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "terraform_apply_name" {
+  name        = "${local.p}-terraform-apply-name"
+  description = "${local.p}: the certificate and DNS records of the service's name (GitHub apply role)"
+  policy      = data.aws_iam_policy_document.terraform_apply_name.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "terraform_apply_name" {
+  role       = aws_iam_role.terraform_apply.name
+  policy_arn = aws_iam_policy.terraform_apply_name.arn
 }

@@ -172,6 +172,16 @@ variable "route53_zone_id" {
   }
 }
 
+variable "domain_name" {
+  description = "The service's DNS name; the apply role may change only its records (and its certificate-validation records) and request certificates for it only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name)) && length(var.domain_name) <= 253
+    error_message = "domain_name must be a lowercase fully qualified domain name such as api.example.com, without a trailing dot."
+  }
+}
+
 variable "max_session_duration" {
   description = "Longest session (seconds) a workflow may hold a role. Deploys wait for ECS; keep it above their timeout."
   type        = number
