@@ -538,6 +538,21 @@ def test_roles_carry_the_boundary_they_have_or_are_given() -> None:
     assert context("iam", "DeleteRole", "iam:DeleteRole")["iam:PermissionsBoundary"] == BOUNDARY
 
 
+def test_a_role_named_by_its_name_keeps_its_path() -> None:
+    class WithPath(Account):
+        def role_arn(self, role_name: str) -> str | None:
+            return f"arn:aws:iam::{ACCOUNT}:role/service/{role_name}"
+
+    call = sample("iam", "PutRolePolicy")
+    assert [r.resource for r in authorizations(call, PRINCIPAL, WithPath())] == [
+        f"arn:aws:iam::{ACCOUNT}:role/service/finlex-task"
+    ]
+    created = Call("iam", "CreateRole", {"RoleName": "finlex-x", "Path": "/service/"})
+    assert authorizations(created, PRINCIPAL, WithPath())[0].resource == (
+        f"arn:aws:iam::{ACCOUNT}:role/service/finlex-x"
+    )
+
+
 def test_untagging_names_tag_keys_only() -> None:
     found = context("ecs", "UntagResource", "ecs:UntagResource", tagKeys=["Project", "Owner"])
     assert found["aws:TagKeys"] == ["Project", "Owner"]

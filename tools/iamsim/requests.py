@@ -85,6 +85,10 @@ class Facts:
         """The ARN of a role's permissions boundary, if it has one."""
         return None
 
+    def role_arn(self, role_name: str) -> str | None:
+        """The ARN of an existing role (its path is not in calls that name it)."""
+        return None
+
     def bucket_key(self, bucket: str) -> str | None:
         """The customer-managed KMS key of a bucket's default encryption (SSE-KMS), if any."""
         return None
@@ -460,12 +464,12 @@ def via(
 
 
 # IAM
-def iam_role(path: str = "RoleName") -> Arns:
-    def arns(call: Call, facts: Facts) -> list[str]:
-        role_path = _str(call.params, "Path") or "/"
-        return [_global("iam", call, f"role{role_path}{_str(call.params, path)}")]
-
-    return arns
+def iam_role(call: Call, facts: Facts) -> list[str]:
+    """The role a call names: by its path and name when created, else as it exists."""
+    name = _str(call.params, "RoleName")
+    existing = None if call.operation == "CreateRole" else facts.role_arn(name)
+    role_path = _str(call.params, "Path") or "/"
+    return [existing or _global("iam", call, f"role{role_path}{name}")]
 
 
 def _boundary_of_role(call: Call, facts: Facts) -> Context:
@@ -1237,35 +1241,35 @@ _rows(
     "iam",
     [
         _same(
-            "iam", "CreateRole", iam_role(),
+            "iam", "CreateRole", iam_role,
             resource_tags=True, request_tags=_iam_tags, keys=_boundary_requested,
-            extra=(tag_on_create("iam:TagRole", _iam_tags, iam_role()),),
+            extra=(tag_on_create("iam:TagRole", _iam_tags, iam_role),),
         ),
         *(
-            _same("iam", name, iam_role(), **_role)
+            _same("iam", name, iam_role, **_role)
             for name in _names(
                 "DeleteRole DeleteRolePolicy GetRole PutRolePolicy UpdateAssumeRolePolicy"
                 " UpdateRole UpdateRoleDescription DeleteRolePermissionsBoundary"
             )
         ),
         *(
-            _same("iam", name, iam_role(), resource_tags=True)
+            _same("iam", name, iam_role, resource_tags=True)
             for name in _names(
                 "GetRolePolicy ListAttachedRolePolicies ListInstanceProfilesForRole"
                 " ListRolePolicies ListRoleTags"
             )
         ),
         _same(
-            "iam", "PutRolePermissionsBoundary", iam_role(),
+            "iam", "PutRolePermissionsBoundary", iam_role,
             resource_tags=True, keys=_boundary_requested,
         ),
         *(
-            _same("iam", name, iam_role(), resource_tags=True, keys=_attach_keys)
+            _same("iam", name, iam_role, resource_tags=True, keys=_attach_keys)
             for name in ("AttachRolePolicy", "DetachRolePolicy")
         ),
-        _same("iam", "TagRole", iam_role(), resource_tags=True, request_tags=_iam_tags),
+        _same("iam", "TagRole", iam_role, resource_tags=True, request_tags=_iam_tags),
         _same(
-            "iam", "UntagRole", iam_role(),
+            "iam", "UntagRole", iam_role,
             resource_tags=True, request_tags=tag_keys("TagKeys"),
         ),
         _same(

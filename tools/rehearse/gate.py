@@ -270,6 +270,12 @@ class MotoFacts(table.Facts):
             return None
         return str(boundary) if boundary else None
 
+    def role_arn(self, role_name: str) -> str | None:
+        try:
+            return str(self._iam().get_role(role_name).arn)
+        except Exception:  # no such role
+            return None
+
     def _bucket(self, name: str) -> Any:
         from moto.s3.models import s3_backends
 
