@@ -1,30 +1,39 @@
-"""Real Terraform offline: the hashicorp/aws provider from a filesystem mirror.
+"""Real Terraform with the real hashicorp/aws provider, from a mirror or the registry.
 
-The tests that run Terraform with the real provider skip, with a printed
-reason, when the CLI or a mirror is missing; that skip stands under CI=true
-too, because the registry cannot be reached everywhere.
+The provider comes from a filesystem mirror when the machine has one, else
+from registry.terraform.io under infra/.terraform.lock.hcl (tools/tfmirror.py
+downloads it once into a mirror of its own). Without the CLI, or without both
+a mirror and the registry, the test skips with the reason and its fix; under
+CI=true it fails instead (tests/prereq.py): CI must provide them.
 """
 
 from __future__ import annotations
 
-import shutil
+import functools
 import socket
 from pathlib import Path
 
-import pytest
-
-import tfmirror
+from prereq import require, require_tool
+from rehearse.terraform import MissingError, find_mirror
 from rehearse.terraform import cli_config as write_cli_config
 
 
 def require_terraform_and_mirror(test: str) -> tuple[str, Path]:
-    terraform = shutil.which("terraform")
-    mirror = tfmirror.find()
-    if terraform is None or mirror is None:
-        reason = "the terraform CLI" if terraform is None else "a mirror of hashicorp/aws"
-        print(f"SKIP {test}: needs {reason} ({tfmirror.MIRROR_ENV} names a mirror)")
-        pytest.skip(f"needs {reason}")
+    """The terraform CLI and the mirror to give it, or skip (fail under CI=true) saying why."""
+    terraform = require_tool("terraform")
+    mirror, missing = _provider(terraform)
+    require(mirror is not None, f"{test} needs hashicorp/aws: {missing}")
+    assert mirror is not None
     return terraform, mirror
+
+
+@functools.cache
+def _provider(terraform: str) -> tuple[Path | None, str]:
+    """Looked up (and, from the registry, downloaded) once per test session."""
+    try:
+        return find_mirror(terraform), ""
+    except MissingError as missing:
+        return None, str(missing)
 
 
 def cli_config(work: Path, mirror: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import doctor
+from prereq import require
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = "\u2714"
@@ -163,13 +165,16 @@ def test_old_python_is_a_cross() -> None:
     assert "3.10.12 is older than 3.11" in result.line()
 
 
-def mirror_machine(tmp_path: Path, **env: str) -> doctor.Machine:
-    """A machine whose every mirror place is under tmp_path."""
+def mirror_machine(tmp_path: Path, registry: bool = False, **env: str) -> doctor.Machine:
+    """A machine whose every mirror place is under tmp_path, with the checkout's lock."""
+    (tmp_path / "infra").mkdir(exist_ok=True)
+    shutil.copy(REPO / "infra" / ".terraform.lock.hcl", tmp_path / "infra")
     return doctor.Machine(
         env={"PATH": "", "HOME": str(tmp_path / "home"), **env},
         repo=tmp_path,
         terraform_dirs=(tmp_path / "usr-share",),
         opt=tmp_path / "opt",
+        registry=lambda env: registry,
     )
 
 
@@ -186,8 +191,26 @@ def test_missing_mirror(tmp_path: Path) -> None:
     )
     result = doctor.check_provider_mirror(mirror_machine(tmp_path))
     assert not result.ok
+    assert result.detail.endswith("and registry.terraform.io is not reachable")
     assert "terraform providers mirror" in result.fix
-    assert "FINLEX_TF_PROVIDER_MIRROR=DIR" in result.fix
+    assert "set FINLEX_TF_PROVIDER_MIRROR to a mirror" in result.fix
+    assert result.fix.endswith("or run where registry.terraform.io is reachable")
+
+
+def test_no_mirror_but_the_registry_is_a_check(tmp_path: Path) -> None:
+    result = doctor.check_provider_mirror(mirror_machine(tmp_path, registry=True))
+    assert result.ok
+    assert result.detail == (
+        "no mirror; registry.terraform.io answers: make rehearse downloads 5.100.0 "
+        f"under the lock into {tmp_path / '.cache' / 'terraform-providers'}"
+    )
+
+
+def test_the_registry_download_of_an_earlier_run_is_a_check(tmp_path: Path) -> None:
+    plugin(tmp_path / ".cache" / "terraform-providers", "5.100.0")
+    result = doctor.check_provider_mirror(mirror_machine(tmp_path))
+    assert result.ok
+    assert "5.100.0 from registry.terraform.io under the lock" in result.detail
 
 
 def test_mirror_from_the_variable(tmp_path: Path) -> None:
@@ -227,8 +250,7 @@ def test_moto_missing_from_the_venv(tmp_path: Path) -> None:
 
 
 def test_aws_without_credentials_or_region(tmp_path: Path) -> None:
-    if not (REPO / ".venv" / "bin" / "python").exists():
-        pytest.skip("needs the dev venv's boto3 (make venv)")
+    require((REPO / ".venv" / "bin" / "python").exists(), "needs the dev venv's boto3 (make venv)")
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),

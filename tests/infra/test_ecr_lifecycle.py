@@ -38,7 +38,7 @@ module "ecr" {{
 
 
 def rules(tmp_path: Path, tags: list[str]) -> list[dict[str, Any]]:
-    # The one skip allowed under CI=true too (tests/tf_offline.py).
+    # Skips without Terraform or the provider; fails instead under CI=true (tests/tf_offline.py).
     terraform, mirror = require_terraform_and_mirror("test_ecr_lifecycle")
     (tmp_path / "main.tf").write_text(ROOT.format(source=ECR, tags=json.dumps(tags)))
     env = {

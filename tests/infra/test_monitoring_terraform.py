@@ -141,7 +141,7 @@ output "dashboard_url" {{ value = module.monitoring.dashboard_url }}
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory) -> Iterator[Harness]:
-    # The one skip allowed under CI=true too (tests/tf_offline.py).
+    # Skips without Terraform or the provider; fails instead under CI=true (tests/tf_offline.py).
     _, mirror = require_terraform_and_mirror("test_monitoring_terraform")
     folder = tmp_path_factory.mktemp("monitoring")
     config = cli_config(folder, mirror)

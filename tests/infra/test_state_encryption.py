@@ -10,7 +10,6 @@ like the bootstrap's) and reads back how the object is encrypted.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra_hcl import BOOTSTRAP, INFRA, blocks, labelled, one_block, resources
+from prereq import require_tool
 
 BUCKET = "finlex-tfstate-123456789012-us-east-1"
 KEY = "finlex/terraform.tfstate"
@@ -100,10 +100,7 @@ def written_encryption(tmp_path: Path, backend_tf: str) -> str:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        print("SKIP test_state_encryption: the terraform CLI is not on PATH")
-        pytest.skip("the terraform CLI is not on PATH")
+    terraform = require_tool("terraform")  # skips, or fails under CI=true
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -21,7 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -98,6 +98,8 @@ class Machine:
     # Where a provider mirror may be besides the user's own folders (tools/tfmirror.py).
     terraform_dirs: tuple[Path, ...] = tfmirror.SYSTEM_DIRS
     opt: Path = tfmirror.OPT
+    # Whether registry.terraform.io answers (one HTTPS GET; tests replace it).
+    registry: Callable[[Mapping[str, str]], bool] = tfmirror.registry_reachable
     python: tuple[int, int, int] = (
         sys.version_info.major,
         sys.version_info.minor,
@@ -325,7 +327,7 @@ def check_ca_bundle(m: Machine) -> Result:
 
 
 def check_terraform(m: Machine) -> Result:
-    goals = ("rehearse", "deploy")
+    goals = ("test", "rehearse", "deploy")
     fix = "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)"
     path = m.which(m.env.get("TF") or "terraform")
     if path is None:
@@ -344,18 +346,36 @@ def check_terraform(m: Machine) -> Result:
 
 
 def check_provider_mirror(m: Machine) -> Result:
-    goals = ("rehearse",)
-    mirror = tfmirror.find(m.env, system=m.terraform_dirs, opt=m.opt)
-    if mirror is not None:
-        versions = ", ".join(tfmirror.versions(mirror))
-        return Result("hashicorp/aws mirror", goals, True, f"{mirror} ({versions})")
+    """A filesystem mirror, or the registry under the lock (tools/tfmirror.py's lookup).
+
+    Probes the registry with one HTTPS GET (a few seconds at most) only when
+    no mirror is found; downloads nothing.
+    """
+    goals = ("test", "rehearse")
+    name = "hashicorp/aws provider"
+    lock = m.repo / tfmirror.LOCK_FILE.relative_to(tfmirror.REPO)
+    found = tfmirror.source(
+        m.env,
+        system=m.terraform_dirs,
+        opt=m.opt,
+        cache=m.repo / tfmirror.CACHE.relative_to(tfmirror.REPO),
+        lock=lock,
+        reachable=m.registry,
+    )
+    if found is None:
+        reason, fix = tfmirror.why_missing(m.env, lock)
+        return Result(name, goals, False, reason, fix)
+    if not found.registry:
+        versions = ", ".join(tfmirror.versions(found.mirror))
+        return Result(name, goals, True, f"{found.mirror} ({versions})")
+    if found.ready:
+        return Result(name, goals, True, found.describe())
     return Result(
-        "hashicorp/aws mirror",
+        name,
         goals,
-        False,
-        f"no filesystem mirror of hashicorp/aws in {tfmirror.where(m.env)}",
-        "`terraform providers mirror DIR` in infra/ on a machine with registry access, "
-        f"then {tfmirror.MIRROR_ENV}=DIR",
+        True,
+        f"no mirror; {tfmirror.REGISTRY} answers: make rehearse downloads "
+        f"{found.version} under the lock into {found.mirror}",
     )
 
 
@@ -501,10 +521,12 @@ def checks(m: Machine, goals: set[str]) -> list[Result]:
         results.append(check_base_image(m))
     if wanted("image"):
         results.append(check_ca_bundle(m))
-    if wanted("rehearse", "deploy"):
+    if wanted("test", "rehearse", "deploy"):
         results.append(check_terraform(m))
+    if wanted("test", "rehearse"):
+        results.append(check_provider_mirror(m))
     if wanted("rehearse"):
-        results += [check_provider_mirror(m), check_moto(m)]
+        results.append(check_moto(m))
     if wanted("deploy"):
         results.append(
             check_tool(

@@ -4,9 +4,13 @@ Real Terraform and the real hashicorp/aws provider run against moto on
 loopback; the release tool runs under the deploy role's own IAM policy. See
 docs/rehearsal.md for what this proves and what it cannot.
 
+The provider comes from a filesystem mirror when the machine has one, else
+from registry.terraform.io under infra/.terraform.lock.hcl (downloaded once
+into .cache/terraform-providers; tools/tfmirror.py). The first line says which.
+
 Exit codes: 0 every step passed; 1 a step failed (the summary says which and
-why); 2 bad arguments; 3 the machine has no Terraform CLI or provider mirror
-(one line, nothing else runs).
+why); 2 bad arguments; 3 the machine has no Terraform CLI, or neither a
+provider mirror nor the registry (one line naming the fix, nothing else runs).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from rehearse import emulator
 from rehearse.steps import CHECKS, Rehearsal, Report
-from rehearse.terraform import MissingError, find_mirror, find_terraform
+from rehearse.terraform import MissingError, find_provider, find_terraform
 
 REPO = Path(__file__).resolve().parents[2]
 EXIT_MISSING = 3
@@ -76,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
         terraform = find_terraform()
-        mirror = find_mirror()
+        provider = find_provider(terraform)
     except MissingError as missing:
-        print(f"rehearse: skipped: {missing}", file=sys.stderr)
+        print(f"rehearse: {missing}", file=sys.stderr)
         return EXIT_MISSING
+    print(f"provider: {provider.describe()}", flush=True)
     report = Report()
     with tempfile.TemporaryDirectory(prefix="finlex-rehearsal-") as scratch:
         workdir = args.workdir or Path(scratch)
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 infra=args.infra,
                 workdir=workdir,
                 terraform=terraform,
-                mirror=mirror,
+                mirror=provider.mirror,
                 image=args.image,
                 docker=args.docker,
                 examples=args.examples,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -49,21 +50,34 @@ class TerraformError(Exception):
     """A Terraform command failed; the message is its error output."""
 
 
-def find_mirror() -> Path:
-    """The filesystem mirror holding hashicorp/aws (tools/tfmirror.py's lookup)."""
-    mirror = tfmirror.find()
-    if mirror is None:
-        raise MissingError(
-            f"no filesystem mirror of {tfmirror.PROVIDER} in {tfmirror.where()} "
-            f"(set {tfmirror.MIRROR_ENV})"
-        )
-    return mirror
+def find_provider(terraform: str) -> tfmirror.Source:
+    """hashicorp/aws from a filesystem mirror, else from the registry under the lock.
+
+    A registry source is downloaded here, once, into a mirror of its own
+    (tools/tfmirror.py), so that every later init finds a mirror either way.
+    """
+    found = tfmirror.source()
+    if found is None:
+        raise MissingError(tfmirror.missing())
+    try:
+        tfmirror.fetch(found, terraform)
+    except tfmirror.FetchError as error:
+        raise MissingError(str(error)) from None
+    return found
+
+
+def find_mirror(terraform: str | None = None) -> Path:
+    """The filesystem mirror Terraform takes hashicorp/aws from (see find_provider)."""
+    return find_provider(terraform or find_terraform()).mirror
 
 
 def find_terraform() -> str:
     path = shutil.which("terraform")
     if path is None:
-        raise MissingError("the terraform CLI is not on PATH")
+        raise MissingError(
+            "the terraform CLI is not on PATH: install Terraform >= 1.10 "
+            "(https://developer.hashicorp.com/terraform/install)"
+        )
     return path
 
 
@@ -124,7 +138,8 @@ class Terraform:
             log.write(result.stdout)
             log.write(result.stderr)
         if check and result.returncode not in codes:
-            raise TerraformError(errors_of(result.stderr or result.stdout))
+            output = result.stderr or result.stdout
+            raise TerraformError(lock_mismatch(output, self.chdir) or errors_of(output))
         return result
 
     def json(self, command: str, *args: str) -> Any:
@@ -138,6 +153,45 @@ def errors_of(output: str) -> str:
     start = next((i for i, line in enumerate(picked) if line.startswith("Error")), None)
     kept = picked[start:] if start is not None else picked[-15:]
     return "\n".join(kept[:40])
+
+
+# Terraform's words when the lock and the provider offered disagree: what each means, and the fix.
+LOCK_FIX = "run `make tf-lock` where registry.terraform.io is reachable and commit the lock"
+_LOCK_ERRORS = (
+    (
+        re.compile(
+            r"doesn't match any of the checksums previously recorded in the dependency lock"
+        ),
+        "does not match the hashicorp/aws package offered (none of its checksums matches)",
+        LOCK_FIX,
+    ),
+    (
+        re.compile(r"the previously-selected version (\S+) is no longer available"),
+        "pins hashicorp/aws {0}, which the provider source does not offer",
+        f"offer that version ({tfmirror.MIRROR_ENV} naming a mirror that holds it)",
+    ),
+    (
+        re.compile(r"Provider dependency changes detected"),
+        "does not cover the configuration's providers (missing or out of date)",
+        LOCK_FIX,
+    ),
+)
+
+
+def lock_mismatch(output: str, root: Path) -> str | None:
+    """One line when `terraform init -lockfile=readonly` failed on the lock, else None.
+
+    Terraform's own text is a dozen wrapped lines ending in a link; what the
+    reader needs is which lock, that it does not match, and the fix.
+    """
+    flat = " ".join(output.replace("│", " ").split())
+    for pattern, meaning, fix in _LOCK_ERRORS:
+        match = pattern.search(flat)
+        if match:
+            return (
+                f"the lock {root.name}/.terraform.lock.hcl {meaning.format(*match.groups())}: {fix}"
+            )
+    return None
 
 
 def working_copy(infra: Path, into: Path, url: str) -> Path:
