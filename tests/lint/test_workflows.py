@@ -7,6 +7,7 @@ the `run:` blocks) and yamllint exactly as a developer would.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+import doctor
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -349,3 +351,53 @@ def test_workflows_stay_thin_every_make_target_exists(path: Path) -> None:
             )
         lines = [ln for ln in block.splitlines() if ln.strip()]
         assert len(lines) <= 3, f"{path.name}: a run block this long belongs in the Makefile"
+
+
+# --- Terraform in CI ---------------------------------------------------------------
+
+
+def test_ci_gives_dot_ci_run_terraform_pinned_unwrapped_and_recent_enough() -> None:
+    test_job = _load_ci()["jobs"]["test"]
+    names = [str(s.get("uses", "")) or str(s.get("run", "")) for s in steps(test_job)]
+    setup = [i for i, name in enumerate(names) if name.startswith("hashicorp/setup-terraform@")]
+    assert len(setup) == 1, names
+    assert setup[0] < names.index("bash .ci/run"), "Terraform first, then .ci/run"
+    step = steps(test_job)[setup[0]]
+    assert SHA.match(step["uses"].split("@", 1)[1]), step["uses"]
+    # The wrapper would turn Terraform's own output into the action's; the tests read the former.
+    assert step["with"]["terraform_wrapper"] is False
+    version = str(step["with"]["terraform_version"])
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"an exact version, not {version!r}"
+    assert doctor.version_tuple(version)[:2] >= doctor.MIN_TERRAFORM
+
+
+def test_workflows_run_terraform_only_through_make() -> None:
+    for path in WORKFLOWS:
+        for block in run_blocks(path):
+            assert not re.search(r"(^|[\s;&|])terraform\s", block), f"{path.name}: {block}"
+
+
+def test_every_init_the_workflows_reach_takes_the_lock_read_only() -> None:
+    make = require_tool("make")
+    targets = sorted(
+        {
+            m["target"]
+            for path in WORKFLOWS
+            for b in run_blocks(path)
+            for m in MAKE_TARGET.finditer(b)
+        }
+    )
+    inits = []
+    for target in targets:
+        dry = subprocess.run(
+            [make, "--no-print-directory", "-n", target],
+            cwd=REPO,
+            env={**os.environ, "TF_BACKEND_HCL": "x", "TF_TFVARS": "x", "IMAGE_ID": "x"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        inits += [line for line in dry.stdout.splitlines() if re.search(r"\binit\b.*-input", line)]
+    assert inits, f"no terraform init behind {targets}"
+    assert all("-lockfile=readonly" in line for line in inits), inits

@@ -48,16 +48,27 @@ def fake_bin(tmp_path: Path) -> Path:
     )
     stand_in(bin_dir, "git", f'[ "$1 $2" = "remote get-url" ] && echo {SOURCE}\n')
     stand_in(bin_dir, "npm", "exit 0\n")
+    stand_in(bin_dir, "terraform", f'echo "terraform $*" >> "{log}"\necho "Terraform v1.11.4"\n')
     (bin_dir / "python3").symlink_to(sys.executable)
+    # A provider mirror (tools/tfmirror.py looks only there when the variable names it).
+    plugin = tmp_path / "mirror" / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
+    plugin.mkdir(parents=True)
+    (plugin / "terraform-provider-aws_v5.100.0_x5").write_bytes(b"")
     return bin_dir
 
 
 def run_ci(fake_bin: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bash = require_tool("bash")
     keep = {k: v for k, v in os.environ.items() if k in {"HOME", "LANG"}}
+    mirror = str(fake_bin.parent / "mirror")
     result = subprocess.run(
         [bash, str(REPO / ".ci" / "run")],
-        env={**keep, "PATH": f"{fake_bin}:/usr/bin:/bin", **env},
+        env={
+            **keep,
+            "PATH": f"{fake_bin}:/usr/bin:/bin",
+            "FINLEX_TF_PROVIDER_MIRROR": mirror,
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -122,3 +133,46 @@ def test_a_failing_build_stops_before_the_tests(fake_bin: Path) -> None:
 def test_script_is_what_the_workflow_runs() -> None:
     text = (REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
     assert "run: bash .ci/run\n" in text
+
+
+def test_terraform_and_the_provider_are_checked_before_anything_is_built(fake_bin: Path) -> None:
+    result, _ = run_ci(fake_bin)
+    assert result.returncode == 0, result.stderr
+    assert "Terraform v1.11.4\n" in result.stdout
+    provider = (
+        "provider: registry.terraform.io/hashicorp/aws 5.100.0 from the filesystem mirror "
+        f"{fake_bin.parent / 'mirror'}"
+    )
+    assert provider in result.stdout.splitlines()
+    assert result.stdout.index(provider) < result.stdout.index("==> image finlex:ci")
+
+
+def test_no_terraform_stops_ci_with_one_line_naming_the_fix(fake_bin: Path, tmp_path: Path) -> None:
+    (fake_bin / "terraform").unlink()
+    # The system's tools without any terraform among them.
+    system = tmp_path / "system-bin"
+    system.mkdir()
+    for folder in (Path("/usr/bin"), Path("/bin")):
+        for tool in folder.iterdir():
+            if tool.name != "terraform" and not (system / tool.name).exists():
+                (system / tool.name).symlink_to(tool)
+    result, calls = run_ci(fake_bin, PATH=f"{fake_bin}:{system}")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "terraform is not on PATH: install Terraform >= 1.10 "
+        "(https://developer.hashicorp.com/terraform/install)"
+    )
+    assert makes(calls) == [], "nothing is built or tested"
+
+
+def test_no_provider_stops_ci_with_one_line_naming_the_fix(fake_bin: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result, calls = run_ci(fake_bin, FINLEX_TF_PROVIDER_MIRROR=str(empty))
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"tfmirror: no filesystem mirror of registry.terraform.io/hashicorp/aws in {empty}"
+    )
+    assert "FINLEX_TF_PROVIDER_MIRROR" in last
+    assert makes(calls) == []
