@@ -71,7 +71,8 @@ lines = "\n".join(f"  {k} = {json.dumps(v)}" for k, v in inputs.items())
     f'module "github_oidc" {{\n  source = {json.dumps(module)}\n{lines}\n}}\n'
 )
 (work / "emulator_override.tf").write_text(provider_override(e.url))
-env = {"TF_CLI_CONFIG_FILE": cli, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+env = {"TF_CLI_CONFIG_FILE": cli, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
+       "AWS_ACCESS_KEY_ID": emulator.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": emulator.ADMIN_KEY}
 tf = Terraform(work, work / "terraform.log", env, terraform)
 tf.run("init", "-input=false", "-no-color")
 tf.run("apply", "-auto-approve", "-input=false", "-no-color")
@@ -116,7 +117,8 @@ def record(name, client, method, **kwargs):
     made = e.gate.records()[before:]
     outcome["principal"] = [r.principal for r in made]
     outcome["decisions"] = [
-        [a.action, a.resource, a.decision.value if a.decision else None, a.policy, a.statement]
+        [a.action, a.resource, a.decision.value if a.decision else None, a.policy, a.statement,
+         dict(a.context)]
         for r in made for a in r.authorizations
     ]
     outcome["gate_message"] = "".join(r.message for r in made)
@@ -207,7 +209,7 @@ with e.gate.enforced():
     # what the table does not know, an administrator, a key AWS never issued
     record("unknown operation", apply("ecs"), "list_account_settings")
     record("administrator", admin("kms"), "put_key_policy",
-           KeyId=keys["untagged"], PolicyName="default", Policy=policy)
+           KeyId=keys["other"], PolicyName="default", Policy=policy)
     record("unknown key", account.client(e.url, "ecs", "AKIANOTISSUED0000000", "x"),
            "list_clusters")
 # not enforcing: the call goes through, and the record still says what AWS would do
@@ -380,7 +382,7 @@ def test_the_apply_role_is_refused(probes: dict[str, Any], name: str) -> None:
 
 
 def test_an_explicit_deny_names_its_policy_and_statement(probes: dict[str, Any]) -> None:
-    policy, statement = denied_authorization(probes["create a pipeline role"])[3:]
+    policy, statement = denied_authorization(probes["create a pipeline role"])[3:5]
     assert (policy, statement) == (
         "finlex-github-terraform-apply/finlex-terraform-apply",
         "DenyThePipelineRoles",
@@ -465,8 +467,10 @@ def test_the_administrator_is_recorded_and_never_denied(probes: dict[str, Any]) 
     outcome = probes["administrator"]
     assert outcome["ok"] is True
     assert outcome["principal"] == ["administrator"]
-    (action, _, decision, _, _), *_ = outcome["decisions"]
+    (action, _, decision, _, _, context), *_ = outcome["decisions"]
     assert (action, decision) == ("kms:PutKeyPolicy", None)  # recorded, not evaluated
+    # with the context a role's call would have: the rehearsal's record of what Terraform did
+    assert context["aws:ResourceTag/Project"] == "other"
 
 
 def test_a_key_aws_never_issued_is_refused_as_aws_does(probes: dict[str, Any]) -> None:

@@ -677,8 +677,10 @@ class Gate:
         return denial(parsed, text) if refused else None
 
     def _administrator(self, call: table.Call, operation: str) -> None:
+        """Recorded with the context the call would have under a role, never evaluated."""
         try:
-            wanted = table.authorizations(call, f"arn:{PARTITION}:iam::{self.account}:root")
+            root = f"arn:{PARTITION}:iam::{self.account}:root"
+            wanted = table.authorizations(call, root, self.facts)
         except table.UnknownOperationError:
             self._keep(Record(ADMINISTRATOR, ADMINISTRATOR, operation, (), True, False))
             return
