@@ -10,8 +10,9 @@ it grants beyond the calls seen must be one listed below with its reason.
 What this copy of infra/ changes, and why:
 - backend "local" and the provider's endpoints (override file): no AWS;
 - `wait_for_steady_state = false`: moto never starts tasks;
-- `autoscaling_enabled = false`: moto does not implement Application Auto
-  Scaling's ListTagsForResource, which the provider retries for minutes;
+- moto learns Application Auto Scaling's tag calls (the rehearsal emulator's
+  patch): the scalable target exists in both autoscaling modes, and without
+  ListTagsForResource the provider retries for 15 minutes;
 - when the mirror holds provider 5.x only: the version constraints are set to
   it and `data.aws_region.*.region` (6.x) reads `.name`.
 """
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 
 import tfmirror
+from rehearse import emulator
 from tf_offline import cli_config, free_port, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,9 +57,6 @@ NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 
 # Reads the policy grants that this run cannot show, each with its reason.
 NOT_SEEN_HERE = {
-    "application-autoscaling:DescribeScalableTargets": "autoscaling is off in this run (moto)",
-    "application-autoscaling:DescribeScalingPolicies": "autoscaling is off in this run (moto)",
-    "application-autoscaling:ListTagsForResource": "autoscaling is off in this run (moto)",
     "ec2:DescribeNetworkInterfaces": "apply waits on it when it deletes a security group",
     "route53:GetChange": "apply waits on it after it changes a record",
     "cloudwatch:DescribeAlarms": "the service's alarms (once infra/ defines them)",
@@ -99,7 +98,6 @@ hosted_zone_id          = "{ZONE_ID}"
 image_tag               = "1.0.1"
 assign_public_ip        = true
 alb_deletion_protection = false
-autoscaling_enabled     = false
 github_repository       = "example-org/finlex"
 state_bucket_name       = "finlex-tfstate-{ACCOUNT}-us-east-1"
 """
@@ -159,6 +157,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], dict[s
     (root / "zz_moto_override.tf").write_text(OVERRIDE % lines, encoding="utf-8")
     (root / "moto.tfvars").write_text(TFVARS, encoding="utf-8")
 
+    emulator._patch_autoscaling()  # only adds the tag calls moto lacks
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(moto.settings, "ACM_VALIDATION_WAIT", 0)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
