@@ -93,6 +93,16 @@ def test_no_region(no_credentials, monkeypatch, run) -> None:
     assert "no AWS region: pass --region or set AWS_REGION" in result.err
 
 
+def test_aws_region_alone_names_the_region(no_credentials, monkeypatch) -> None:
+    # botocore reads AWS_DEFAULT_REGION only; the error tells users to set AWS_REGION.
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    client = aws.client_factory(None)("ecs")
+    assert client.meta.region_name == "eu-west-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    assert aws.client_factory("ap-south-1")("ecs").meta.region_name == "ap-south-1"
+
+
 # --- image references --------------------------------------------------------
 
 DIGEST = "sha256:" + "e" * 64

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -96,7 +97,10 @@ def known_region(region: str) -> bool:
 
 def client_factory(region: str | None) -> ClientFactory:
     """A factory of real clients sharing one session, with timeouts and bounded retries."""
-    session = boto3.session.Session(region_name=region)
+    # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the AWS CLI v2,
+    # the other SDKs and GitHub's configure-aws-credentials set, and what the
+    # errors here name.
+    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
     if session.region_name:
         check_region(session.region_name)
     config = client_config()
