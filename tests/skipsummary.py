@@ -34,7 +34,11 @@ class SkipSummary:
         if self.ci and self.reasons and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """After pytest's own last line (`N passed, M skipped in ...`), so that it ends the run."""
+        terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+        if terminalreporter is None:
+            return
         terminalreporter.write_line(self.line())
         if self.ci and self.reasons:
             terminalreporter.write_line(
