@@ -151,7 +151,8 @@ def test_destroy_leaves_only_the_bootstrap(full: str) -> None:
 
 def broken_copy(tmp_path: Path, breaks: list[tuple[str, str, str]]) -> Path:
     copy = tmp_path / "infra"
-    shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    # The committed .terraform.lock.hcl comes along: every init is -lockfile=readonly.
+    shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     for path, old, new in breaks:
         target = copy / path
         text = target.read_text()
