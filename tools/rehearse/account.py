@@ -9,6 +9,8 @@ apart from those and the bootstrap, so that "nothing is left" is a reading.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,3 +176,110 @@ def active_task_definitions(url: str, family: str) -> list[str]:
     ecs = client(url, "ecs")
     arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
     return [str(arn).rsplit("/", 1)[-1] for arn in arns]
+
+
+@dataclass(frozen=True)
+class Session:
+    """Temporary credentials of one of the pipeline's roles, as its job holds them."""
+
+    role_arn: str
+    access_key: str
+    secret_key: str
+    token: str
+
+    def env(self) -> dict[str, str]:
+        """The environment a process (Terraform, finlex-release) takes them from."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_SESSION_TOKEN": self.token,
+        }
+
+
+def assume(url: str, role_arn: str, session_name: str) -> Session:
+    """A session of `role_arn`, as GitHub's OIDC exchange gives a job one.
+
+    The emulator has no GitHub token to trade: the administrator assumes the
+    role instead. What the session may do is the role's own policies either way.
+    """
+    issued = client(url, "sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+    credentials = issued["Credentials"]
+    return Session(
+        role_arn,
+        str(credentials["AccessKeyId"]),
+        str(credentials["SecretAccessKey"]),
+        str(credentials["SessionToken"]),
+    )
+
+
+def role_statements(url: str, role_name: str) -> dict[str, list[str]]:
+    """Sid -> actions of every statement of the role's inline and attached policies."""
+    iam = client(url, "iam")
+    documents: list[dict[str, Any]] = []
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        got = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        documents.append(_document(got))
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        arn = attached["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        got = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        documents.append(_document(got["Document"]))
+    found: dict[str, list[str]] = {}
+    for document in documents:
+        for statement in document["Statement"]:
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else list(actions)
+            found.setdefault(str(statement.get("Sid", "")), []).extend(actions)
+    return found
+
+
+@contextmanager
+def without_statement(url: str, role_name: str, sid: str) -> Iterator[str]:
+    """A broken copy of the role meanwhile: the policy that holds `sid` loses it.
+
+    Made in the account itself, on the policy Terraform wrote; restored on
+    exit. Yields the policy's name (inline) or ARN (managed).
+    """
+    iam = client(url, "iam")
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        document = _document(
+            iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        )
+        kept = [s for s in document["Statement"] if s.get("Sid") != sid]
+        if len(kept) == len(document["Statement"]):
+            continue
+        broken = json.dumps({**document, "Statement": kept})
+        iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=broken)
+        try:
+            yield str(name)
+        finally:
+            original = json.dumps(document)
+            iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=original)
+        return
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        arn = attached["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = _document(
+            iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        )
+        kept = [s for s in document["Statement"] if s.get("Sid") != sid]
+        if len(kept) == len(document["Statement"]):
+            continue
+        broken = json.dumps({**document, "Statement": kept})
+        new = iam.create_policy_version(PolicyArn=arn, PolicyDocument=broken, SetAsDefault=True)
+        try:
+            yield str(arn)
+        finally:
+            iam.set_default_policy_version(PolicyArn=arn, VersionId=version)
+            iam.delete_policy_version(PolicyArn=arn, VersionId=new["PolicyVersion"]["VersionId"])
+        return
+    raise LookupError(f"no statement {sid!r} in the policies of role {role_name}")
+
+
+def _document(document: Any) -> dict[str, Any]:
+    """A policy document as boto3 returns it (decoded, or a JSON string) as a dict."""
+    found: dict[str, Any] = json.loads(document) if isinstance(document, str) else document
+    statements = found["Statement"]
+    return {**found, "Statement": statements if isinstance(statements, list) else [statements]}

@@ -66,7 +66,8 @@ GAPS = (
     "(the rehearsal's stand-in for healthy tasks)",
     "ECR takes PutImage with a manifest but has no registry: `docker push` cannot run",
     "ECR scans report one made-up HIGH finding for every image",
-    "IAM enforcement checks actions, not resource ARNs or most condition keys",
+    "IAM: every call is evaluated with its ARN and conditions (tools/iamsim), "
+    "but not SCPs, RCPs, session policies or the caller's own permissions boundary",
     "CloudWatch never evaluates alarms: no alarm-triggered rollback",
 )
 

@@ -17,13 +17,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import tfplan
-from rehearse import account, emulator, image
+from iamsim.evaluate import Decision
+from rehearse import account, emulator, grants, image
+from rehearse.account import Session
 from rehearse.emulator import Emulator
 from rehearse.terraform import (
+    INIT,
     Terraform,
     TerraformError,
     backend_config,
     cli_config,
+    credentials,
     working_copy,
 )
 
@@ -31,21 +35,31 @@ T = TypeVar("T")
 
 STATE_BUCKET = f"finlex-tfstate-{emulator.ACCOUNT_ID}-{emulator.REGION}"
 LOGS_BUCKET = f"finlex-alb-logs-{emulator.ACCOUNT_ID}-{emulator.REGION}"
-DEPLOY_USER = "rehearsal-deploy"
-CRIPPLED_USER = "rehearsal-deploy-without-register"
-# The action removed from the deploy policy to show the tool fails without it.
-REMOVED_ACTION = "ecs:RegisterTaskDefinition"
+# The pipeline's roles, by the job that holds each, as the root's outputs name them.
+ROLE_OUTPUTS = {
+    "plan": "github_terraform_plan_role_arn",
+    "apply": "github_terraform_apply_role_arn",
+    "deploy": "github_deploy_role_arn",
+}
+# Broken copies: per role, a statement it needs, the step that needs it, and
+# the action and resource the denial must name.
+BROKEN = {
+    "plan": ("StateRead", "s3:GetObject", f"arn:aws:s3:::{STATE_BUCKET}/finlex/terraform.tfstate"),
+    "apply": ("CloudWatchFinlexAlarms", "cloudwatch:PutMetricAlarm", ":alarm:finlex-cpu-high"),
+    "deploy": ("EcsTaskDefinitionsNoResourceLevel", "ecs:DescribeTaskDefinition", "*"),
+}
 EXIT_CREDENTIALS = 3  # finlex-release's code for access denied (release/README.md)
-DEPLOY_POLICY = "module.github_oidc.aws_iam_role_policy.deploy"
 SERVICE_TYPE = "aws_ecs_service"
+PIPELINE = "github_oidc"  # the module of the pipeline's roles
 # The one service block in both autoscaling modes; no flip may replace or move it.
 SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
 # The checks after the applies, in the order they run (--checks picks some).
-CHECKS = ("release", "plan", "replace", "planfile", "destroy")
+CHECKS = ("release", "plan", "replace", "planfile", "broken", "destroy")
 # planfile: the reviewed change, a plan made beside it, and the out-of-band drift.
 TFPLAN = Path(__file__).resolve().parents[1] / "tfplan.py"
 LOG_GROUP = "module.ecs_cluster.aws_cloudwatch_log_group.this"
+CPU_ALARM = "module.monitoring.aws_cloudwatch_metric_alarm.cpu_high"
 RETENTION_REVIEWED, RETENTION_OTHER, RETENTION_DRIFT = 60, 90, 7
 _MODULE_CALL = re.compile(r'^module "([^"]+)" \{\s*source\s*=\s*"(\./[^"]+)"', re.MULTILINE)
 _APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
@@ -69,6 +83,7 @@ class Report:
 
     rows: list[Row] = field(default_factory=list)
     created: int = 0
+    roles: list[str] = field(default_factory=list)  # one line per pipeline role
     started: float = field(default_factory=time.monotonic)
 
     def step(self, name: str, run: Callable[[], T]) -> T | None:
@@ -106,6 +121,10 @@ class Report:
                 print(f"  {'':<45}{line}")
         total = time.monotonic() - self.started
         print(f"  resources created: {self.created}; time: {total:.0f} s")
+        if self.roles:
+            print("  the pipeline's roles, as the emulator's IAM gate saw them:")
+            for line in self.roles:
+                print(f"    {line}")
         print("  what the emulator cannot do (docs/rehearsal.md):")
         for gap in emulator.GAPS:
             print(f"    - {gap}")
@@ -129,17 +148,28 @@ class Rehearsal:
     bootstrap_by_api: bool = False
     checks: tuple[str, ...] = CHECKS
     _vars: list[str] = field(default_factory=list)
+    # Sessions of the pipeline's roles (step "roles"), by job: plan, apply, deploy.
+    sessions: dict[str, Session] = field(default_factory=dict)
+    # Gate records made by the broken copies on purpose: (first, last) indexes.
+    _broken_windows: list[tuple[int, int]] = field(default_factory=list)
 
     # --- plumbing ---------------------------------------------------------
 
-    def _tf(self, folder: Path) -> Terraform:
+    def _tf(self, folder: Path, role: str | None = None) -> Terraform:
+        """Terraform in `folder`, as the administrator or under a pipeline role's session."""
         env = {
             "TF_CLI_CONFIG_FILE": str(self.workdir / "terraform.rc"),
             "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1",
             "TF_PLUGIN_CACHE_DIR": "",
+            **credentials(self._session(role).env() if role else None),
         }
         return Terraform(folder, self.workdir / "terraform.log", env, self.terraform)
+
+    def _session(self, role: str) -> Session:
+        if role not in self.sessions:
+            raise StepError(f"no session of the {role} role: the step 'roles' did not run")
+        return self.sessions[role]
 
     def _count(self, output: str) -> str:
         match = _APPLIED.search(output)
@@ -149,21 +179,18 @@ class Rehearsal:
         self.report.created += added
         return f"{added} created, {changed} changed, {destroyed} destroyed"
 
-    def _release(self, *args: str, key: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+    def _release(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """finlex-release under the deploy role's session, as the deploy job runs it."""
         tool = Path(sys.executable).with_name("finlex-release")
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
             "AWS_ENDPOINT_URL": self.account.url,
             "AWS_REGION": emulator.REGION,
-            "AWS_ACCESS_KEY_ID": key[0],
-            "AWS_SECRET_ACCESS_KEY": key[1],
+            **self._session("deploy").env(),
         }
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            env.pop(name, None)
-        with self.account.enforcing_iam():
-            result = subprocess.run(  # noqa: S603 - argument list, no shell
-                [str(tool), *args], env=env, capture_output=True, text=True, check=False
-            )
+        result = subprocess.run(  # noqa: S603 - argument list, no shell
+            [str(tool), *args], env=env, capture_output=True, text=True, check=False
+        )
         with (self.workdir / "release.log").open("a") as log:
             log.write(f"\n$ finlex-release {' '.join(args)} -> {result.returncode}\n")
             log.write(result.stdout + result.stderr)
@@ -179,6 +206,11 @@ class Rehearsal:
     # --- steps ------------------------------------------------------------
 
     def run(self) -> None:
+        """Every step, with the gate enforcing: only the administrator is never denied."""
+        with self.account.gate.enforced():
+            self._run()
+
+    def _run(self) -> None:
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("working copy of infra/", self.prepare),
             ("validate", self.validate),
@@ -188,10 +220,16 @@ class Rehearsal:
             ),
             ("root: init on the s3 backend", self.init_root),
         ]
+        # The first apply creates the pipeline's roles: an administrator's step,
+        # like the bootstrap. Every later one is CI's: plan role, then apply role.
         for example in self.selected_examples():
             for autoscaling in self.autoscaling:
-                label = f"root: apply {example.stem}, autoscaling {autoscaling}"
-                steps.append((label, self.applier(example, autoscaling)))
+                first = len(steps) == 4
+                who = "administrator" if first else "plan role, then apply role"
+                label = f"root: apply {example.stem}, autoscaling {autoscaling} ({who})"
+                steps.append((label, self.applier(example, autoscaling, admin=first)))
+                if first:
+                    steps.append(("roles: sessions from the root's outputs", self.roles))
         steps.append(("image: manifest into ECR", self.push_image))
         for name, run in steps:
             if self.report.step(name, run) is None and self.report.failed:
@@ -199,10 +237,7 @@ class Rehearsal:
         # What follows checks the applied account: each check runs, and reports,
         # even when an earlier one failed (a broken policy hides no broken plan).
         checks: dict[str, list[tuple[str, Callable[[], Any]]]] = {
-            "release": [
-                ("release: under the deploy policy", self.release),
-                (f"release: without {REMOVED_ACTION}", self.release_denied),
-            ],
+            "release": [("release: under the deploy role", self.release)],
             "plan": [("plan after deploy is empty", self.plan_is_empty)],
             "replace": [
                 ("create_before_destroy: plans", self.replacement_plans),
@@ -214,6 +249,10 @@ class Rehearsal:
                 ("saved plan: a stale plan is refused", self.stale_plan_refused),
                 ("drift: an out-of-band change is reported", self.drift_reported),
             ],
+            "broken": [
+                (f"broken copy: {role} role without {sid}", self.breaker(role))
+                for role, (sid, _, _) in BROKEN.items()
+            ],
             "destroy": [
                 ("destroy", self.destroy),
                 ("nothing left but the bootstrap", self.nothing_left),
@@ -223,6 +262,50 @@ class Rehearsal:
             if group in self.checks:
                 for name, run in checks[group]:
                     self.report.step(name, run)
+        if self.sessions:
+            self.report.step("roles: 0 denied, every grant called or listed", self.role_use)
+
+    def role_use(self) -> str:
+        """Each role's line for the summary; fails on a denial or an unexplained grant.
+
+        Whether a grant is called at all can only be read off a complete run:
+        a partial one (--checks, --examples) reports without judging.
+        """
+        uses = [self._role_use(job, session) for job, session in self.sessions.items()]
+        self.report.roles = [use.line() for use in uses]
+        complete = set(self.checks) == set(CHECKS) and self.examples is None
+        complete = complete and len(self.autoscaling) == 2
+        denied = [use for use in uses if use.denied]
+        if denied:
+            raise StepError("denied on the happy path: " + "; ".join(u.line() for u in denied))
+        if complete:
+            unexplained = [use for use in uses if use.unexplained]
+            if unexplained:
+                raise StepError("; ".join(use.line() for use in unexplained))
+            return f"{len(uses)} roles: every grant called or listed in rehearse/grants.py"
+        return f"{len(uses)} roles; grant use not judged on a partial run"
+
+    def _role_use(self, job: str, session: Session) -> grants.RoleUse:
+        records = self.account.gate.records()
+        on_purpose = {i for first, last in self._broken_windows for i in range(first, last)}
+        mine = [(i, r) for i, r in enumerate(records) if r.principal == session.role_arn]
+        happy = [r for i, r in mine if i not in on_purpose]
+        called = {a.action for r in happy for a in r.authorizations if not r.denied and a.decision}
+        role_name = session.role_arn.rsplit("/", 1)[-1]
+        granted = {
+            action
+            for actions in account.role_statements(self.account.url, role_name).values()
+            for action in actions
+        }
+        return grants.RoleUse(
+            job=job,
+            role_arn=session.role_arn,
+            calls=len(mine),
+            actions=frozenset(called),
+            denied=sum(1 for r in happy if r.denied),
+            denied_on_purpose=sum(1 for i, r in mine if i in on_purpose and r.denied),
+            uncalled=grants.uncalled(granted, called),
+        )
 
     def selected_examples(self) -> list[Path]:
         found = sorted((self.infra / "examples").glob("*.tfvars"))
@@ -242,7 +325,7 @@ class Rehearsal:
     def validate(self) -> str:
         for folder in (self.copy, self.copy / "bootstrap"):
             tf = self._tf(folder)
-            tf.run("init", "-backend=false", "-input=false", "-no-color")
+            tf.run(*INIT, "-backend=false")
             tf.run("validate", "-no-color")
         return "root and bootstrap, with the real provider"
 
@@ -251,7 +334,7 @@ class Rehearsal:
             account.bucket(self.account.url, STATE_BUCKET)
             return f"{STATE_BUCKET} (infra/bootstrap not applied)"
         tf = self._tf(self.copy / "bootstrap")
-        tf.run("init", "-input=false", "-no-color")
+        tf.run(*INIT)
         applied = tf.run(
             "apply", "-auto-approve", "-input=false", "-no-color",
             f"-var=state_bucket_name={STATE_BUCKET}",
@@ -263,7 +346,7 @@ class Rehearsal:
         config.write_text(
             backend_config(self.account.url, STATE_BUCKET, "finlex/terraform.tfstate")
         )
-        self._tf(self.copy).run("init", "-input=false", "-no-color", f"-backend-config={config}")
+        self._tf(self.copy).run(*INIT, f"-backend-config={config}")
         return f"s3://{STATE_BUCKET}/finlex/terraform.tfstate, use_lockfile"
 
     def example_vars(self, example: Path) -> list[str]:
@@ -279,17 +362,50 @@ class Rehearsal:
             ]
         return args
 
-    def applier(self, example: Path, autoscaling: str) -> Callable[[], str]:
+    def applier(self, example: Path, autoscaling: str, *, admin: bool) -> Callable[[], str]:
+        """Plan, check what the plan does to the service, apply that very plan.
+
+        As CI does it: the plan role plans (no lock), the apply role applies
+        the saved file. The first apply, which creates those roles, is the
+        administrator's.
+        """
+
         def apply() -> str:
-            tf = self._tf(self.copy)
+            planner = self._tf(self.copy, None if admin else "plan")
             self._vars = [*self.example_vars(example), f"-var=autoscaling_enabled={autoscaling}"]
             plan_file = self.workdir / f"apply-{example.stem}-autoscaling-{autoscaling}.tfplan"
-            tf.run("plan", "-input=false", "-no-color", *self._vars, f"-out={plan_file}")
-            kept = self._service_kept(tf.json("show", str(plan_file)))
-            applied = tf.run("apply", "-input=false", "-no-color", str(plan_file))
-            return f"{kept}; {self._count(applied.stdout)}"
+            plan = ["plan", "-input=false", "-no-color", "-lock=false", *self._vars]
+            planner.run(*plan, f"-out={plan_file}")
+            shown = planner.json("show", str(plan_file))
+            first = ""
+            if not admin and _changes_module(shown, PIPELINE):
+                # The apply role may not change the pipeline's own policies (a role
+                # that widens itself is no boundary): that part is the administrator's.
+                self._tf(self.copy).run("apply", "-auto-approve", "-input=false", "-no-color",
+                                        *self._vars, f"-target=module.{PIPELINE}")  # fmt: skip
+                first = f"module.{PIPELINE} by the administrator first; "
+                planner.run(*plan, f"-out={plan_file}")
+                shown = planner.json("show", str(plan_file))
+            kept = self._service_kept(shown)
+            applier = self._tf(self.copy, None if admin else "apply")
+            applied = applier.run("apply", "-input=false", "-no-color", str(plan_file))
+            return f"{first}{kept}; {self._count(applied.stdout)}"
 
         return apply
+
+    def roles(self) -> str:
+        """A session of each pipeline role, found through the root's own outputs."""
+        outputs = self._tf(self.copy).json("output")
+        missing = [name for name in ROLE_OUTPUTS.values() if name not in outputs]
+        if missing:
+            raise StepError(
+                f"the root has no output {', '.join(missing)}: "
+                "infra/outputs.tf must name the pipeline's role ARNs (module.github_oidc)"
+            )
+        for job, output in ROLE_OUTPUTS.items():
+            arn = str(outputs[output]["value"])
+            self.sessions[job] = account.assume(self.account.url, arn, f"rehearsal-{job}")
+        return "; ".join(f"{job}: {s.role_arn}" for job, s in self.sessions.items())
 
     @staticmethod
     def _service_kept(plan: dict[str, Any]) -> str:
@@ -333,41 +449,28 @@ class Rehearsal:
         layers = len(json.loads(docker_manifest)["layers"])
         return f"{self.image}: {layers} layers, {', '.join(d[:19] for d in digests)}"
 
-    def deploy_policy(self) -> dict[str, Any]:
-        state = self._tf(self.copy).json("show")
-        for module in _modules(state["values"]["root_module"]):
-            for resource in module.get("resources", []):
-                if resource["address"] == DEPLOY_POLICY:
-                    policy: dict[str, Any] = json.loads(resource["values"]["policy"])
-                    return policy
-        raise StepError(f"{DEPLOY_POLICY} is not in the state")
-
     def release(self) -> str:
         try:
             return self._release_steps()
         except StepError as failed:
-            raise StepError(f"under {DEPLOY_POLICY}: {failed}") from failed
+            raise StepError(f"under the deploy role: {failed}") from failed
 
     def _release_steps(self) -> str:
-        policy = self.deploy_policy()
-        key = account.deploy_user(self.account.url, DEPLOY_USER, policy)
         allowlist = self.workdir / "emulator-allowlist.toml"
         gate = self._release("scan-gate", "--repository", "finlex", "--image-tag", self.tags[0],
-                             "--allowlist", "release/scan-allowlist.toml", key=key)  # fmt: skip
+                             "--allowlist", "release/scan-allowlist.toml")  # fmt: skip
         blocked = self._expect(gate, 1, "scan-gate on moto's made-up finding")
         allowlist.write_text(_allow_findings(blocked))
         gate = self._release("scan-gate", "--repository", "finlex", "--image-tag", self.tags[0],
-                             "--allowlist", str(allowlist), key=key)  # fmt: skip
+                             "--allowlist", str(allowlist))  # fmt: skip
         self._expect(gate, 0, "scan-gate with the emulator's finding allowlisted")
         service = ["--cluster", "finlex", "--service", "finlex"]
         waits = ["--timeout", "60", "--interval", "1"]
         for tag in self.tags:
-            deployed = self._release(
-                "deploy", *service, "--image", f"finlex:{tag}", *waits, key=key
-            )
+            deployed = self._release("deploy", *service, "--image", f"finlex:{tag}", *waits)
             self._expect(deployed, 0, f"deploy finlex:{tag}")
-        self._expect(self._release("status", *service, key=key), 0, "status")
-        back = self._release("rollback", *service, *waits, key=key)
+        self._expect(self._release("status", *service), 0, "status")
+        back = self._release("rollback", *service, *waits)
         self._expect(back, 0, "rollback")
         running = account.running_revision(self.account.url, "finlex", "finlex")
         return (
@@ -375,19 +478,72 @@ class Rehearsal:
             f"deployed 2 releases; rolled back to {running}"
         )
 
-    def release_denied(self) -> str:
-        crippled = account.without_action(self.deploy_policy(), REMOVED_ACTION)
-        key = account.deploy_user(self.account.url, CRIPPLED_USER, crippled)
+    # --- broken copies: each role without one statement it needs ----------------------
+
+    def breaker(self, role: str) -> Callable[[], str]:
+        """The step that needs BROKEN[role]'s statement, run without it: it must fail, naming it."""
+        sid, action, resource = BROKEN[role]
+        attempts: dict[str, Callable[[], str]] = {
+            "plan": self._plan_without_state_read,
+            "apply": self._apply_without_alarms,
+            "deploy": self._deploy_without_registration,
+        }
+
+        def run() -> str:
+            role_name = self._session(role).role_arn.rsplit("/", 1)[-1]
+            first = len(self.account.gate.records())
+            try:
+                with account.without_statement(self.account.url, role_name, sid):
+                    failure = attempts[role]()
+            finally:
+                last = len(self.account.gate.records())
+                self._broken_windows.append((first, last))
+            denied = [
+                (a.action, a.resource)
+                for record in self.account.gate.records()[first:last]
+                if record.denied
+                for a in record.authorizations
+                if a.decision in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY)
+            ]
+            named = [(act, arn) for act, arn in denied if act == action and resource in arn]
+            if not named:
+                raise StepError(
+                    f"no denial of {action} on *{resource}* (denied: {sorted(set(denied))}); "
+                    f"the step said: {_denial_line(failure, action)}"
+                )
+            return f"failed as it must: {action} on {named[0][1]} denied; {_last_error(failure)}"
+
+        return run
+
+    def _plan_without_state_read(self) -> str:
+        plan = self._tf(self.copy, "plan").run(
+            "plan", "-input=false", "-no-color", "-lock=false", *self._vars, check=False
+        )
+        if plan.returncode == 0:
+            raise StepError("terraform plan succeeded without the state read")
+        return plan.stderr + plan.stdout
+
+    def _apply_without_alarms(self) -> str:
+        applied = self._tf(self.copy, "apply").run(
+            "apply", "-auto-approve", "-input=false", "-no-color", *self._vars,
+            "-var=cpu_utilization_threshold=91", f"-target={CPU_ALARM}", check=False,
+        )  # fmt: skip
+        if applied.returncode == 0:
+            raise StepError("terraform apply changed an alarm without the alarms statement")
+        return applied.stderr + applied.stdout
+
+    def _deploy_without_registration(self) -> str:
         service = ["--cluster", "finlex", "--service", "finlex"]
         image_ref = f"finlex:{self.tags[1]}"
-        result = self._release("deploy", *service, "--image", image_ref, "--timeout", "30", key=key)
-        line = self._expect(result, EXIT_CREDENTIALS, f"deploy without {REMOVED_ACTION}")
-        return f"exit {EXIT_CREDENTIALS}: {line}"
+        result = self._release("deploy", *service, "--image", image_ref, "--timeout", "30")
+        self._expect(result, EXIT_CREDENTIALS, "deploy without the task definition statement")
+        return result.stderr + result.stdout
 
     def plan_is_empty(self) -> str:
-        plan = self._tf(self.copy).run(
-            "plan", "-detailed-exitcode", "-input=false", "-no-color", *self._vars, codes=(0, 2)
-        )
+        plan = self._tf(self.copy, "plan").run(
+            "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", *self._vars,
+            codes=(0, 2),
+        )  # fmt: skip
         if plan.returncode == 2:
             changed = re.findall(r"^\s+# (\S+) (will|must) be .*$", plan.stdout, re.MULTILINE)
             names = ", ".join(sorted({name for name, _ in changed}))
@@ -410,7 +566,7 @@ class Rehearsal:
 
     def _replacement_order(self, address: str) -> list[str]:
         """The actions a plan that forces `address` to be replaced shows for it."""
-        tf = self._tf(self.copy)
+        tf = self._tf(self.copy, "plan")
         plan_file = self.workdir / f"replace-{abs(hash(address))}.tfplan"
         # Plans that are never applied: no state lock, so they can run side by side.
         tf.run("plan", "-input=false", "-no-color", "-refresh=false", "-lock=false",
@@ -445,20 +601,24 @@ class Rehearsal:
 
     def replacement_apply(self) -> str:
         replace = [f"-replace={address}" for address in self.replaced]
-        applied = self._tf(self.copy).run(
+        applied = self._tf(self.copy, "apply").run(
             "apply", "-auto-approve", "-input=false", "-no-color", *self._vars, *replace
         )
         return f"{len(replace)} replaced create-before-destroy: {self._count(applied.stdout)}"
 
     # --- planfile: apply exactly the reviewed plan (tools/tfplan.py) -------------
 
-    def _tfplan(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """tools/tfplan.py on the working copy, with the rehearsal's Terraform and its env."""
-        tf = self._tf(self.copy)
+    def _tfplan(self, *args: str, role: str) -> subprocess.CompletedProcess[str]:
+        """tools/tfplan.py on the working copy, with the rehearsal's Terraform, under `role`."""
+        tf = self._tf(self.copy, role)
         command = [sys.executable, str(TFPLAN), "--chdir", str(tf.chdir)]
         command += ["--terraform", shlex.quote(tf.binary), *args]
         result = subprocess.run(  # noqa: S603 - argument list, no shell
-            command, env={**os.environ, **tf.env}, capture_output=True, text=True, check=False
+            command,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **tf.env},
+            capture_output=True,
+            text=True,
+            check=False,
         )
         with (self.workdir / "tfplan.log").open("a") as log:
             log.write(f"\n$ tfplan {' '.join(args)} -> {result.returncode}\n")
@@ -468,11 +628,11 @@ class Rehearsal:
     def _saved_plan(self, name: str, retention: int) -> Path:
         """A plan that sets the log retention, saved and recorded as `make tf-plan` does."""
         plan = self.workdir / name
-        self._tf(self.copy).run(
+        self._tf(self.copy, "plan").run(
             "plan", "-input=false", "-no-color", "-lock=false", *self._vars,
             f"-var=log_retention_days={retention}", f"-out={plan}",
         )  # fmt: skip
-        self._expect(self._tfplan("record", str(plan)), 0, f"tfplan record {name}")
+        self._expect(self._tfplan("record", str(plan), role="plan"), 0, f"tfplan record {name}")
         return plan
 
     def _retention(self) -> int:
@@ -504,21 +664,21 @@ class Rehearsal:
         shutil.copy(self.other_plan, swapped)
         shutil.copy(tfplan.hash_file(self.reviewed_plan), tfplan.hash_file(swapped))
         before = self._retention()
-        refused = self._tfplan("apply", str(swapped))
+        refused = self._tfplan("apply", str(swapped), role="apply")
         line = self._expect(refused, tfplan.EXIT_HASH, "apply of a changed plan file")
         if self._retention() != before:
             raise StepError(f"the changed plan was applied anyway: {line}")
         return f"exit {tfplan.EXIT_HASH}, nothing applied: {line}"
 
     def saved_plan_applies(self) -> str:
-        applied = self._tfplan("apply", str(self.reviewed_plan))
+        applied = self._tfplan("apply", str(self.reviewed_plan), role="apply")
         line = self._expect(applied, 0, "apply of the reviewed plan")
         if (retention := self._retention()) != RETENTION_REVIEWED:
             raise StepError(f"log retention is {retention} days after {line}")
         return f"{line}; log retention {retention} days, as reviewed"
 
     def stale_plan_refused(self) -> str:
-        refused = self._tfplan("apply", str(self.other_plan))
+        refused = self._tfplan("apply", str(self.other_plan), role="apply")
         line = self._expect(refused, tfplan.EXIT_STALE, "apply of a plan made before that apply")
         if (retention := self._retention()) != RETENTION_REVIEWED:
             raise StepError(f"the stale plan changed the log retention to {retention} days")
@@ -527,11 +687,12 @@ class Rehearsal:
     def drift_reported(self) -> str:
         check = ["drift", str(self.workdir / "drift.tfplan"), "--", *self._vars]
         check.append(f"-var=log_retention_days={RETENTION_REVIEWED}")
-        self._expect(self._tfplan(*check), 0, "drift check before the change")
+        self._expect(self._tfplan(*check, role="plan"), 0, "drift check before the change")
         name = self._state_value(LOG_GROUP, "name")
         logs = account.client(self.account.url, "logs")
         logs.put_retention_policy(logGroupName=name, retentionInDays=RETENTION_DRIFT)
-        line = self._expect(self._tfplan(*check), tfplan.EXIT_DRIFT, "drift check after it")
+        after = self._tfplan(*check, role="plan")
+        line = self._expect(after, tfplan.EXIT_DRIFT, "drift check after it")
         if LOG_GROUP not in line:
             raise StepError(f"the drift check did not name {LOG_GROUP}: {line}")
         return (
@@ -540,7 +701,12 @@ class Rehearsal:
         )
 
     def destroy(self) -> str:
-        tf = self._tf(self.copy)
+        """The service under the apply role; the pipeline's roles by the administrator.
+
+        The apply role may never touch the pipeline's own roles (DenyThePipelineRoles),
+        so, like their creation, their removal is an administrator's step.
+        """
+        tf = self._tf(self.copy, "apply")
         # What an operator does first: lift deletion protection, let ECR go with its images.
         releasing = ["-var=alb_deletion_protection=false", "-var=ecr_force_delete=true"]
         targets = [
@@ -550,15 +716,22 @@ class Rehearsal:
         tf.run(
             "apply", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing, *targets
         )
+        calls = _module_calls(self.copy)
+        service = [f"-target=module.{name}" for name in calls if name != PIPELINE]
         destroyed = tf.run(
+            "destroy", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing,
+            *service,
+        )  # fmt: skip
+        by_admin = self._tf(self.copy).run(
             "destroy", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing
         )
-        match = re.search(r"Resources: (\d+) destroyed", destroyed.stdout)
-        return f"{match.group(1) if match else '?'} destroyed"
+        return (
+            f"{_destroyed(destroyed.stdout)} destroyed under the apply role, then "
+            f"{_destroyed(by_admin.stdout)} (module.{PIPELINE}) by the administrator"
+        )
 
     def nothing_left(self) -> str:
-        users = {DEPLOY_USER, CRIPPLED_USER}
-        left = account.leftovers(self.account.url, {STATE_BUCKET, LOGS_BUCKET}, users)
+        left = account.leftovers(self.account.url, {STATE_BUCKET, LOGS_BUCKET}, set())
         if left:
             raise StepError("still in the account: " + "; ".join(left))
         kept = account.active_task_definitions(self.account.url, "finlex")
@@ -566,6 +739,41 @@ class Rehearsal:
             f"only the state bucket; {len(kept)} task definition revisions stay ACTIVE "
             "by design (skip_destroy, for rollback)"
         )
+
+
+def _changes_module(plan: dict[str, Any], module: str) -> bool:
+    """Whether a plan (terraform show -json) changes anything in module.<module>."""
+    return any(
+        change["address"].startswith(f"module.{module}.")
+        and change["change"]["actions"] not in (["no-op"], ["read"])
+        for change in plan.get("resource_changes", [])
+    )
+
+
+def _destroyed(output: str) -> str:
+    match = re.search(r"Resources: (\d+) destroyed", output)
+    return match.group(1) if match else "?"
+
+
+def _module_calls(root: Path) -> list[str]:
+    """Names of the modules the root calls."""
+    return sorted(
+        name for path in root.glob("*.tf") for name, _ in _MODULE_CALL.findall(path.read_text())
+    )
+
+
+def _last_error(output: str) -> str:
+    """The first line of a tool's error output, flattened."""
+    flat = [" ".join(line.replace("│", " ").split()) for line in output.splitlines()]
+    found = [line for line in flat if line.startswith(("Error", "finlex-release"))]
+    return (found or [line for line in flat if line] or [""])[0][:240]
+
+
+def _denial_line(failure: str, action: str) -> str:
+    """The line of a failure's output that names the denied action."""
+    flat = [" ".join(line.replace("│", " ").split()) for line in failure.splitlines()]
+    found = [line for line in flat if action in line]
+    return found[0] if found else flat[-1] if flat else ""
 
 
 def _modules(module: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,10 @@ SERVICES = (
     "sns",
     "sts",
 )
+
+
+# How every init runs, as in CI (the Makefile's TF_INIT).
+INIT = ("init", "-input=false", "-no-color", "-lockfile=readonly")
 
 
 class MissingError(Exception):
@@ -84,9 +88,9 @@ def find_terraform() -> str:
 def provider_override(url: str) -> str:
     endpoints = "\n".join(f'    {name:<22} = "{url}"' for name in SERVICES)
     return f"""# Written by the rehearsal (tools/rehearse): the emulated AWS account.
+# Credentials come from the environment (credentials()): the administrator's
+# or a pipeline role's session, as the step runs.
 provider "aws" {{
-  access_key                  = "{ADMIN_KEY}"
-  secret_key                  = "{ADMIN_KEY}"
   skip_metadata_api_check     = true
   s3_use_path_style           = true
 
@@ -103,13 +107,18 @@ key                         = "{key}"
 region                      = "{REGION}"
 endpoints                   = {{ s3 = "{url}", sts = "{url}" }}
 use_path_style              = true
-access_key                  = "{ADMIN_KEY}"
-secret_key                  = "{ADMIN_KEY}"
 skip_credentials_validation = true
 skip_requesting_account_id  = true
 skip_metadata_api_check     = true
 skip_region_validation      = true
 """
+
+
+def credentials(session: Mapping[str, str] | None = None) -> dict[str, str]:
+    """AWS credentials of a Terraform run: a role's session, or else the administrator."""
+    if session is not None:
+        return dict(session)
+    return {"AWS_ACCESS_KEY_ID": ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": ADMIN_KEY}
 
 
 @dataclass
@@ -128,7 +137,9 @@ class Terraform:
         started = time.monotonic()
         result = subprocess.run(  # noqa: S603 - argument list, no shell
             command,
-            env={**os.environ, **self.env},
+            # Nothing of the caller's own AWS settings: the rehearsal never
+            # reaches a real account, and each step's credentials are its own.
+            env={**_without_aws(os.environ), **self.env},
             capture_output=True,
             text=True,
             check=False,
@@ -144,6 +155,10 @@ class Terraform:
 
     def json(self, command: str, *args: str) -> Any:
         return json.loads(self.run(command, "-json", *args).stdout)
+
+
+def _without_aws(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if not name.startswith("AWS_")}
 
 
 def errors_of(output: str) -> str:
@@ -195,9 +210,14 @@ def lock_mismatch(output: str, root: Path) -> str | None:
 
 
 def working_copy(infra: Path, into: Path, url: str) -> Path:
-    """Copy infra/ (without local state or caches) and add the emulator overrides."""
+    """Copy infra/ (without local state or caches) and add the emulator overrides.
+
+    The committed .terraform.lock.hcl files come along: every init is
+    ``-lockfile=readonly`` (INIT), so the rehearsal runs the provider the lock
+    names, and a mirror that does not match the lock fails the init.
+    """
     ignore = shutil.ignore_patterns(
-        ".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan", "backend.hcl", "*.tfvars"
+        ".terraform", "*.tfstate*", "*.tfplan", "backend.hcl", "*.tfvars"
     )
     shutil.copytree(infra, into, ignore=ignore)
     shutil.copytree(infra / "examples", into / "examples", dirs_exist_ok=True)
