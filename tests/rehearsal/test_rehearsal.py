@@ -92,7 +92,7 @@ def test_root_applied_from_each_example(full: str, example: str, autoscaling: st
 
 def test_autoscaling_flips_keep_the_service(full: str) -> None:
     """Every apply after the first flips autoscaling from its saved plan, no hand step."""
-    applies = re.findall(r"✔ root: apply \S+, autoscaling (\w+) .*?  (service: [^;]+);", full)
+    applies = re.findall(r"✔ root: apply \S+, autoscaling (\w+) .*?\s(service: [^;]+);", full)
     flags = [flag for flag, _ in applies]
     assert len(flags) >= 4, applies  # on, off, on, off over the two examples
     assert flags == ["true", "false"] * (len(flags) // 2), applies
@@ -107,9 +107,52 @@ def test_bootstrap_applied_and_root_on_the_s3_backend(full: str) -> None:
     assert re.search(r"✔ root: init on the s3 backend .*s3://\S+, use_lockfile", full)
 
 
-def test_release_tool_deployed_and_rolled_back_under_the_deploy_policy(full: str) -> None:
-    assert re.search(r"✔ release: under the deploy policy .*rolled back to finlex:\d+", full)
-    assert re.search(r"✔ release: without ecs:RegisterTaskDefinition .*exit 3", full)
+def test_release_tool_deployed_and_rolled_back_under_the_deploy_role(full: str) -> None:
+    assert re.search(r"✔ release: under the deploy role .*rolled back to finlex:\d+", full)
+
+
+def test_every_terraform_step_after_the_first_apply_runs_under_a_pipeline_role(full: str) -> None:
+    applies = re.findall(r"✔ root: apply \S+, autoscaling \w+ \(([^)]+)\)", full)
+    assert applies[0] == "administrator", applies
+    assert set(applies[1:]) == {"plan role, then apply role"}, applies
+    assert re.search(r"✔ roles: sessions from the root's outputs .*plan: arn:aws:iam::", full)
+    assert re.search(
+        r"✔ destroy .*\d+ destroyed under the apply role, then \d+ \(module.github_oidc\) "
+        r"by the administrator",
+        full,
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "arn"),
+    [
+        ("plan", "s3:GetObject", r"arn:aws:s3:::finlex-tfstate-\S+/finlex/terraform\.tfstate"),
+        ("apply", "cloudwatch:PutMetricAlarm", r"arn:aws:cloudwatch:\S+:alarm:finlex-cpu-high"),
+        ("deploy", "ecs:DescribeTaskDefinition", r"\*"),
+    ],
+)
+def test_a_broken_copy_of_each_role_fails_naming_the_action_and_arn(
+    full: str, role: str, action: str, arn: str
+) -> None:
+    assert re.search(
+        rf"✔ broken copy: {role} role without \S+ .*failed as it must: {action} on {arn} denied",
+        full,
+    )
+
+
+@pytest.mark.parametrize("role", ["plan", "apply", "deploy"])
+def test_each_role_made_calls_none_denied_and_every_grant_called_or_listed(
+    full: str, role: str
+) -> None:
+    line = re.search(rf"^\s+{role} role: (\d+) calls, (\d+) distinct actions, (\d+) denied.*$",
+                     full, re.MULTILINE)  # fmt: skip
+    assert line, full
+    calls, actions, denied = (int(group) for group in line.groups())
+    assert calls > 0, line.group(0)
+    assert actions > 0, line.group(0)
+    assert denied == 0, line.group(0)
+    assert "not listed" not in line.group(0)
+    assert re.search(r"✔ roles: 0 denied, every grant called or listed .*every grant", full)
 
 
 def test_plan_after_deploy_is_empty(full: str) -> None:
@@ -229,7 +272,7 @@ def test_a_policy_without_an_action_the_tool_needs_fails_the_release(
     failed = broken_policy_and_ignore_changes
     release = next(line for line in failed.splitlines() if "release: under the deploy" in line)
     assert "✘" in release
-    assert "module.github_oidc.aws_iam_role_policy.deploy" in release
+    assert "under the deploy role" in release
     assert "elasticloadbalancing:DescribeTargetHealth" in release
 
 
