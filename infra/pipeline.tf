@@ -9,6 +9,7 @@ module "github_oidc" {
   github_repository  = var.github_repository
   deploy_environment = var.deploy_environment
   apply_environment  = var.apply_environment
+  default_branch     = var.default_branch
   oidc_provider_arn  = var.github_oidc_provider_arn
 
   # The deploy role works on these resources only.

@@ -404,6 +404,31 @@ variable "apply_environment" {
   }
 }
 
+variable "default_branch" {
+  description = "The repository's default branch. terraform.yml's plan on pushes and the daily drift job run on it, and the plan role trusts their tokens; the deploy and apply environments must allow it alone (make doctor FOR=deploy checks)."
+  type        = string
+  default     = "main"
+
+  # git check-ref-format's rules for a branch name (GitHub's `sub` claim and
+  # StringEquals take it literally: no wildcard can widen the trust).
+  validation {
+    condition = (
+      can(regex("^[^-./\\x00-\\x20\\x7f~^:?*\\[\\\\][^\\x00-\\x20\\x7f~^:?*\\[\\\\]*$", var.default_branch))
+      && length(var.default_branch) <= 255
+      && !strcontains(var.default_branch, "..")
+      && !strcontains(var.default_branch, "//")
+      && !strcontains(var.default_branch, "/.")
+      && !strcontains(var.default_branch, "@{")
+      && !strcontains(var.default_branch, ".lock/")
+      && !endswith(var.default_branch, "/")
+      && !endswith(var.default_branch, ".")
+      && !endswith(var.default_branch, ".lock")
+      && !contains(["@", "HEAD"], var.default_branch)
+    )
+    error_message = "default_branch must be a git branch name such as main or release/v2: no spaces, control characters, ~ ^ : ? * [ or \\, no `..`, `//`, `@{` or `/.`, not starting with `-`, `.` or `/`, not ending with `/`, `.` or `.lock`, not `@` or `HEAD`."
+  }
+}
+
 variable "github_oidc_provider_arn" {
   description = "ARN of the account's existing token.actions.githubusercontent.com OIDC provider, if any (an account holds one). Null creates it."
   type        = string

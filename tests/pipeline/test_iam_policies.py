@@ -59,8 +59,9 @@ MODULE_INPUTS = {
     "route53_zone_id": "Z0123456789ABCDEFGHIJ",
     "domain_name": "finlex.example.com",
 }
+# "kms" also names a default branch other than main (the plan role's trust).
 VARIANTS = {
-    "kms": {"ecr_kms_key_arn": ECR_KEY, "state_kms_key_arn": STATE_KEY},
+    "kms": {"ecr_kms_key_arn": ECR_KEY, "state_kms_key_arn": STATE_KEY, "default_branch": "trunk"},
     "plain": {},
 }
 
@@ -694,16 +695,37 @@ def test_kms_keys_are_granted_only_when_set_and_only_through_their_service(
     assert "kms:" not in json.dumps(kms["deploy"]) + json.dumps(kms["service_role_boundary"])
 
 
-def test_each_role_trusts_one_subject(plan: dict[str, Any]) -> None:
-    docs = documents(plan, "plain")
-    subjects = {
-        'trust["deploy"]': "repo:acme/finlex:environment:production",
-        'trust["plan"]': "repo:acme/finlex:pull_request",
-        'trust["apply"]': "repo:acme/finlex:environment:infrastructure",
-    }
-    for name, subject in subjects.items():
+TRUSTED_SUBJECTS = {
+    "plain": {
+        'trust["deploy"]': ["repo:acme/finlex:environment:production"],
+        # Pull requests, and the plan and drift jobs of the default branch (main).
+        'trust["plan"]': ["repo:acme/finlex:pull_request", "repo:acme/finlex:ref:refs/heads/main"],
+        'trust["apply"]': ["repo:acme/finlex:environment:infrastructure"],
+    },
+    "kms": {
+        'trust["deploy"]': ["repo:acme/finlex:environment:production"],
+        'trust["plan"]': ["repo:acme/finlex:pull_request", "repo:acme/finlex:ref:refs/heads/trunk"],
+        'trust["apply"]': ["repo:acme/finlex:environment:infrastructure"],
+    },
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_each_role_trusts_exactly_its_subjects(plan: dict[str, Any], variant: str) -> None:
+    """AWS reads `sub`, `aud` and `amr` only: the `sub` values are the whole of the trust."""
+    docs = documents(plan, variant)
+    assert {name for name in docs if name.startswith("trust")} == set(TRUSTED_SUBJECTS[variant])
+    for name, subjects in TRUSTED_SUBJECTS[variant].items():
         (statement,) = docs[name]["Statement"]
-        assert statement["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"] == subject
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        # One operator, StringEquals: no StringLike, no other test of the claims.
+        assert list(statement["Condition"]) == ["StringEquals"], statement["Condition"]
+        claims = statement["Condition"]["StringEquals"]
+        assert claims == {
+            f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+            f"{OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
+        }, name
 
 
 # --- the checker itself, on statements with the defects this test exists for -----------

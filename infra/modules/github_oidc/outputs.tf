@@ -25,7 +25,7 @@ output "deploy_subject" {
 
 output "apply_subject" {
   description = "The one `sub` claim the Terraform apply role accepts."
-  value       = local.trust_subjects["apply"]
+  value       = one(local.trust_subjects["apply"])
 }
 
 output "permissions_boundary_arn" {

@@ -1,9 +1,10 @@
 # GitHub Actions -> AWS without stored keys: GitHub's OIDC provider and three
 # roles that only this repository's workflows can assume, each for one job:
 #   deploy          - deploy.yml, in the deploy environment: push, scan gate, deploy, verify
-#   terraform-plan  - terraform.yml on pull requests: read-only plan
+#   terraform-plan  - terraform.yml on pull requests, on the default branch and the
+#                     daily drift check: read-only plan
 #   terraform-apply - terraform.yml, in the apply environment (required reviewers): apply
-# Trust is pinned on the token's `sub` claim (repository + environment / event)
+# Trust is pinned on the token's `sub` claim (repository + environment, event or branch)
 # and `aud` (sts.amazonaws.com), as GitHub and AWS recommend.
 #
 # The pipeline's own identity (the OIDC provider, these three roles, their
@@ -62,12 +63,21 @@ locals {
   ecr_kms_keys   = var.ecr_kms_key_arn == null ? [] : [var.ecr_kms_key_arn]
   state_kms_keys = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
 
-  # The `sub` claim each role trusts: the deploy environment, pull requests,
-  # the apply environment (whose required reviewers approve every apply).
+  # The `sub` claims each role trusts (AWS reads only `sub`, `aud` and `amr`).
+  # - deploy, apply: their environment's. A job of another branch never gets
+  #   that `sub`: the environment's deployment-branch policy allows the default
+  #   branch only, so GitHub refuses to start such a job in it (make doctor
+  #   FOR=deploy checks the policy through GitHub's API).
+  # - plan: pull requests, and terraform.yml's plan on pushes and the daily
+  #   drift job, which run on the default branch without an environment. The
+  #   plan role only reads (no state lock), so any pull request may use it.
   trust_subjects = {
-    deploy = "repo:${var.github_repository}:environment:${var.deploy_environment}"
-    plan   = "repo:${var.github_repository}:pull_request"
-    apply  = "repo:${var.github_repository}:environment:${var.apply_environment}"
+    deploy = ["repo:${var.github_repository}:environment:${var.deploy_environment}"]
+    plan = [
+      "repo:${var.github_repository}:pull_request",
+      "repo:${var.github_repository}:ref:refs/heads/${var.default_branch}",
+    ]
+    apply = ["repo:${var.github_repository}:environment:${var.apply_environment}"]
   }
 
   # Revisions of the service's task definition family, in the service's account
@@ -88,8 +98,9 @@ resource "aws_iam_openid_connect_provider" "github" {
 
 # --- trust policies ----------------------------------------------------------
 
-# One trust policy per role, each pinned to one kind of job of one repository
-# through the token's `sub` claim, matched exactly (never StringLike).
+# One trust policy per role, each pinned to the jobs of one repository through
+# the token's `sub` claim, matched exactly against the role's list (never
+# StringLike).
 data "aws_iam_policy_document" "trust" {
   for_each = local.trust_subjects
 
@@ -112,7 +123,7 @@ data "aws_iam_policy_document" "trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = [each.value]
+      values   = each.value
     }
   }
 }

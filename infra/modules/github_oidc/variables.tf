@@ -43,6 +43,31 @@ variable "apply_environment" {
   }
 }
 
+variable "default_branch" {
+  description = "The repository's default branch: the plan role also trusts terraform.yml's plan on pushes to it and the daily drift job (sub repo:OWNER/NAME:ref:refs/heads/BRANCH); the deploy and apply environments must allow it alone."
+  type        = string
+  default     = "main"
+
+  # git check-ref-format's rules for a branch name (GitHub's `sub` claim and
+  # StringEquals take it literally: no wildcard can widen the trust).
+  validation {
+    condition = (
+      can(regex("^[^-./\\x00-\\x20\\x7f~^:?*\\[\\\\][^\\x00-\\x20\\x7f~^:?*\\[\\\\]*$", var.default_branch))
+      && length(var.default_branch) <= 255
+      && !strcontains(var.default_branch, "..")
+      && !strcontains(var.default_branch, "//")
+      && !strcontains(var.default_branch, "/.")
+      && !strcontains(var.default_branch, "@{")
+      && !strcontains(var.default_branch, ".lock/")
+      && !endswith(var.default_branch, "/")
+      && !endswith(var.default_branch, ".")
+      && !endswith(var.default_branch, ".lock")
+      && !contains(["@", "HEAD"], var.default_branch)
+    )
+    error_message = "default_branch must be a git branch name such as main or release/v2: no spaces, control characters, ~ ^ : ? * [ or \\, no `..`, `//`, `@{` or `/.`, not starting with `-`, `.` or `/`, not ending with `/`, `.` or `.lock`, not `@` or `HEAD`."
+  }
+}
+
 variable "oidc_provider_arn" {
   description = "ARN of an existing token.actions.githubusercontent.com provider. An account holds one per URL: null creates it here."
   type        = string
