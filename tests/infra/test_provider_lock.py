@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from prereq import require_tool
+from rehearse.terraform import INIT as REHEARSAL_INIT
 from rehearse.terraform import lock_mismatch
 from tf_offline import cli_config, require_terraform_and_mirror
 
@@ -80,6 +81,7 @@ def admits(constraint: str, candidate: str) -> bool:
 def test_every_init_takes_the_lock_read_only() -> None:
     assert INIT[0] == "init", INIT
     assert "-lockfile=readonly" in INIT
+    assert REHEARSAL_INIT == INIT, "the rehearsal inits as make and CI do"
 
 
 def test_the_constraint_reader_can_refuse() -> None:
