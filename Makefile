@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
-             SCAN_ALLOWLIST KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR REHEARSE_ARGS \
+             SCAN_ALLOWLIST KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
              BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -65,6 +65,7 @@ HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep 
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
 HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
+HELP_STRICT         := make doctor: 1 = a check that could not run here (no GitHub token, no network) fails too
 HELP_REHEARSE_ARGS  := extra arguments of make rehearse, e.g. REHEARSE_ARGS="--checks release"
 HELP_BENCH_ARGS     := extra arguments of make bench, e.g. BENCH_ARGS="--duration 5 --stops 10"
 HELP_SOAK_IMAGE     := make stop-soak: stop this image in a container instead of serve.py on the host
@@ -80,7 +81,7 @@ Makefile: ;
 
 .PHONY: doctor
 doctor: ## check the prerequisites of run, test, image, rehearse, deploy (FOR=deploy: one goal)
-	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' TF='$(TF)' $(PYTHON) tools/doctor $(if $(FOR),--for $(FOR))
+	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' TF='$(TF)' $(PYTHON) tools/doctor $(if $(FOR),--for $(FOR)) $(if $(STRICT),--strict)
 
 # --- environments ----------------------------------------------------------
 

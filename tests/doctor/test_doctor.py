@@ -319,10 +319,14 @@ def test_full_run_is_fast_and_one_line_per_item(bin_dir: Path) -> None:
     result = run_doctor(bin_dir)
     elapsed = time.monotonic() - started
     assert elapsed < 15, f"make doctor took {elapsed:.1f} s"
-    items = [ln for ln in result.stdout.splitlines() if ln[:1] in {CHECK, CROSS}]
+    items = [ln for ln in result.stdout.splitlines() if ln[:1] in {CHECK, CROSS, "?"}]
     fixes = [ln for ln in result.stdout.splitlines() if ln.startswith("    fix: ")]
     assert len(fixes) == sum(ln.startswith(CROSS) for ln in items)
     assert f"of {len(items)} checks passed" in result.stdout
+    # No GitHub token here: the environments are one line, not checked, saying how by hand.
+    (unchecked,) = [ln for ln in items if ln.startswith("?")]
+    assert unchecked.startswith("? GitHub environments: not checked: no GitHub token")
+    assert "1 not checked (marked ?: STRICT=1 makes it a failure)" in result.stdout
 
 
 def test_make_image_stops_before_building_without_buildkit(bin_dir: Path, tmp_path: Path) -> None:

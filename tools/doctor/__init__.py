@@ -8,6 +8,11 @@ anything. Standard library only, so it runs before any venv exists.
     python3 tools/doctor                 # every goal
     python3 tools/doctor --for image     # only what `make image` needs
     python3 tools/doctor --for image --quiet   # only the crosses (make image's pre-check)
+    python3 tools/doctor --for deploy --strict # a check that could not run fails too
+
+A check that needs what this machine lacks (a GitHub token, the network) says
+"not checked" on a `?` line, with how to check it by hand; it fails only with
+--strict (make doctor STRICT=1).
 
 Exit codes: 0 every selected check passed, 1 at least one failed, 2 bad usage.
 """
@@ -21,6 +26,9 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +57,7 @@ TIMEOUT = 15.0
 
 OK = "\u2714"  # ✔
 BAD = "\u2718"  # ✘
+UNCHECKED = "?"
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,12 @@ class Result:
     ok: bool
     detail: str
     fix: str = ""
+    # False: the check could not run here (no token, no network); its detail says
+    # how to check by hand. Not a failure unless --strict.
+    checked: bool = True
 
     def line(self) -> str:
-        mark = OK if self.ok else BAD
+        mark = (OK if self.ok else BAD) if self.checked else UNCHECKED
         text = f"{mark} {self.name}: {self.detail}  [{', '.join(self.goals)}]"
         return text if self.ok or not self.fix else f"{text}\n    fix: {self.fix}"
 
@@ -494,6 +506,331 @@ def check_github_variables(m: Machine) -> list[Result]:
     return results
 
 
+# --- GitHub environments: only the default branch may deploy -------------------
+#
+# The deploy and apply roles trust `repo:OWNER/NAME:environment:NAME` alone. GitHub
+# issues that `sub` only to a job it has started in the environment, and it starts
+# none for a branch that the environment's deployment-branch policy does not allow:
+# that policy is what keeps other branches away from both roles. It lives in the
+# repository's settings, out of Terraform's view, so this check reads it.
+
+GITHUB_API = "https://api.github.com"
+GITHUB_TIMEOUT = 10.0
+# The root's default_branch (infra/variables.tf): the branch the plan role trusts.
+TERRAFORM_DEFAULT_BRANCH = "main"
+# (workflow, job, whether its environment must have required reviewers)
+ENVIRONMENT_JOBS = (("deploy.yml", "deploy", False), ("terraform.yml", "apply", True))
+REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
+REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+TFVARS_BRANCH = re.compile(r'^\s*default_branch\s*=\s*"([^"]*)"', re.MULTILINE)
+
+
+class GitHubError(Exception):
+    """GitHub answered with an error status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}".strip())
+        self.status = status
+
+
+class GitHubUnreachableError(Exception):
+    """No usable answer from the API: network, TLS, or a body that is not JSON."""
+
+
+def workflow_environment(repo: Path, workflow: str, job: str) -> str | None:
+    """The environment a workflow's job names (`environment: X` or `name: X` under it).
+
+    A regex, not YAML: the doctor runs before any venv, with the standard library only.
+    """
+    text = (repo / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
+    body = re.search(
+        rf"^  {re.escape(job)}:[ \t]*(?:#.*)?\n((?:[ \t]*(?:#.*)?\n|    .*\n)*)", text, re.M
+    )
+    if body is None:
+        return None
+    found = re.search(
+        r"^    environment:[ \t]*(?:\n      name:[ \t]*)?[\"']?([A-Za-z0-9._-]+)",
+        body.group(1),
+        re.M,
+    )
+    return found.group(1) if found else None
+
+
+def github_token(m: Machine) -> str | None:
+    """GITHUB_TOKEN, GH_TOKEN, else what `gh auth token` prints (no prompt, no network)."""
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        if m.env.get(name, "").strip():
+            return m.env[name].strip()
+    gh = m.which("gh")
+    answer = m.run([gh, "auth", "token"]) if gh else None
+    if answer is not None and answer.returncode == 0 and answer.stdout.strip():
+        return answer.stdout.strip()
+    return None
+
+
+def github_repository(m: Machine) -> str | None:
+    """GITHUB_REPOSITORY, else OWNER/NAME of the checkout's github.com origin."""
+    named = m.env.get("GITHUB_REPOSITORY", "").strip()
+    if named:
+        return named
+    git = m.which("git")
+    remote = m.run([git, "-C", str(m.repo), "remote", "get-url", "origin"]) if git else None
+    if remote is None or remote.returncode != 0:
+        return None
+    match = REMOTE.search(remote.stdout.strip())
+    return match.group(1) if match else None
+
+
+def terraform_default_branch(m: Machine) -> tuple[str, str]:
+    """The default_branch the plan role trusts, and where that value comes from.
+
+    infra/terraform.tfvars first: the Makefile writes it from TF_TFVARS only when missing.
+    """
+    tfvars = m.repo / "infra" / "terraform.tfvars"
+    try:
+        text, where = tfvars.read_text(encoding="utf-8"), "infra/terraform.tfvars"
+    except OSError:
+        text, where = m.env.get("TF_TFVARS", ""), "TF_TFVARS"
+    match = TFVARS_BRANCH.search(text)
+    if match:
+        return match.group(1), where
+    return TERRAFORM_DEFAULT_BRANCH, "the default of infra/variables.tf"
+
+
+def proxies(env: Mapping[str, str]) -> dict[str, str]:
+    """The machine's proxies (http_proxy, HTTPS_PROXY, ...), read from `env`."""
+    found = {}
+    for scheme in ("http", "https"):
+        value = env.get(f"{scheme}_proxy") or env.get(f"{scheme.upper()}_PROXY")
+        if value:
+            found[scheme] = value
+    return found
+
+
+class GitHubApi:
+    """GET requests to GitHub's REST API with a token; JSON answers."""
+
+    def __init__(self, base: str, token: str, env: Mapping[str, str]) -> None:
+        self.base = base.rstrip("/")
+        self.token = token
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies(env)))
+
+    def get(self, path: str) -> object:
+        request = urllib.request.Request(  # noqa: S310 - http(s) checked by the caller
+            self.base + path,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {self.token}",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "User-Agent": "finlex-doctor",
+            },
+        )
+        try:
+            with self.opener.open(request, timeout=GITHUB_TIMEOUT) as answer:
+                return json.loads(answer.read().decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            with error:
+                raise GitHubError(error.code, api_message(error.read())) from None
+        except (OSError, ValueError) as error:  # URLError, timeouts, TLS; not JSON
+            reason = getattr(error, "reason", None) or error
+            raise GitHubUnreachableError(str(reason)[:160]) from None
+
+    def object(self, path: str) -> dict[str, object]:
+        answer = self.get(path)
+        if not isinstance(answer, dict):
+            raise GitHubUnreachableError(f"{path}: not a JSON object")
+        return answer
+
+
+def api_message(body: bytes) -> str:
+    """GitHub's `message` of an error answer, or nothing."""
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return ""
+    return str(answer.get("message", ""))[:160] if isinstance(answer, dict) else ""
+
+
+def branch_policy_problem(api: GitHubApi, where: str, default: str) -> str | None:
+    """What lets another branch than `default` deploy to the environment, or None."""
+    env = api.object(where)
+    policy = env.get("deployment_branch_policy")
+    if not isinstance(policy, dict):
+        return "any branch may deploy to it (no deployment branch policy)"
+    if policy.get("protected_branches"):
+        return f"'Protected branches only': every protected branch may deploy, not {default} alone"
+    if not policy.get("custom_branch_policies"):
+        return f"deployment branch policy {json.dumps(policy)} is neither form GitHub offers"
+    listing = api.object(f"{where}/deployment-branch-policies?per_page=100")
+    rules = listing.get("branch_policies")
+    found = [
+        (str(rule.get("type", "branch")), str(rule.get("name")))
+        for rule in (rules if isinstance(rules, list) else [])
+        if isinstance(rule, dict)
+    ]
+    if found == [("branch", default)]:
+        return None
+    if not found:
+        return f"no branch may deploy to it (no rule), not even {default}"
+    shown = ", ".join(name if kind == "branch" else f"{name} ({kind})" for kind, name in found)
+    return f"the rules {shown} let other refs deploy: it must be {default} alone"
+
+
+def reviewers(env: dict[str, object]) -> list[str]:
+    """Logins and team names of the environment's required reviewers."""
+    names = []
+    rules = env.get("protection_rules")
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict) or rule.get("type") != "required_reviewers":
+            continue
+        entries = rule.get("reviewers")
+        for entry in entries if isinstance(entries, list) else []:
+            who = entry.get("reviewer") if isinstance(entry, dict) else None
+            if isinstance(who, dict):
+                names.append(str(who.get("login") or who.get("slug") or who.get("name")))
+    return names
+
+
+def environment_results(
+    api: GitHubApi, repository: str, name: str, default: str, reviewed: bool
+) -> list[Result]:
+    goals = ("deploy",)
+    where = f"/repos/{repository}/environments/{urllib.parse.quote(name, safe='')}"
+    settings = f"Settings -> Environments -> {name}"
+    branch_fix = (
+        f"{settings} -> Deployment branches and tags: Selected branches and tags, "
+        f"with the one branch rule {default} (docs/runbook.md 1.6)"
+    )
+    try:
+        problem = branch_policy_problem(api, where, default)
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        return [
+            Result(
+                f"environment {name}",
+                goals,
+                False,
+                "does not exist (a workflow job that names it creates it without any rule)",
+                f"Settings -> Environments -> New environment {name}; then {branch_fix}",
+            )
+        ]
+    results = [
+        Result(f"environment {name}", goals, False, problem, branch_fix)
+        if problem
+        else Result(f"environment {name}", goals, True, f"only {default} may deploy")
+    ]
+    if reviewed:
+        people = reviewers(api.object(where))
+        results.append(
+            Result(f"environment {name} reviewers", goals, True, ", ".join(people))
+            if people
+            else Result(
+                f"environment {name} reviewers",
+                goals,
+                False,
+                "no required reviewers: every apply would run without approval",
+                f"{settings} -> Required reviewers: add the people or teams who approve applies",
+            )
+        )
+    return results
+
+
+def environment_jobs(repo: Path) -> list[tuple[str, bool]]:
+    """(environment, needs reviewers) of each job in ENVIRONMENT_JOBS; ValueError if one
+    names none."""
+    jobs = []
+    for workflow, job, reviewed in ENVIRONMENT_JOBS:
+        name = workflow_environment(repo, workflow, job)
+        if name is None:
+            raise ValueError(f"{workflow} job {job} names no environment")
+        jobs.append((name, reviewed))
+    return jobs
+
+
+def by_hand(jobs: Sequence[tuple[str, bool]]) -> str:
+    every = " and ".join(name for name, _ in jobs)
+    reviewed = " and ".join(name for name, needed in jobs if needed)
+    return (
+        f"check by hand in Settings -> Environments: {every} each allow the default branch "
+        f"alone (Selected branches), {reviewed} has required reviewers (docs/runbook.md 1.6)"
+    )
+
+
+def check_github_environments(m: Machine) -> list[Result]:
+    """Each environment lets only the default branch deploy; the apply one has reviewers.
+
+    Without a token or an answer from the API: one `not checked` line saying how to
+    check by hand (a failure only with --strict).
+    """
+    name, goals = "GitHub environments", ("deploy",)
+    api_url = m.env.get("GITHUB_API_URL") or GITHUB_API
+    repository = github_repository(m)
+    try:
+        jobs = environment_jobs(m.repo)
+    except ValueError as error:
+        fix = "give the job `environment: NAME`: the role it assumes trusts that environment only"
+        return [Result(name, goals, False, str(error), fix)]
+    if not api_url.startswith(("https://", "http://")):
+        fix = f"unset it, or set GitHub's API (github.com: {GITHUB_API})"
+        return [Result(name, goals, False, f"GITHUB_API_URL={api_url} is not an http(s) URL", fix)]
+    if repository is not None and not REPOSITORY.match(repository):
+        fix = "export GITHUB_REPOSITORY=OWNER/NAME (the repository on GitHub)"
+        return [Result(name, goals, False, f"repository {repository!r} is not OWNER/NAME", fix)]
+    token = github_token(m)
+    if token is None or repository is None:
+        why = (
+            "no GitHub token (GITHUB_TOKEN, GH_TOKEN or gh auth login)"
+            if token is None
+            else "which repository? (export GITHUB_REPOSITORY=OWNER/NAME)"
+        )
+        return [Result(name, goals, True, f"not checked: {why}; {by_hand(jobs)}", "", False)]
+    api = GitHubApi(api_url, token, m.env)
+    try:
+        default = str(api.object(f"/repos/{repository}").get("default_branch", ""))
+        results = [repository_result(m, repository, default)]
+        for environment, reviewed in jobs:
+            results += environment_results(api, repository, environment, default, reviewed)
+    except GitHubUnreachableError as error:
+        detail = f"not checked: {api_url} did not answer ({error}); {by_hand(jobs)}"
+        return [Result(name, goals, True, detail, "", False)]
+    except GitHubError as error:
+        return [github_refused(repository, error)]
+    return results
+
+
+def repository_result(m: Machine, repository: str, default: str) -> Result:
+    """The default branch on GitHub is the one the plan role trusts."""
+    goals = ("deploy",)
+    name = f"GitHub repository {repository}"
+    trusted, where = terraform_default_branch(m)
+    if default == trusted:
+        return Result(name, goals, True, f"default branch {default}")
+    return Result(
+        name,
+        goals,
+        False,
+        f"default branch {default or '?'}, but the plan role trusts refs/heads/{trusted} ({where})",
+        f'set default_branch = "{default}" in infra/terraform.tfvars (and TF_TFVARS) and the '
+        "branches of .github/workflows/*.yml; an administrator applies the trust",
+    )
+
+
+def github_refused(repository: str, error: GitHubError) -> Result:
+    detail = f"GitHub answered {error}"
+    if error.status == 401:
+        fix = "the token is invalid or expired: gh auth login, or a new GITHUB_TOKEN"
+    elif error.status == 404:
+        detail = f"{repository} not found, or the token cannot read it ({error})"
+        fix = "export GITHUB_REPOSITORY=OWNER/NAME, with a token that can read that repository"
+    else:
+        fix = (
+            "a token that may read the repository's environments (classic: repo scope; "
+            "fine-grained: Actions read), or wait for the rate limit to reset"
+        )
+    return Result("GitHub environments", ("deploy",), False, detail, fix)
+
+
 # --- all of it ---------------------------------------------------------------
 
 
@@ -539,6 +876,7 @@ def checks(m: Machine, goals: set[str]) -> list[Result]:
         )
         results += check_aws(m)
         results += check_github_variables(m)
+        results += check_github_environments(m)
     return [r for r in results if goals.intersection(r.goals)]
 
 
@@ -564,18 +902,30 @@ def main(argv: Sequence[str] | None = None, machine: Machine | None = None) -> i
         default=set(GOALS),
         help=f"comma-separated goals to check (default: all of {', '.join(GOALS)})",
     )
-    parser.add_argument("--quiet", action="store_true", help="print only the failed checks")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the failed and the unchecked checks"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="a check that could not run here (no GitHub token, no network) fails too",
+    )
     args = parser.parse_args(argv)
     m = machine or Machine(env=dict(os.environ))
     results = checks(m, args.goals)
     for result in results:
-        if not (args.quiet and result.ok):
+        if not (args.quiet and result.ok and result.checked):
             print(result.line())
     failed = [r for r in results if not r.ok]
+    unchecked = [r for r in results if not r.checked]
     if not args.quiet:
-        print(f"\n{len(results) - len(failed)} of {len(results)} checks passed", end="")
+        passed = len(results) - len(failed) - len(unchecked)
+        print(f"\n{passed} of {len(results)} checks passed", end="")
+        if unchecked:
+            counts = "a failure with --strict" if args.strict else "STRICT=1 makes it a failure"
+            print(f"; {len(unchecked)} not checked (marked {UNCHECKED}: {counts})", end="")
         print(f"; fix the {len(failed)} marked {BAD} above." if failed else ".")
-    return 1 if failed else 0
+    return 1 if failed or (args.strict and unchecked) else 0
 
 
 if __name__ == "__main__":
