@@ -281,7 +281,22 @@ def test_workflow_variables_required_and_optional() -> None:
     assert found["SONAR_HOST_URL"] is False  # tested for emptiness first
 
 
-@pytest.mark.parametrize("workflow", ["ci.yml", "deploy.yml"])
+def test_workflow_variables_in_comments_do_not_count(tmp_path: Path) -> None:
+    # terraform.yml's comment "GitHub passes repository variables ... through vars.X"
+    # made `make doctor FOR=deploy` ask for a variable named X.
+    assert "X" not in doctor.workflow_variables(REPO)
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "w.yml").write_text(
+        "# reads vars.IN_A_COMMENT\n"
+        "env:\n"
+        "  A: ${{ vars.READ }}  # vars.AFTER_A_VALUE\n"
+        "  B: '${{ vars.OPTIONAL || 1 }}'\n"
+    )
+    assert doctor.workflow_variables(tmp_path) == {"READ": True, "OPTIONAL": False}
+
+
+@pytest.mark.parametrize("workflow", ["ci.yml", "deploy.yml", "terraform.yml"])
 def test_every_variable_the_workflow_reads_is_in_the_runbook(workflow: str) -> None:
     runbook = (REPO / "docs" / "runbook.md").read_text(encoding="utf-8")
     variables = doctor.workflow_variables(REPO, [workflow])

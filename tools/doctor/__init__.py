@@ -458,6 +458,9 @@ def check_aws(m: Machine) -> list[Result]:
 
 
 VARS = re.compile(r"\bvars\.([A-Z][A-Z0-9_]*)(\s*(?:\|\||!=|==))?")
+# A YAML comment: `#` at the start of a line or after a blank (GitHub's
+# expressions hold no `#`), to the end of the line.
+YAML_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.MULTILINE)
 
 
 def workflow_variables(repo: Path, names: Sequence[str] = ()) -> dict[str, bool]:
@@ -466,7 +469,9 @@ def workflow_variables(repo: Path, names: Sequence[str] = ()) -> dict[str, bool]
     folder = repo / ".github" / "workflows"
     paths = [folder / n for n in names] if names else sorted(folder.glob("*.y*ml"))
     for path in paths:
-        for match in VARS.finditer(path.read_text(encoding="utf-8")):
+        # Comments may mention vars.X; only what a job reads counts.
+        text = YAML_COMMENT.sub("", path.read_text(encoding="utf-8"))
+        for match in VARS.finditer(text):
             name, optional = match.group(1), bool(match.group(2))
             required[name] = required.get(name, True) and not optional
     return required
