@@ -66,27 +66,6 @@ def bucket(url: str, name: str) -> None:
     client(url, "s3").create_bucket(Bucket=name)
 
 
-def deploy_user(url: str, name: str, policy: dict[str, Any]) -> tuple[str, str]:
-    """An IAM user whose only permissions are `policy`; returns its access key."""
-    iam = client(url, "iam")
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
-
-
-def without_action(policy: dict[str, Any], action: str) -> dict[str, Any]:
-    """A copy of `policy` with `action` removed from every statement."""
-    statements = []
-    for statement in policy["Statement"]:
-        actions = statement["Action"]
-        actions = [actions] if isinstance(actions, str) else actions
-        kept = [item for item in actions if item != action]
-        if kept:
-            statements.append({**statement, "Action": kept})
-    return {**policy, "Statement": statements}
-
-
 def leftovers(url: str, keep_buckets: set[str], keep_users: set[str]) -> list[str]:
     """Everything finlex's Terraform could have created that still exists."""
     found: list[str] = []

@@ -9,15 +9,10 @@ it where it differs from AWS, without touching the product:
   (``MOTO_ECS_SERVICE_RUNNING``), and an ``UpdateService`` that changes the
   task definition starts a new deployment that completes, as ECS's rolling
   deployment would once the new tasks are healthy.
-- S3 bucket policies are evaluated with IAM's rules for conditions, and a
-  request counts as HTTPS with TLS 1.3: the emulator speaks plain HTTP on
-  loopback, and the state bucket's policy denies everything else.
 - Application Auto Scaling keeps tags of scalable targets, which moto does
   not (the provider reads them back after every change).
 - An ECR image digest is the SHA-256 of its manifest, as in a registry, and
   a repository with scan on push scans what is pushed.
-- An IAM denial of a JSON-protocol call is ``AccessDeniedException`` in JSON,
-  as AWS sends it (moto answers XML, which botocore cannot read there).
 - ACM reports the key algorithm a certificate was requested with, and a
   security-group rule that references another group keeps its description.
 - CreateService keeps the settings moto keeps only on UpdateService (health
@@ -26,8 +21,11 @@ it where it differs from AWS, without touching the product:
   its principal, action, resource ARN and condition context, and evaluated
   against the caller's policies with AWS's logic (``iamsim``). While the gate
   enforces (``Emulator.gate.enforced()``, or ``enforcing_iam()``), a denied
-  call is answered as AWS answers it; moto's own action-only enforcement stays
-  off. The administrator's key is never denied.
+  call is answered as AWS answers it, in the protocol's own error format;
+  moto's own action-only enforcement stays off. Bucket, key and trust
+  policies are evaluated there too, and a request counts as HTTPS with TLS
+  1.3 (the emulator speaks plain HTTP on loopback; the state bucket's policy
+  denies anything else). The administrator's key is never denied.
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ import logging
 import os
 import random
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -111,98 +109,34 @@ def _patch_route53() -> None:
 
 
 # What a request to the emulated S3 counts as: HTTPS with TLS 1.3 (the
-# emulator speaks plain HTTP on loopback). Other condition keys are absent.
+# emulator speaks plain HTTP on loopback). The gate sets the same keys.
 _S3_REQUEST = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
 
 
-def _as_list(value: Any) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+def _patch_bucket_policies() -> None:
+    """moto's own bucket-policy check, on every object call, evaluated as IAM does.
 
+    moto applies a bucket policy's Deny to object calls whatever the caller,
+    with its own reading of conditions (StringEquals only, an absent key
+    matching), so it applied every Deny of the state bucket's policy. Here the
+    policy is read with iamsim: only a Deny whose condition holds refuses.
+    """
+    from iamsim.evaluate import Decision, Request, evaluate
 
-_OPERATORS: dict[str, Callable[[list[str], str], bool]] = {
-    "StringEquals": lambda expected, actual: actual in expected,
-    "StringNotEquals": lambda expected, actual: actual not in expected,
-    "Bool": lambda expected, actual: actual.lower() in {value.lower() for value in expected},
-    "NumericLessThan": lambda expected, actual: any(float(actual) < float(v) for v in expected),
-}
+    access, models = _moto("iam.access_control"), _moto("s3.models")
+    permission = access.PermissionResult
+    caller = f"arn:aws:iam::{ACCOUNT_ID}:root"
 
-
-def conditions_hold(conditions: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
-    """IAM's rules: every operator and key must hold; an absent key fails all but ...IfExists."""
-    for operator, pairs in conditions.items():
-        base = operator.removesuffix("IfExists")
-        test = _OPERATORS.get(base)
-        if test is None:
-            raise NotImplementedError(f"the emulator cannot evaluate condition operator {operator}")
-        for key, expected in pairs.items():
-            actual = context.get(key)
-            if actual is None:
-                if base == operator:
-                    return False
-                continue
-            if not test(_as_list(expected), actual):
-                return False
-    return True
-
-
-def _patch_policies() -> None:
-    access = _moto("iam.access_control")
-    statement_class, permission = access.IAMPolicyStatement, access.PermissionResult
-    models = _moto("s3.models")
-
-    # Bucket policies: evaluated with IAM's rules against the request's context
-    # (moto evaluates StringEquals only, treats other operators and absent keys
-    # as matching, and so applied every Deny of the state bucket's policy).
     def get_permission(self: Any, action: str, resource: str) -> Any:
         if self.policy is None:
             return permission.NEUTRAL
-        statements = json.loads(self.policy.decode())["Statement"]
-        allowed = False
-        for statement in statements if isinstance(statements, list) else [statements]:
-            matcher = statement_class(statement)
-            if not (
-                matcher._check_element_matches("Action", action)
-                and matcher._check_element_matches("Resource", resource)
-                and conditions_hold(statement.get("Condition", {}), _S3_REQUEST)
-            ):
-                continue
-            if statement["Effect"] == "Deny":
-                return permission.DENIED
-            allowed = True
-        return permission.PERMITTED if allowed else permission.NEUTRAL
+        request = Request(caller, action, resource, _S3_REQUEST)
+        decided = evaluate(request, {}, json.loads(self.policy.decode()))
+        return (
+            permission.DENIED if decided.decision is Decision.EXPLICIT_DENY else permission.NEUTRAL
+        )
 
     models.FakeBucket.get_permission = get_permission
-
-    # Identity policies (the release tool's user): moto answers DENIED when a
-    # statement's condition does not match; in IAM such a statement does not apply.
-    original = statement_class.is_action_permitted
-
-    def is_action_permitted(
-        self: Any,
-        action: str,
-        resource: str = "*",
-        principal: str | None = None,
-        incoming_condition_values: dict[str, str] | None = None,
-    ) -> Any:
-        if self._statement.get("Condition") and not self._check_conditions(
-            incoming_condition_values
-        ):
-            return permission.NEUTRAL
-        return original(self, action, resource, principal, incoming_condition_values)
-
-    statement_class.is_action_permitted = is_action_permitted
-
-    # For most services moto does not know which resource a request is for
-    # and asks about "*", which no resource-scoped Allow matches: an unknown
-    # resource matches any Resource, so actions are checked, ARNs are not.
-    matches = statement_class._check_element_matches
-
-    def check_element_matches(self: Any, element: str, value: str) -> bool:
-        if element == "Resource" and value == "*":
-            return True
-        return bool(matches(self, element, value))
-
-    statement_class._check_element_matches = check_element_matches
 
 
 def _patch_ecs() -> None:
@@ -321,28 +255,6 @@ def _patch_ecr() -> None:
     models.ECRBackend.put_image = put_image_and_scan
 
 
-def _patch_denials() -> None:
-    """JSON-protocol services (ECS, ECR, Logs...) deny in JSON, as AWS does.
-
-    moto answers every IAM denial in XML with HTTP 403; botocore then finds no
-    error code in an ECS answer, where AWS sends ``AccessDeniedException``.
-    """
-    mixin = _moto("core.authorization").ActionAuthenticatorMixin
-    exceptions = _moto("core.exceptions")
-
-    check = mixin._authenticate_and_authorize_action
-
-    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
-        try:
-            check(self, iam_request_cls, resource)
-        except exceptions.AccessDeniedError as denied:
-            if not self.headers.get("X-Amz-Target"):
-                raise
-            raise exceptions.JsonRESTError("AccessDeniedException", denied.message) from denied
-
-    mixin._authenticate_and_authorize_action = authorize
-
-
 def _patch_acm() -> None:
     """A requested certificate reports the KeyAlgorithm it was requested with (moto: RSA_2048)."""
     models, responses = _moto("acm.models"), _moto("acm.responses")
@@ -386,11 +298,10 @@ def start() -> Emulator:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     _patch_route53()
-    _patch_policies()
+    _patch_bucket_policies()
     _patch_ecs()
     _patch_autoscaling()
     _patch_ecr()
-    _patch_denials()
     _patch_acm()
     _patch_ec2()
     gate = Gate(account=ACCOUNT_ID, admin_key=ADMIN_KEY)
