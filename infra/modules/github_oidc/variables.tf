@@ -52,17 +52,17 @@ variable "default_branch" {
   # StringEquals take it literally: no wildcard can widen the trust).
   validation {
     condition = (
-      can(regex("^[^-./\\x00-\\x20\\x7f~^:?*\\[\\\\][^\\x00-\\x20\\x7f~^:?*\\[\\\\]*$", var.default_branch))
-      && length(var.default_branch) <= 255
-      && !strcontains(var.default_branch, "..")
-      && !strcontains(var.default_branch, "//")
-      && !strcontains(var.default_branch, "/.")
-      && !strcontains(var.default_branch, "@{")
-      && !strcontains(var.default_branch, ".lock/")
-      && !endswith(var.default_branch, "/")
-      && !endswith(var.default_branch, ".")
-      && !endswith(var.default_branch, ".lock")
-      && !contains(["@", "HEAD"], var.default_branch)
+      can(regex("^[^-./\\x00-\\x20\\x7f~^:?*\\[\\\\][^\\x00-\\x20\\x7f~^:?*\\[\\\\]*$", var.default_branch)) &&
+      length(var.default_branch) <= 255 &&
+      !strcontains(var.default_branch, "..") &&
+      !strcontains(var.default_branch, "//") &&
+      !strcontains(var.default_branch, "/.") &&
+      !strcontains(var.default_branch, "@{") &&
+      !strcontains(var.default_branch, ".lock/") &&
+      !endswith(var.default_branch, "/") &&
+      !endswith(var.default_branch, ".") &&
+      !endswith(var.default_branch, ".lock") &&
+      !contains(["@", "HEAD"], var.default_branch)
     )
     error_message = "default_branch must be a git branch name such as main or release/v2: no spaces, control characters, ~ ^ : ? * [ or \\, no `..`, `//`, `@{` or `/.`, not starting with `-`, `.` or `/`, not ending with `/`, `.` or `.lock`, not `@` or `HEAD`."
   }
