@@ -384,6 +384,7 @@ def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
     denies = [s for s in statements("terraform_apply") if s["effect"] == "Deny"]
     assert [s["resources"] for s in denies] == [
         "${local.pipeline_role_arns}",
+        '${[for job in ["plan", "apply"] : "${local.arn_iam}:role/${local.pipeline_role_names[job]}"]}',
         ["${local.arn_iam}:policy/${local.p}-*"],
     ]
     for statement in allows:
@@ -395,6 +396,7 @@ def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
                 token in resource
                 for token in (
                     "${local.p}",
+                    "${local.pipeline_role_names[",  # names made of local.p
                     "substr(local.p",
                     "${var.vpc_id}",
                     "${var.route53_zone_id}",

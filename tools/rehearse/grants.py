@@ -30,6 +30,7 @@ class RoleUse:
     denied: int  # denied calls outside the broken copies
     denied_on_purpose: int  # denied calls of the broken copies
     uncalled: frozenset[str]  # granted, never called
+    denied_calls: tuple[str, ...] = ()  # "action on ARN" of each denial counted in `denied`
 
     @property
     def unexplained(self) -> list[str]:

@@ -277,7 +277,10 @@ class Rehearsal:
         complete = complete and len(self.autoscaling) == 2
         denied = [use for use in uses if use.denied]
         if denied:
-            raise StepError("denied on the happy path: " + "; ".join(u.line() for u in denied))
+            raise StepError(
+                "denied on the happy path: "
+                + "; ".join(f"{u.job} role: {', '.join(u.denied_calls)}" for u in denied)
+            )
         if complete:
             unexplained = [use for use in uses if use.unexplained]
             if unexplained:
@@ -303,6 +306,13 @@ class Rehearsal:
             calls=len(mine),
             actions=frozenset(called),
             denied=sum(1 for r in happy if r.denied),
+            denied_calls=tuple(
+                f"{a.action} on {a.resource}"
+                for r in happy
+                if r.denied
+                for a in r.authorizations
+                if a.decision in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY)
+            ),
             denied_on_purpose=sum(1 for i, r in mine if i in on_purpose and r.denied),
             uncalled=grants.uncalled(granted, called),
         )
@@ -315,6 +325,8 @@ class Rehearsal:
         return sorted(found, key=lambda path: not path.stem.startswith("quickstart"))
 
     def prepare(self) -> str:
+        # Every AWS call of the rehearsal, one JSON line each: who, what, on which ARN, decided how.
+        self.account.gate.log_to(self.workdir / "gate.jsonl")
         self.copy = working_copy(self.infra, self.workdir / "infra", self.account.url)
         cli_config(self.mirror, self.workdir / "terraform.rc")
         self.zone_id = account.hosted_zone(self.account.url, "example.com")

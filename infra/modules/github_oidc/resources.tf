@@ -923,7 +923,6 @@ data "aws_iam_policy_document" "terraform_apply" {
       "iam:CreateRole",
       "iam:DeleteRole",
       "iam:DeleteRolePermissionsBoundary",
-      "iam:DeleteRolePolicy",
       "iam:DetachRolePolicy",
       "iam:PassRole",
       "iam:PutRolePermissionsBoundary",
@@ -935,6 +934,24 @@ data "aws_iam_policy_document" "terraform_apply" {
       "iam:UpdateRoleDescription",
     ]
     resources = local.pipeline_role_arns
+  }
+
+  # Tearing the service down removes the deploy role's policy, which names the
+  # service's ARNs: the apply role may delete that one policy (never write
+  # it), so that `terraform destroy` of the service runs under it. It can
+  # take the deploy job's rights away, which destroying the service does anyway.
+  statement {
+    sid       = "DenyPolicyDeletionOnTheTerraformRoles"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePolicy"]
+    resources = [for job in ["plan", "apply"] : "${local.arn_iam}:role/${local.pipeline_role_names[job]}"]
+  }
+
+  statement {
+    sid       = "DeleteTheDeployPolicyOnTeardown"
+    effect    = "Allow"
+    actions   = ["iam:DeleteRolePolicy"]
+    resources = ["${local.arn_iam}:role/${local.pipeline_role_names["deploy"]}"]
   }
 
   statement {
