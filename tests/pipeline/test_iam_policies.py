@@ -463,13 +463,18 @@ PINNED: dict[str, dict[str, list[str]]] = {
             "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
             "iam:UpdateRoleDescription",
         ],
-        "DenyPolicyDeletionOnTheTerraformRoles": ["iam:DeleteRolePolicy"],
-        "DeleteTheDeployPolicyOnTeardown": ["iam:DeleteRolePolicy"],
         "DenyTheBoundaryAndPipelinePolicies": [
-            "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy",
-            "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagPolicy",
-            "iam:UntagPolicy",
+            "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+            "iam:TagPolicy", "iam:UntagPolicy",
         ],
+    },
+    "terraform_apply_teardown": {
+        "DeleteTheDeployPolicy": ["iam:DeleteRolePolicy"],
+        "DenyPolicyDeletionOnTheTerraformRoles": ["iam:DeleteRolePolicy"],
+        "DeleteTheServiceRoleBoundary": [
+            "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:ListPolicyVersions",
+        ],
+        "DenyDeletingTheTerraformRolesPolicies": ["iam:DeletePolicy", "iam:DeletePolicyVersion"],
     },
 }  # fmt: skip
 KMS_ONLY = {
@@ -541,17 +546,17 @@ def test_every_policy_the_module_creates_is_one_of_the_checked_documents(
         for r in module_resources(plan["planned_values"], variant)
         if r["type"] in {"aws_iam_role_policy", "aws_iam_policy"}
     ]
-    # deploy, plan state, apply (inline); read, apply keys, apply name (managed); boundary
-    assert len(policies) == 7
+    # deploy, plan state, apply (inline); read, apply keys, name, teardown (managed); boundary
+    assert len(policies) == 8
     for policy in policies:
         assert json.dumps(json.loads(policy), sort_keys=True) in checked
     attached = [
         r["values"] for r in module_resources(plan["planned_values"], variant)
         if r["type"] == "aws_iam_role_policy_attachment"
     ]  # fmt: skip
-    # Only the module's own policies (read, apply keys, apply name) are attached (no AWS managed
-    # policy such as ReadOnlyAccess); their ARNs are known after apply, so null in the plan.
-    assert [a.get("policy_arn") for a in attached] == [None, None, None, None]
+    # Only the module's own policies (read, apply keys, name, teardown) are attached (no AWS
+    # managed policy such as ReadOnlyAccess); their ARNs are known after apply: null in the plan.
+    assert [a.get("policy_arn") for a in attached] == [None, None, None, None, None]
 
 
 def test_policies_fit_iams_size_limits(plan: dict[str, Any], pytestconfig: pytest.Config) -> None:
@@ -566,6 +571,7 @@ def test_policies_fit_iams_size_limits(plan: dict[str, Any], pytestconfig: pytes
         "service_role_boundary",
         "terraform_apply_keys",
         "terraform_apply_name",
+        "terraform_apply_teardown",
     ):
         assert size[managed] < 6_144, managed
     pytestconfig.stash.setdefault("report", []).append(
@@ -624,14 +630,21 @@ def test_the_apply_role_can_never_touch_the_pipeline_roles(plan: dict[str, Any])
         for a in as_list(s["Action"]) if a.startswith("iam:")
         and a not in {"iam:CreateServiceLinkedRole", "iam:ListInstanceProfilesForRole"}
     }  # fmt: skip
-    # One exception: the deploy role's policy may be deleted (never written), for the
-    # teardown of the service it names; the Terraform roles' own policies may not.
     assert role_writes - denied == {"iam:DeleteRolePolicy"}
-    (teardown,) = statements_of(doc, "DeleteTheDeployPolicyOnTeardown")
+    # That one exception, in a policy of its own: the deploy role's policy may be deleted (never
+    # written), for the teardown of the service it names; the Terraform roles' may not.
+    teardown_doc = documents(plan, "kms")["terraform_apply_teardown"]
+    (teardown,) = statements_of(teardown_doc, "DeleteTheDeployPolicy")
     assert as_list(teardown["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-github-deploy"]
-    (keep,) = statements_of(doc, "DenyPolicyDeletionOnTheTerraformRoles")
+    (keep,) = statements_of(teardown_doc, "DenyPolicyDeletionOnTheTerraformRoles")
     assert keep["Effect"] == "Deny"
     assert set(as_list(keep["Resource"])) == PIPELINE_ROLES - set(as_list(teardown["Resource"]))
+    # The boundary may be deleted with the service; the Terraform roles' policies may not.
+    (boundary,) = statements_of(teardown_doc, "DeleteTheServiceRoleBoundary")
+    assert as_list(boundary["Resource"]) == [BOUNDARY_ARN]
+    (others,) = statements_of(teardown_doc, "DenyDeletingTheTerraformRolesPolicies")
+    assert others["Effect"] == "Deny"
+    assert as_list(others["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:policy/{PREFIX}-terraform-*"]
     (policies,) = statements_of(doc, "DenyTheBoundaryAndPipelinePolicies")
     assert policies["Effect"] == "Deny"
     assert as_list(policies["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:policy/{PREFIX}-*"]

@@ -150,6 +150,8 @@ class Rehearsal:
     _vars: list[str] = field(default_factory=list)
     # Sessions of the pipeline's roles (step "roles"), by job: plan, apply, deploy.
     sessions: dict[str, Session] = field(default_factory=dict)
+    # What each role was granted, read while it exists (the destroy removes it).
+    _granted: dict[str, set[str]] = field(default_factory=dict)
     # Gate records made by the broken copies on purpose: (first, last) indexes.
     _broken_windows: list[tuple[int, int]] = field(default_factory=list)
 
@@ -265,6 +267,15 @@ class Rehearsal:
         if self.sessions:
             self.report.step("roles: 0 denied, every grant called or listed", self.role_use)
 
+    def _read_grants(self) -> None:
+        """Add what each role's policies allow now to what they were granted so far."""
+        for job, session in self.sessions.items():
+            role_name = session.role_arn.rsplit("/", 1)[-1]
+            statements = account.role_statements(self.account.url, role_name)
+            self._granted.setdefault(job, set()).update(
+                a for acts in statements.values() for a in acts
+            )
+
     def role_use(self) -> str:
         """Each role's line for the summary; fails on a denial or an unexplained grant.
 
@@ -294,12 +305,7 @@ class Rehearsal:
         mine = [(i, r) for i, r in enumerate(records) if r.principal == session.role_arn]
         happy = [r for i, r in mine if i not in on_purpose]
         called = {a.action for r in happy for a in r.authorizations if not r.denied and a.decision}
-        role_name = session.role_arn.rsplit("/", 1)[-1]
-        granted = {
-            action
-            for actions in account.role_statements(self.account.url, role_name).values()
-            for action in actions
-        }
+        granted = self._granted.get(job, set())
         return grants.RoleUse(
             job=job,
             role_arn=session.role_arn,
@@ -400,6 +406,8 @@ class Rehearsal:
             kept = self._service_kept(shown)
             applier = self._tf(self.copy, None if by_admin else "apply")
             applied = applier.run("apply", "-input=false", "-no-color", str(plan_file))
+            if first:
+                self._read_grants()
             return f"{first}{kept}; {self._count(applied.stdout)}"
 
         return apply
@@ -416,6 +424,7 @@ class Rehearsal:
         for job, output in ROLE_OUTPUTS.items():
             arn = str(outputs[output]["value"])
             self.sessions[job] = account.assume(self.account.url, arn, f"rehearsal-{job}")
+        self._read_grants()
         return "; ".join(f"{job}: {s.role_arn}" for job, s in self.sessions.items())
 
     @staticmethod

@@ -936,32 +936,12 @@ data "aws_iam_policy_document" "terraform_apply" {
     resources = local.pipeline_role_arns
   }
 
-  # Tearing the service down removes the deploy role's policy, which names the
-  # service's ARNs: the apply role may delete that one policy (never write
-  # it), so that `terraform destroy` of the service runs under it. It can
-  # take the deploy job's rights away, which destroying the service does anyway.
-  statement {
-    sid       = "DenyPolicyDeletionOnTheTerraformRoles"
-    effect    = "Deny"
-    actions   = ["iam:DeleteRolePolicy"]
-    resources = [for job in ["plan", "apply"] : "${local.arn_iam}:role/${local.pipeline_role_names[job]}"]
-  }
-
-  statement {
-    sid       = "DeleteTheDeployPolicyOnTeardown"
-    effect    = "Allow"
-    actions   = ["iam:DeleteRolePolicy"]
-    resources = ["${local.arn_iam}:role/${local.pipeline_role_names["deploy"]}"]
-  }
-
   statement {
     sid    = "DenyTheBoundaryAndPipelinePolicies"
     effect = "Deny"
     actions = [
       "iam:CreatePolicy",
       "iam:CreatePolicyVersion",
-      "iam:DeletePolicy",
-      "iam:DeletePolicyVersion",
       "iam:SetDefaultPolicyVersion",
       "iam:TagPolicy",
       "iam:UntagPolicy",
@@ -1118,4 +1098,53 @@ resource "aws_iam_policy" "terraform_apply_name" {
 resource "aws_iam_role_policy_attachment" "terraform_apply_name" {
   role       = aws_iam_role.terraform_apply.name
   policy_arn = aws_iam_policy.terraform_apply_name.arn
+}
+
+# Teardown of the service under the apply role. The service's own parts name
+# two of the pipeline's policies: the deploy role's policy (the service's
+# ARNs) and the boundary of the service's roles (its repository and logs).
+# Destroying the service deletes them; the apply role may delete those two
+# (never write them, and no other pipeline policy). Deleting removes rights,
+# and IAM refuses to delete a boundary that a role still carries. A managed
+# policy of its own, for the inline policy's 10,240-character limit.
+data "aws_iam_policy_document" "terraform_apply_teardown" {
+  statement {
+    sid       = "DeleteTheDeployPolicy"
+    effect    = "Allow"
+    actions   = ["iam:DeleteRolePolicy"]
+    resources = ["${local.arn_iam}:role/${local.pipeline_role_names["deploy"]}"]
+  }
+
+  statement {
+    sid       = "DenyPolicyDeletionOnTheTerraformRoles"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePolicy"]
+    resources = [for job in ["plan", "apply"] : "${local.arn_iam}:role/${local.pipeline_role_names[job]}"]
+  }
+
+  statement {
+    sid       = "DeleteTheServiceRoleBoundary"
+    effect    = "Allow"
+    actions   = ["iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:ListPolicyVersions"]
+    resources = [local.boundary_arn]
+  }
+
+  statement {
+    sid       = "DenyDeletingTheTerraformRolesPolicies"
+    effect    = "Deny"
+    actions   = ["iam:DeletePolicy", "iam:DeletePolicyVersion"]
+    resources = ["${local.arn_iam}:policy/${local.p}-terraform-*"]
+  }
+}
+
+resource "aws_iam_policy" "terraform_apply_teardown" {
+  name        = "${local.p}-terraform-apply-teardown"
+  description = "${local.p}: the two pipeline policies the service's teardown deletes (GitHub apply role)"
+  policy      = data.aws_iam_policy_document.terraform_apply_teardown.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "terraform_apply_teardown" {
+  role       = aws_iam_role.terraform_apply.name
+  policy_arn = aws_iam_policy.terraform_apply_teardown.arn
 }
