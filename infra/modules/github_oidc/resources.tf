@@ -84,6 +84,23 @@ locals {
   # and region (taken from the validated service ARN).
 
   task_definition_revisions = "${regex("^(arn:[^:]+:ecs:[^:]+:[0-9]{12}):", var.ecs_service_arn)[0]}:task-definition/${var.task_definition_family}:*"
+
+  # The apply role's managed policies beyond terraform_read (its inline policy is
+  # close to IAM's 10,240-character limit, so these parts stand on their own).
+  terraform_apply_parts = {
+    keys = {
+      description = "${local.p}: the KMS key of the alarm topic (GitHub apply role)"
+      json        = data.aws_iam_policy_document.terraform_apply_keys.json
+    }
+    name = {
+      description = "${local.p}: the certificate and DNS records of the service's name (GitHub apply role)"
+      json        = data.aws_iam_policy_document.terraform_apply_name.json
+    }
+    teardown = {
+      description = "${local.p}: the two pipeline policies the service's teardown deletes (GitHub apply role)"
+      json        = data.aws_iam_policy_document.terraform_apply_teardown.json
+    }
+  }
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -998,18 +1015,6 @@ data "aws_iam_policy_document" "terraform_apply_keys" {
   }
 }
 
-resource "aws_iam_policy" "terraform_apply_keys" {
-  name        = "${local.p}-terraform-apply-keys"
-  description = "${local.p}: the KMS key of the alarm topic (GitHub apply role)"
-  policy      = data.aws_iam_policy_document.terraform_apply_keys.json
-  tags        = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "terraform_apply_keys" {
-  role       = aws_iam_role.terraform_apply.name
-  policy_arn = aws_iam_policy.terraform_apply_keys.arn
-}
-
 resource "aws_iam_role_policy" "terraform_apply" {
   name   = "${local.p}-terraform-apply"
   role   = aws_iam_role.terraform_apply.id
@@ -1088,18 +1093,6 @@ data "aws_iam_policy_document" "terraform_apply_name" {
   }
 }
 
-resource "aws_iam_policy" "terraform_apply_name" {
-  name        = "${local.p}-terraform-apply-name"
-  description = "${local.p}: the certificate and DNS records of the service's name (GitHub apply role)"
-  policy      = data.aws_iam_policy_document.terraform_apply_name.json
-  tags        = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "terraform_apply_name" {
-  role       = aws_iam_role.terraform_apply.name
-  policy_arn = aws_iam_policy.terraform_apply_name.arn
-}
-
 # Teardown of the service under the apply role. The service's own parts name
 # two of the pipeline's policies: the deploy role's policy (the service's
 # ARNs) and the boundary of the service's roles (its repository and logs).
@@ -1137,14 +1130,38 @@ data "aws_iam_policy_document" "terraform_apply_teardown" {
   }
 }
 
-resource "aws_iam_policy" "terraform_apply_teardown" {
-  name        = "${local.p}-terraform-apply-teardown"
-  description = "${local.p}: the two pipeline policies the service's teardown deletes (GitHub apply role)"
-  policy      = data.aws_iam_policy_document.terraform_apply_teardown.json
+resource "aws_iam_policy" "terraform_apply_part" {
+  for_each = local.terraform_apply_parts
+
+  name        = "${local.p}-terraform-apply-${each.key}"
+  description = each.value.description
+  policy      = each.value.json
   tags        = var.tags
 }
 
-resource "aws_iam_role_policy_attachment" "terraform_apply_teardown" {
+resource "aws_iam_role_policy_attachment" "terraform_apply_part" {
+  for_each = aws_iam_policy.terraform_apply_part
+
   role       = aws_iam_role.terraform_apply.name
-  policy_arn = aws_iam_policy.terraform_apply_teardown.arn
+  policy_arn = each.value.arn
+}
+
+moved {
+  from = aws_iam_policy.terraform_apply_keys
+  to   = aws_iam_policy.terraform_apply_part["keys"]
+}
+
+moved {
+  from = aws_iam_role_policy_attachment.terraform_apply_keys
+  to   = aws_iam_role_policy_attachment.terraform_apply_part["keys"]
+}
+
+moved {
+  from = aws_iam_policy.terraform_apply_name
+  to   = aws_iam_policy.terraform_apply_part["name"]
+}
+
+moved {
+  from = aws_iam_role_policy_attachment.terraform_apply_name
+  to   = aws_iam_role_policy_attachment.terraform_apply_part["name"]
 }
