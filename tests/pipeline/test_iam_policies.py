@@ -416,9 +416,8 @@ PINNED: dict[str, dict[str, list[str]]] = {
         "EcsFinlexServiceDeployments": [
             "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments",
         ],
-        "EcsTaskDefinitionsNoResourceLevel": [
-            "ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition",
-        ],
+        # skip_destroy: Terraform never deregisters a revision (no DeregisterTaskDefinition).
+        "EcsTaskDefinitionsNoResourceLevel": ["ecs:RegisterTaskDefinition"],
         "ElbFinlexLoadBalancer": ELB_WRITE,
         "Ec2CreateSecurityGroupInTheServiceVpc": ["ec2:CreateSecurityGroup"],
         "Ec2NewSecurityGroupsCarryTheProjectTag": ["ec2:CreateSecurityGroup"],

@@ -513,7 +513,7 @@ resource "aws_iam_role_policy_attachment" "terraform_apply_read" {
 }
 
 data "aws_iam_policy_document" "terraform_apply" {
-  # checkov:skip=CKV_AWS_111:The only write actions on "*" are the ones AWS offers no resource type for (ecs:RegisterTaskDefinition/DeregisterTaskDefinition, acm:RequestCertificate, sns:Unsubscribe/SetSubscriptionAttributes) or no usable name (Application Auto Scaling's generated target ARNs); every other write is scoped to finlex-named ARNs, the Project tag and the service's VPC, or its hosted zone.
+  # checkov:skip=CKV_AWS_111:The only write actions on "*" are the ones AWS offers no resource type for (ecs:RegisterTaskDefinition, acm:RequestCertificate, sns:Unsubscribe/SetSubscriptionAttributes) or no usable name (Application Auto Scaling's generated target ARNs); every other write is scoped to finlex-named ARNs, the Project tag and the service's VPC, or its hosted zone.
   # checkov:skip=CKV_AWS_356:Same statements as CKV_AWS_111: task definition registration, certificate requests, subscriptions and scalable targets cannot be named before they exist, so "*" is the only resource that lets Terraform create them.
   source_policy_documents = [data.aws_iam_policy_document.state_read.json]
 
@@ -623,14 +623,13 @@ data "aws_iam_policy_document" "terraform_apply" {
     ]
   }
 
-  # No resource-level permissions exist for these (see the deploy role).
+  # No resource-level permission exists for it (see the deploy role). No
+  # DeregisterTaskDefinition: the task definitions are skip_destroy (earlier
+  # revisions stay for rollback), so Terraform never deregisters one.
   statement {
-    sid    = "EcsTaskDefinitionsNoResourceLevel"
-    effect = "Allow"
-    actions = [
-      "ecs:DeregisterTaskDefinition",
-      "ecs:RegisterTaskDefinition",
-    ]
+    sid       = "EcsTaskDefinitionsNoResourceLevel"
+    effect    = "Allow"
+    actions   = ["ecs:RegisterTaskDefinition"]
     resources = ["*"]
   }
 
