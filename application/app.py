@@ -263,9 +263,15 @@ def create_app(settings: config.Settings | None = None) -> Flask:
             return jsonify(version=VERSION)
         return _plain(f"API version: {VERSION}")
 
+    stopping = os.environ.get(config.STOPPING_FILE_ENV)
+
     @app.get(HEALTH_PATH)
     def health() -> Response:
-        # Cheap on purpose: no I/O, nothing external.
+        # Cheap on purpose: nothing external; with a pre-stop delay, one stat of
+        # the marker serve.py creates on SIGTERM, so that the load balancer stops
+        # routing here before the server stops accepting (see serve.py).
+        if stopping and os.path.exists(stopping):
+            return _plain("stopping", 503)
         return _plain("ok")
 
     @app.before_request

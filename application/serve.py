@@ -3,9 +3,20 @@
 Granian was chosen by measurement (see docs/performance.md). This launcher
 turns the FINLEX_* settings into Granian's options and runs Granian's main
 process in this process, so that in a container it is PID 1 and receives
-SIGTERM directly. On SIGTERM Granian stops accepting connections, lets
-in-flight requests finish, and kills workers still busy after
-FINLEX_GRACEFUL_TIMEOUT.
+SIGTERM directly. On SIGTERM the server first serves on for
+FINLEX_PRESTOP_DELAY seconds with /healthz answering 503 (see prestop below);
+then Granian stops accepting connections, lets in-flight requests finish, and
+kills workers still busy after FINLEX_GRACEFUL_TIMEOUT.
+
+The pre-stop delay exists because a SIGTERM may arrive while the load balancer
+still routes to the task (ECS's StopTask, scale-in, a failed container health
+check, a deregistration still reaching every ALB node): a server that stopped
+accepting at once lost every request sent to it until the health checks caught
+up. The main process's stop thread creates a marker file (its path is passed
+to the workers in FINLEX_STOPPING_FILE) that every worker's /healthz reads;
+a second SIGTERM or SIGINT ends the delay early. During a delay a worker
+ignores stop signals that do not come from the main process (a terminal's
+Ctrl-C reaches the whole process group): its stop is the main process's.
 
 Five things are done here rather than left to Granian's defaults:
 
@@ -43,6 +54,7 @@ Usage: python3 serve.py [MODULE:FACTORY]   (default: app:create_app)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import multiprocessing
@@ -50,6 +62,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from multiprocessing import resource_tracker
 from pathlib import Path
@@ -102,30 +115,80 @@ def load_in_worker(target: str) -> Any:
     for part in name.split("."):
         factory = getattr(factory, part)
     app = factory()
-    take_stop_signals()
+    # With a pre-stop delay, only the main process stops a worker.
+    only_from = os.getppid() if os.environ.get(config.STOPPING_FILE_ENV) else None
+    take_stop_signals(only_from=only_from)
     return app
 
 
-def take_stop_signals() -> None:
+def take_stop_signals(prestop: Prestop | None = None, only_from: int | None = None) -> None:
     """Block SIGTERM and SIGINT in this (the main) thread, so that every thread
     and process started after it, Granian's included, inherits the block; then
     take them in one thread of ours with sigwait and call the handler installed
     for them at that moment (Granian's only sets its stop event, which any
     thread may do). With no thread open to them, the kernel keeps a stop
-    signal for sigwait instead of handing it to a thread that would lose it."""
+    signal for sigwait instead of handing it to a thread that would lose it.
+
+    `prestop` (the main process): the first stop signal starts its delay
+    before the handler is called. `only_from` (a worker): stop signals sent by
+    any other process are ignored."""
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    threading.Thread(target=_stop_signal_loop, name="stop-signals", daemon=True).start()
+    threading.Thread(
+        target=_stop_signal_loop, args=(prestop, only_from), name="stop-signals", daemon=True
+    ).start()
 
 
-def _stop_signal_loop() -> None:
+def _stop_signal_loop(prestop: Prestop | None, only_from: int | None) -> None:
     while True:
-        signum = signal.sigwait(STOP_SIGNALS)
+        info = signal.sigwaitinfo(STOP_SIGNALS)
+        signum = info.si_signo
+        if only_from is not None and info.si_pid != only_from:
+            continue
         handler = signal.getsignal(signum)
         if callable(handler) and handler is not signal.default_int_handler:
+            if prestop is not None:
+                prestop.wait()
             handler(signum, None)
         elif handler != signal.SIG_IGN:
             # No handler of Granian's yet: end the process, as the default would.
             os._exit(128 + signum)
+
+
+class Prestop:
+    """The pre-stop delay of the main process: on the first stop signal, the
+    marker file makes every worker's /healthz answer 503 while all else is
+    served for `delay` seconds, or until the next stop signal."""
+
+    def __init__(self, delay: float, marker: Path) -> None:
+        self.delay = delay
+        self.marker = marker
+        self.done = False
+
+    def wait(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            self.marker.touch()
+        except OSError as error:  # serving on without the marker would hide the stop
+            print(f"finlex: cannot mark the stop ({error.strerror}); stopping now", file=sys.stderr)
+            return
+        signal.sigtimedwait(STOP_SIGNALS, self.delay)
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(OSError):
+            self.marker.unlink(missing_ok=True)
+            self.marker.parent.rmdir()
+
+
+def prestop_for(settings: config.Settings) -> Prestop | None:
+    """The main process's Prestop, with its marker path exported to the workers
+    it will spawn; None when the delay is 0."""
+    if settings.prestop_delay <= 0:
+        return None
+    marker = Path(tempfile.mkdtemp(prefix="finlex-")) / "stopping"
+    os.environ[config.STOPPING_FILE_ENV] = str(marker)
+    return Prestop(settings.prestop_delay, marker)
 
 
 def server_class() -> Any:
@@ -241,8 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     # unblocks SIGTERM and SIGINT in the calling thread when it has: start it
     # before the stop signals are blocked here.
     resource_tracker.ensure_running()
-    take_stop_signals()
-    server.serve(target_loader=load_in_worker)
+    prestop = prestop_for(settings)
+    take_stop_signals(prestop)
+    try:
+        server.serve(target_loader=load_in_worker)
+    finally:
+        if prestop:
+            prestop.cleanup()
     return 0
 
 

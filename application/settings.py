@@ -27,6 +27,19 @@ DEFAULT_KEEPALIVE_TIMEOUT = 60
 MAX_KEEPALIVE_TIMEOUT = 60
 KEEPALIVE_MARGIN = 5
 
+# Seconds the server keeps serving after SIGTERM while /healthz answers 503, so
+# that a load balancer still routing to it sees the failed checks and stops
+# routing before the server stops accepting (see serve.py). 0 by default: a
+# laptop's `docker stop`, Ctrl-C and `make run` stop at once, as before; the
+# infra sets it from the target group's health check (interval x unhealthy
+# threshold + a margin, modules/ecs_cluster's local.prestop_delay).
+DEFAULT_PRESTOP_DELAY = 0
+
+# The marker file whose existence tells every worker that the server is
+# stopping (serve.py creates it; /healthz then answers 503). Internal: set by
+# serve.py for its own workers, not a setting.
+STOPPING_FILE_ENV = "FINLEX_STOPPING_FILE"
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -43,6 +56,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     keepalive_timeout: int = DEFAULT_KEEPALIVE_TIMEOUT
     revision: str = "unknown"
+    prestop_delay: int = DEFAULT_PRESTOP_DELAY
 
 
 # name -> (field, description); the README's configuration table mirrors this.
@@ -55,6 +69,11 @@ ENVIRONMENT = {
     "FINLEX_GRACEFUL_TIMEOUT": (
         "graceful_timeout",
         "seconds in-flight requests get after SIGTERM before workers are killed (1-110)",
+    ),
+    "FINLEX_PRESTOP_DELAY": (
+        "prestop_delay",
+        "seconds after SIGTERM during which /healthz answers 503 while every other "
+        "request is still served, before the graceful stop (0-110; 0: stop at once)",
     ),
     "FINLEX_MAX_BODY_BYTES": (
         "max_body_bytes",
@@ -80,6 +99,7 @@ _RANGES = {
     "threads": (1, 256),
     # Fargate's stopTimeout is at most 120 s; the infra adds a margin above this.
     "graceful_timeout": (1, 110),
+    "prestop_delay": (0, 110),
     "max_body_bytes": (0, 100 * 1024 * 1024),
     "keepalive_timeout": (1, MAX_KEEPALIVE_TIMEOUT),
 }

@@ -40,6 +40,11 @@ def test_values_are_read() -> None:
     )
 
 
+def test_prestop_delay_is_off_by_default_and_read_in_seconds() -> None:
+    assert Settings().prestop_delay == 0
+    assert load({"FINLEX_PRESTOP_DELAY": "35"}).prestop_delay == 35
+
+
 def test_empty_value_means_default() -> None:
     assert load({"FINLEX_PORT": ""}).port == 5000
 
@@ -53,6 +58,8 @@ def test_empty_value_means_default() -> None:
         ("FINLEX_WORKERS", "0", "FINLEX_WORKERS=0 is out of range (1-64)"),
         ("FINLEX_GRACEFUL_TIMEOUT", "120", "FINLEX_GRACEFUL_TIMEOUT=120 is out of range (1-110)"),
         ("FINLEX_KEEPALIVE_TIMEOUT", "61", "FINLEX_KEEPALIVE_TIMEOUT=61 is out of range (1-60)"),
+        ("FINLEX_PRESTOP_DELAY", "-1", "FINLEX_PRESTOP_DELAY=-1 is out of range (0-110)"),
+        ("FINLEX_PRESTOP_DELAY", "111", "FINLEX_PRESTOP_DELAY=111 is out of range (0-110)"),
         ("FINLEX_LOG_LEVEL", "loud", "FINLEX_LOG_LEVEL='loud' is not one of debug, info"),
         ("FINLEX_REVISION", "a\r\nSet-Cookie: x", "FINLEX_REVISION='a\\r\\nSet-Cookie: x' must"),
         ("FINLEX_REVISION", "a" * 129, "FINLEX_REVISION='aaaa"),
