@@ -28,8 +28,10 @@ def require(condition: bool, reason: str) -> None:
 
 
 def require_tool(name: str) -> str:
-    """Return the path of the executable `name`, or skip/fail if it is not on PATH."""
-    path = shutil.which(name)
+    """Return the path of the executable `name`, or skip/fail if it is not on PATH
+    (nor in /usr/sbin or /sbin, where Debian puts daemons such as haproxy and
+    which a user's PATH may lack)."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     require(path is not None, f"{name} is not on PATH")
     assert path is not None
     return path
