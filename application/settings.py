@@ -73,7 +73,7 @@ ENVIRONMENT = {
     "FINLEX_PRESTOP_DELAY": (
         "prestop_delay",
         "seconds after SIGTERM during which /healthz answers 503 while every other "
-        "request is still served, before the graceful stop (0-110; 0: stop at once)",
+        "request is still served, before the graceful stop (0-120; 0: stop at once)",
     ),
     "FINLEX_MAX_BODY_BYTES": (
         "max_body_bytes",
@@ -99,7 +99,8 @@ _RANGES = {
     "threads": (1, 256),
     # Fargate's stopTimeout is at most 120 s; the infra adds a margin above this.
     "graceful_timeout": (1, 110),
-    "prestop_delay": (0, 110),
+    # At most Fargate's stopTimeout (120 s), which the infra makes cover it.
+    "prestop_delay": (0, 120),
     "max_body_bytes": (0, 100 * 1024 * 1024),
     "keepalive_timeout": (1, MAX_KEEPALIVE_TIMEOUT),
 }

@@ -154,9 +154,32 @@ def test_stop_timeout_bounds(module_plan) -> None:
     _accepts(module_plan, stop_timeout=120)
 
 
+def test_stop_timeout_covers_the_prestop_delay_and_the_drain(module_plan) -> None:
+    # Defaults: a pre-stop delay of 10 x 3 + 5 = 35 s, then 10 s of drain, then 5 s.
+    _rejects(module_plan, "stop_timeout", stop_timeout=49)
+    _accepts(module_plan, stop_timeout=50)
+    _rejects(module_plan, "stop_timeout", stop_timeout=120, health_check_interval=40)
+    quick = {"health_check_interval": 5, "health_check_timeout": 4, "unhealthy_threshold": 2}
+    _accepts(module_plan, stop_timeout=30, **quick)
+
+
 def test_graceful_timeout_up_to_the_apps_maximum(module_plan) -> None:
     high = settings._RANGES["graceful_timeout"][1]
-    _accepts(module_plan, graceful_timeout=high, stop_timeout=120, deregistration_delay=high + 5)
+    # graceful_timeout's own rule takes the app's maximum; with the shortest
+    # health check, stop_timeout (<= 120) then cannot also cover a pre-stop delay.
+    at_high = {"graceful_timeout": high, "stop_timeout": 120, "deregistration_delay": high + 5}
+    _rejects(module_plan, "stop_timeout", **at_high)
+    _code, output = module_plan.plan({**MODULE_REQUIRED, **at_high})
+    assert 'variable "graceful_timeout"' not in output, output
+    _accepts(
+        module_plan,
+        graceful_timeout=100,
+        stop_timeout=120,
+        deregistration_delay=105,
+        health_check_interval=5,
+        health_check_timeout=4,
+        unhealthy_threshold=2,
+    )
     _rejects(
         module_plan,
         "graceful_timeout",

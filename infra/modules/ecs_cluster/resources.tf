@@ -41,6 +41,7 @@ locals {
       FINLEX_GRACEFUL_TIMEOUT  = tostring(var.graceful_timeout)
       FINLEX_LOG_LEVEL         = var.log_level
       FINLEX_KEEPALIVE_TIMEOUT = tostring(var.alb_idle_timeout + local.keepalive_margin)
+      FINLEX_PRESTOP_DELAY     = tostring(local.prestop_delay)
     },
     var.environment,
   )
@@ -90,7 +91,8 @@ locals {
       }
 
       # ECS sends SIGTERM, waits this long, then SIGKILL: more than the app's
-      # graceful bound, so that in-flight requests finish.
+      # pre-stop delay plus its graceful bound (variables.tf validates it), so
+      # that the target group stops routing first and in-flight requests finish.
       stopTimeout = var.stop_timeout
 
       logConfiguration = {

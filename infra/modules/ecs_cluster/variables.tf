@@ -264,14 +264,33 @@ variable "deregistration_delay" {
   }
 }
 
+# The pre-stop delay's one home (FINLEX_PRESTOP_DELAY in the task's environment):
+# after SIGTERM the server fails /healthz but serves on this long, so that the
+# target group, which may still route to a task ECS stops (StopTask, scale-in, a
+# deregistration still reaching every ALB node), sees unhealthy_threshold failed
+# checks and stops routing before the server stops accepting. Here, beside the
+# variables it derives from, so that stop_timeout's validation can read it.
+locals {
+  # Slack for a check in flight and for the ALB's nodes to agree.
+  prestop_margin = 5
+  prestop_delay  = var.health_check_interval * var.unhealthy_threshold + local.prestop_margin
+  # Slack between the server's exit at the latest and ECS's SIGKILL.
+  stop_margin = 5
+}
+
 variable "stop_timeout" {
-  description = "Seconds ECS waits after SIGTERM before it kills the container (the container's stopTimeout); more than graceful_timeout, at most 120 on Fargate."
+  description = "Seconds ECS waits after SIGTERM before it kills the container (the container's stopTimeout); at least the pre-stop delay (health_check_interval x unhealthy_threshold + 5) + graceful_timeout + 5, at most 120 on Fargate."
   type        = number
-  default     = 30
+  default     = 60
 
   validation {
     condition     = var.stop_timeout > var.graceful_timeout && var.stop_timeout <= 120 && floor(var.stop_timeout) == var.stop_timeout
     error_message = "stop_timeout must be a whole number of seconds, more than graceful_timeout and at most 120 (Fargate's limit)."
+  }
+
+  validation {
+    condition     = var.stop_timeout >= local.prestop_delay + var.graceful_timeout + local.stop_margin
+    error_message = "stop_timeout must cover the pre-stop delay (health_check_interval x unhealthy_threshold + 5 s), then graceful_timeout, plus 5 s: lower health_check_interval, unhealthy_threshold or graceful_timeout, or raise stop_timeout (at most 120)."
   }
 }
 
