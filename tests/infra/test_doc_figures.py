@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from infra_hcl import default_of
+from infra_hcl import default_of, locals_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,3 +27,22 @@ def test_the_readme_says_how_many_pytest_sessions_make_test_runs() -> None:
     readme = (REPO / "README.md").read_text()
     words = {1: "one", 2: "two"}
     assert f"What `make test` runs, in {words[sessions]} pytest session" in readme
+
+
+def test_infra_readme_gives_the_stop_figures_their_defaults() -> None:
+    module = REPO / "infra" / "modules" / "ecs_cluster"
+    interval = int(default_of(module, "health_check_interval"))
+    threshold = int(default_of(module, "unhealthy_threshold"))
+    stop = int(default_of(module, "stop_timeout"))
+    readme = (REPO / "infra" / "README.md").read_text()
+    prestop = re.search(
+        r"\| `FINLEX_PRESTOP_DELAY` \| (\d+) s \(`health_check_interval` (\d+) s x "
+        r"`unhealthy_threshold` (\d+) \+ (\d+)\)",
+        readme,
+    )
+    assert prestop, "infra/README.md no longer gives the pre-stop delay"
+    delay, said_interval, said_threshold, margin = (int(group) for group in prestop.groups())
+    assert (said_interval, said_threshold) == (interval, threshold)
+    assert margin == int(locals_of(module)["prestop_margin"])
+    assert delay == interval * threshold + margin
+    assert re.search(rf"\| `stopTimeout` \| {stop} s \|", readme)
