@@ -99,6 +99,18 @@ def test_old_terraform_is_a_cross(bin_dir: Path) -> None:
     assert "too old" in entry
 
 
+def test_haproxy_is_checked_for_the_tests(bin_dir: Path) -> None:
+    missing = line(run_doctor(bin_dir, "--for", "test").stdout, "haproxy")
+    assert missing.startswith(f"{CROSS} haproxy: not on PATH")
+    assert "fix: Debian/Ubuntu: apt-get install haproxy" in missing
+    script(bin_dir, "haproxy", "exit 0\n")
+    assert line(run_doctor(bin_dir, "--for", "test").stdout, "haproxy").startswith(
+        f"{CHECK} haproxy:"
+    )
+    image_only = run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none").stdout
+    assert not [ln for ln in image_only.splitlines() if ln[2:].startswith("haproxy:")]
+
+
 def test_missing_docker(bin_dir: Path) -> None:
     result = run_doctor(bin_dir, "--for", "image", CA_BUNDLE="none")
     out = result.stdout

@@ -861,6 +861,10 @@ def checks(m: Machine, goals: set[str]) -> list[Result]:
             results.append(disk)
     if wanted("test"):
         results.append(check_base_image(m))
+        # The stop-while-routed test puts HAProxy in front of the server, as the ALB is.
+        results.append(
+            check_tool(m, "haproxy", ("test",), "Debian/Ubuntu: apt-get install haproxy")
+        )
     if wanted("image"):
         results.append(check_ca_bundle(m))
     if wanted("test", "rehearse", "deploy"):
