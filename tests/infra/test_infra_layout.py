@@ -69,7 +69,8 @@ def test_file_exists(relative: str) -> None:
 # File name -> block types it may hold. `terraform` blocks belong in
 # providers.tf / versions.tf / backend.tf, variables in variables.tf, and so on.
 ALLOWED = {
-    "variables.tf": {"variable"},
+    # `locals` only for what a variable's validation reads (test below).
+    "variables.tf": {"variable", "locals"},
     "outputs.tf": {"output"},
     "providers.tf": {"terraform", "provider"},
     "versions.tf": {"terraform"},
@@ -93,6 +94,20 @@ def test_each_file_holds_what_its_name_says(directory) -> None:
         if path.name in ALLOWED or path.name == "pipeline.tf":
             continue
         pytest.fail(f"unexpected file {path.relative_to(INFRA)}")
+
+
+@pytest.mark.parametrize("directory", OUR_CONFIGS, ids=lambda p: str(p.relative_to(INFRA)))
+def test_locals_in_variables_tf_are_read_by_a_validation(directory) -> None:
+    path = directory / "variables.tf"
+    if not path.exists():
+        return
+    text = path.read_text()
+    conditions = " ".join(re.findall(r"condition\s*=\s*(.+)", text))
+    for block in parse(path).get("locals", []):
+        for name in block:
+            # Read by a validation directly, or by another local such a validation reads.
+            used = f"local.{name}" in conditions or f"local.{name}" in text.split("locals", 1)[1]
+            assert used, f"{path.relative_to(INFRA)}: local.{name} is read by no validation"
 
 
 def test_seed_resources_tf_files_hold_resources() -> None:
