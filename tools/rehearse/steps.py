@@ -506,7 +506,7 @@ class Rehearsal:
         attempts: dict[str, Callable[[], str]] = {
             "plan": self._plan_without_state_read,
             "apply": self._apply_without_alarms,
-            "deploy": self._deploy_without_registration,
+            "deploy": self._deploy_without_task_definitions,
         }
 
         def run() -> str:
@@ -552,7 +552,7 @@ class Rehearsal:
             raise StepError("terraform apply changed an alarm without the alarms statement")
         return applied.stderr + applied.stdout
 
-    def _deploy_without_registration(self) -> str:
+    def _deploy_without_task_definitions(self) -> str:
         service = ["--cluster", "finlex", "--service", "finlex"]
         image_ref = f"finlex:{self.tags[1]}"
         result = self._release("deploy", *service, "--image", image_ref, "--timeout", "30")
