@@ -191,21 +191,33 @@ def assume(url: str, role_arn: str, session_name: str) -> Session:
     )
 
 
-def role_statements(url: str, role_name: str) -> dict[str, list[str]]:
-    """Sid -> actions of every statement of the role's inline and attached policies."""
-    iam = client(url, "iam")
-    documents: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class _RolePolicy:
+    """One of a role's policies: inline (`name`) or attached (`arn` at `version`)."""
+
+    document: dict[str, Any]
+    name: str | None = None
+    arn: str | None = None
+    version: str | None = None
+
+
+def _role_policies(iam: Any, role_name: str) -> Iterator[_RolePolicy]:
+    """The role's inline policies, then its attached ones at their default version."""
     for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
         got = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
-        documents.append(_document(got))
+        yield _RolePolicy(_document(got), name=str(name))
     for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
-        arn = attached["PolicyArn"]
-        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        arn = str(attached["PolicyArn"])
+        version = str(iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"])
         got = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
-        documents.append(_document(got["Document"]))
+        yield _RolePolicy(_document(got["Document"]), arn=arn, version=version)
+
+
+def role_statements(url: str, role_name: str) -> dict[str, list[str]]:
+    """Sid -> actions of every Allow statement of the role's inline and attached policies."""
     found: dict[str, list[str]] = {}
-    for document in documents:
-        for statement in document["Statement"]:
+    for policy in _role_policies(client(url, "iam"), role_name):
+        for statement in policy.document["Statement"]:
             if statement.get("Effect") != "Allow":
                 continue
             actions = statement.get("Action", [])
@@ -222,36 +234,28 @@ def without_statement(url: str, role_name: str, sid: str) -> Iterator[str]:
     exit. Yields the policy's name (inline) or ARN (managed).
     """
     iam = client(url, "iam")
-    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
-        document = _document(
-            iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
-        )
-        kept = [s for s in document["Statement"] if s.get("Sid") != sid]
-        if len(kept) == len(document["Statement"]):
+    for policy in _role_policies(iam, role_name):
+        statements = policy.document["Statement"]
+        kept = [statement for statement in statements if statement.get("Sid") != sid]
+        if len(kept) == len(statements):
             continue
-        broken = json.dumps({**document, "Statement": kept})
-        iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=broken)
-        try:
-            yield str(name)
-        finally:
-            original = json.dumps(document)
-            iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=original)
-        return
-    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
-        arn = attached["PolicyArn"]
-        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-        document = _document(
-            iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-        )
-        kept = [s for s in document["Statement"] if s.get("Sid") != sid]
-        if len(kept) == len(document["Statement"]):
-            continue
-        broken = json.dumps({**document, "Statement": kept})
+        broken = json.dumps({**policy.document, "Statement": kept})
+        if policy.name is not None:
+            iam.put_role_policy(RoleName=role_name, PolicyName=policy.name, PolicyDocument=broken)
+            try:
+                yield policy.name
+            finally:
+                original = json.dumps(policy.document)
+                iam.put_role_policy(
+                    RoleName=role_name, PolicyName=policy.name, PolicyDocument=original
+                )
+            return
+        arn = str(policy.arn)
         new = iam.create_policy_version(PolicyArn=arn, PolicyDocument=broken, SetAsDefault=True)
         try:
-            yield str(arn)
+            yield arn
         finally:
-            iam.set_default_policy_version(PolicyArn=arn, VersionId=version)
+            iam.set_default_policy_version(PolicyArn=arn, VersionId=policy.version)
             iam.delete_policy_version(PolicyArn=arn, VersionId=new["PolicyVersion"]["VersionId"])
         return
     raise LookupError(f"no statement {sid!r} in the policies of role {role_name}")

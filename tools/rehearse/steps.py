@@ -28,6 +28,7 @@ from rehearse.terraform import (
     backend_config,
     cli_config,
     credentials,
+    without_aws,
     working_copy,
 )
 
@@ -185,7 +186,7 @@ class Rehearsal:
         """finlex-release under the deploy role's session, as the deploy job runs it."""
         tool = Path(sys.executable).with_name("finlex-release")
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            **without_aws(os.environ),
             "AWS_ENDPOINT_URL": self.account.url,
             "AWS_REGION": emulator.REGION,
             **self._session("deploy").env(),
@@ -635,7 +636,7 @@ class Rehearsal:
         command += ["--terraform", shlex.quote(tf.binary), *args]
         result = subprocess.run(  # noqa: S603 - argument list, no shell
             command,
-            env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **tf.env},
+            env={**without_aws(os.environ), **tf.env},
             capture_output=True,
             text=True,
             check=False,
@@ -782,16 +783,21 @@ def _module_calls(root: Path) -> list[str]:
     )
 
 
+def _flat_lines(output: str) -> list[str]:
+    """A tool's output, one line per line, without Terraform's box drawing or runs of spaces."""
+    return [" ".join(line.replace("│", " ").split()) for line in output.splitlines()]
+
+
 def _last_error(output: str) -> str:
     """The first line of a tool's error output, flattened."""
-    flat = [" ".join(line.replace("│", " ").split()) for line in output.splitlines()]
+    flat = _flat_lines(output)
     found = [line for line in flat if line.startswith(("Error", "finlex-release"))]
     return (found or [line for line in flat if line] or [""])[0][:240]
 
 
 def _denial_line(failure: str, action: str) -> str:
     """The line of a failure's output that names the denied action."""
-    flat = [" ".join(line.replace("│", " ").split()) for line in failure.splitlines()]
+    flat = _flat_lines(failure)
     found = [line for line in flat if action in line]
     return found[0] if found else flat[-1] if flat else ""
 

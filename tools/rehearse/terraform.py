@@ -139,7 +139,7 @@ class Terraform:
             command,
             # Nothing of the caller's own AWS settings: the rehearsal never
             # reaches a real account, and each step's credentials are its own.
-            env={**_without_aws(os.environ), **self.env},
+            env={**without_aws(os.environ), **self.env},
             capture_output=True,
             text=True,
             check=False,
@@ -157,7 +157,8 @@ class Terraform:
         return json.loads(self.run(command, "-json", *args).stdout)
 
 
-def _without_aws(environ: Mapping[str, str]) -> dict[str, str]:
+def without_aws(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the caller's AWS_* settings: the rehearsal reaches no real account."""
     return {name: value for name, value in environ.items() if not name.startswith("AWS_")}
 
 
