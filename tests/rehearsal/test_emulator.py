@@ -58,7 +58,7 @@ iam.put_user_policy(UserName="u", PolicyName="only", PolicyDocument=json.dumps(a
 issued = iam.create_access_key(UserName="u")["AccessKey"]
 key = (issued["AccessKeyId"], issued["SecretAccessKey"])
 ecs, user_s3 = account.client(e.url, "ecs", *key), account.client(e.url, "s3", *key)
-with e.enforcing_iam():
+with e.gate.enforced():
     # Through the gate: the user's policy allows, the bucket policy's Denies
     # do not apply to an HTTPS request without the AES256 header.
     user_s3.put_object(Bucket="state-bucket", Key="k", Body=b"x")

@@ -20,8 +20,8 @@ it where it differs from AWS, without touching the product:
 - Every request passes the IAM gate (``rehearse.gate``): it is recorded with
   its principal, action, resource ARN and condition context, and evaluated
   against the caller's policies with AWS's logic (``iamsim``). While the gate
-  enforces (``Emulator.gate.enforced()``, or ``enforcing_iam()``), a denied
-  call is answered as AWS answers it, in the protocol's own error format;
+  enforces (``Emulator.gate.enforced()``), a denied call is answered as
+  AWS answers it, in the protocol's own error format;
   moto's own action-only enforcement stays off. Bucket, key and trust
   policies are evaluated there too, and a request counts as HTTPS with TLS
   1.3 (the emulator speaks plain HTTP on loopback; the state bucket's policy
@@ -38,8 +38,6 @@ import logging
 import os
 import random
 import string
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,12 +78,6 @@ class Emulator:
 
     def stop(self) -> None:
         self._server.stop()
-
-    @contextmanager
-    def enforcing_iam(self) -> Iterator[None]:
-        """Calls by anyone but the administrator are authorized by the gate meanwhile."""
-        with self.gate.enforced():
-            yield
 
 
 def _moto(name: str) -> Any:
