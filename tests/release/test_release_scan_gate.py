@@ -14,6 +14,7 @@ from finlex_release import scan_gate
 from finlex_release.allowlist import EMPTY
 
 MOTO_CVE = "CVE-9999-9999"  # the HIGH finding moto reports for every scanned image
+MOTO_PACKAGE = "moto_fake"  # the package moto's finding names
 DIGEST = "sha256:" + "d" * 64
 
 
@@ -25,10 +26,15 @@ def scanned(tag: str = "1.0.1"):
     return image
 
 
-def allowlist_file(tmp_path: Path, cve: str, expires: dt.date) -> Path:
+def allowlist_file(tmp_path: Path, cve: str, expires: dt.date, package: str = MOTO_PACKAGE) -> Path:
+    """A valid entry for `cve` in `package`, added 60 days before it expires."""
     path = tmp_path / "allow.toml"
-    reason = "not reachable from the service"
-    path.write_text(f'[[allow]]\ncve = "{cve}"\nreason = "{reason}"\nexpires = {expires}\n')
+    added = expires - dt.timedelta(days=60)
+    path.write_text(
+        f'[[allow]]\nid = "{cve}"\npackage = "{package}"\n'
+        'reason = "not reachable from the service"\nowner = "@finlex/platform"\n'
+        f"added = {added}\nexpires = {expires}\n"
+    )
     return path
 
 
@@ -37,7 +43,7 @@ def test_fails_on_a_high_finding(moto, run) -> None:
     result = run("scan-gate", "--repository", image.repository, "--image-tag", image.tag)
     assert result.code == 1
     assert MOTO_CVE in result.err
-    assert "not allowlisted" in result.err
+    assert f"not allowlisted: {MOTO_CVE} ({MOTO_PACKAGE})" in result.err
     row = next(line for line in result.out.splitlines() if MOTO_CVE in line)
     assert row.split()[:4] == ["HIGH", MOTO_CVE, "moto_fake", "9.9.9"]
     assert row.rstrip().endswith("BLOCKS")
@@ -57,7 +63,7 @@ def test_passes_when_the_finding_is_allowlisted(moto, run, tmp_path) -> None:
         today=today,
     )
     assert result.code == 0, result.err
-    assert "allowed until 2026-03-31: not reachable from the service" in result.out
+    assert "allowed until 2026-03-31 by @finlex/platform: not reachable" in result.out
     assert "scan gate passed" in result.out
 
 
@@ -69,7 +75,9 @@ def test_fails_again_once_the_entry_has_expired(moto, run, tmp_path) -> None:
     result = run(*argv, today=dt.date(2026, 3, 2))
     assert result.code == 1
     assert "BLOCKS (allowlist entry expired 2026-03-01)" in result.out
-    assert f"{MOTO_CVE} expired on 2026-03-01" in result.progress
+    assert f"{MOTO_CVE} in {MOTO_PACKAGE} expired on 2026-03-01; @finlex/platform" in (
+        result.progress
+    )
 
 
 def test_the_real_clock_expires_entries_too(moto, run, tmp_path) -> None:
@@ -130,10 +138,37 @@ def test_bad_or_unknown_images(moto, run, argv, code, message) -> None:
 def test_a_bad_allowlist_is_a_usage_error(moto, run, tmp_path) -> None:
     image = scanned()
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[allow]]\ncve = "CVE-2024-1"\nexpires = 2030-01-01\n')
+    bad.write_text('[[allow]]\nid = "CVE-2024-1"\npackage = "zlib"\nexpires = 2030-01-01\n')
     result = run("scan-gate", "--image", f"finlex:{image.tag}", "--allowlist", str(bad))
     assert result.code == 2
-    assert f"allowlist {bad}: entry 1 (CVE-2024-1): missing reason" in result.err
+    assert f"allowlist {bad}: entry 1 (CVE-2024-1 in zlib): missing reason" in result.err
+
+
+def test_an_entry_for_another_package_does_not_cover_the_finding(moto, run, tmp_path) -> None:
+    image = scanned()
+    today = dt.date(2026, 3, 1)
+    allow = allowlist_file(tmp_path, MOTO_CVE, today + dt.timedelta(days=30), package="zlib")
+    result = run(
+        "scan-gate", "--image", f"finlex:{image.tag}", "--allowlist", str(allow), today=today
+    )
+    assert result.code == 1
+    assert f"not allowlisted: {MOTO_CVE} ({MOTO_PACKAGE})" in result.err
+
+
+def test_an_entry_past_90_days_stops_the_gate_before_any_aws_call(run, tmp_path) -> None:
+    bad = tmp_path / "long.toml"
+    bad.write_text(
+        '[[allow]]\nid = "CVE-2024-1"\npackage = "zlib"\nreason = "r"\nowner = "@me"\n'
+        "added = 2026-01-01\nexpires = 2027-02-05\n"
+    )
+
+    def no_aws(service: str) -> None:
+        raise AssertionError(f"called AWS ({service}) with an invalid allowlist")
+
+    argv = ("scan-gate", "--image", "finlex:1.0.1", "--allowlist", str(bad))
+    result = run(*argv, clients=no_aws, today=dt.date(2026, 1, 2))
+    assert result.code == 2
+    assert "entry 1 (CVE-2024-1 in zlib): expires 2027-02-05 is 400 days after" in result.err
 
 
 # --- Stubber: the states moto never shows ------------------------------------
@@ -231,7 +266,7 @@ def test_waits_for_in_progress_then_reads_enhanced_findings(aws_env, run, tmp_pa
         result = run("scan-gate", "--image", f"finlex@{DIGEST}", clients=lambda _: ecr)
         stub.assert_no_pending_responses()
     assert result.code == 1
-    assert "1 finding(s) at or above HIGH not allowlisted: CVE-2024-0001" in result.err
+    assert "1 finding(s) at or above HIGH not allowlisted: CVE-2024-0001 (openssl)" in result.err
     row = next(line for line in result.out.splitlines() if "CVE-2024-0001" in line)
     assert row.split()[:4] == ["CRITICAL", "CVE-2024-0001", "openssl", "3.0.1"]
     assert "CVE-2024-0002" not in result.out.split("findings at or above")[1]  # MEDIUM < HIGH
@@ -303,5 +338,40 @@ def test_basic_findings_parse_package_and_severity() -> None:
         ],
     )
     assert scan_gate.parse_findings(page) == [
-        scan_gate.Finding("CVE-2023-1", "CRITICAL", "zlib 1.2")
+        scan_gate.Finding("CVE-2023-1", "CRITICAL", "zlib", "1.2")
     ]
+
+
+def test_an_enhanced_finding_is_one_row_per_vulnerable_package() -> None:
+    """Inspector names the Python packages too: each is allowlisted on its own."""
+    two = {
+        "severity": "HIGH",
+        "packageVulnerabilityDetails": {
+            "vulnerabilityId": "CVE-2024-0009",
+            "vulnerablePackages": [
+                {"name": "jinja2", "version": "3.1.5"},
+                {"name": "libexpat1", "version": "2.7.1"},
+            ],
+        },
+    }
+    found = scan_gate.parse_findings(status_page("ACTIVE", enhancedFindings=[two]))
+    assert [(f.package, f.version) for f in found] == [("jinja2", "3.1.5"), ("libexpat1", "2.7.1")]
+
+
+def test_enhanced_findings_are_allowlisted_by_id_and_package(aws_env, run, tmp_path) -> None:
+    ecr, stub = stubbed_ecr()
+    image_lookup(stub)
+    stub.add_response(
+        "describe_image_scan_findings", status_page("ACTIVE"), {**SCAN_ARGS, "maxResults": 1}
+    )
+    stub.add_response(
+        "describe_image_scan_findings", status_page("ACTIVE", enhancedFindings=ENHANCED), SCAN_ARGS
+    )
+    today = dt.date(2026, 12, 6)
+    allow = allowlist_file(tmp_path, "CVE-2024-0001", dt.date(2027, 1, 31), package="openssl")
+    with stub:
+        argv = ("scan-gate", "--image", f"finlex@{DIGEST}", "--allowlist", str(allow))
+        result = run(*argv, clients=lambda _: ecr, today=today)
+    assert result.code == 0, result.err
+    row = next(line for line in result.out.splitlines() if "CVE-2024-0001" in line)
+    assert "allowed until 2027-01-31 by @finlex/platform" in row

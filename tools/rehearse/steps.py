@@ -833,13 +833,15 @@ def _claims_cbd(root: Path) -> set[tuple[str, str, str]]:
 
 
 def _allow_findings(blocked: str) -> str:
-    """An allowlist of the CVEs that scan-gate named, valid for a day."""
-    cves = sorted(set(re.findall(r"CVE-\d{4}-\d+", blocked)))
-    if not cves:
-        raise StepError(f"scan-gate named no CVE to allowlist: {blocked}")
+    """An allowlist of the findings that scan-gate named ("CVE-... (package)"), for a day."""
+    found = sorted(set(re.findall(r"(CVE-\d{4}-\d+) \(([^)\s]+)\)", blocked)))
+    if not found:
+        raise StepError(f"scan-gate named no CVE and package to allowlist: {blocked}")
+    added = time.strftime("%Y-%m-%d", time.gmtime())
     expires = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
     entries = [
-        f'[[allow]]\ncve = "{cve}"\nreason = "{_EMULATOR_FINDING}"\nexpires = {expires}\n'
-        for cve in cves
+        f'[[allow]]\nid = "{cve}"\npackage = "{package}"\nreason = "{_EMULATOR_FINDING}"\n'
+        f'owner = "@finlex/platform"\nadded = {added}\nexpires = {expires}\n'
+        for cve, package in found
     ]
     return "\n".join(entries)

@@ -120,7 +120,7 @@ def run_scan_gate(args: argparse.Namespace, context: Context) -> None:
             "name the image: --image REF, or --repository with --image-digest or --image-tag",
             Exit.USAGE,
         )
-    rules = allowlist.load(args.allowlist) if args.allowlist else allowlist.EMPTY
+    rules = allowlist.load(args.allowlist, context.today()) if args.allowlist else allowlist.EMPTY
     ecr = _aws(args, context)("ecr")
     image = images.resolve(ecr, ref)
     scan_gate.wait_for_scan(
@@ -280,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="HIGH",
         help="block findings at or above this severity (default HIGH)",
     )
-    scan.add_argument("--allowlist", type=Path, help="TOML file of allowed CVEs (see README)")
+    scan.add_argument(
+        "--allowlist", type=Path, help="TOML file of allowed findings (release/README.md)"
+    )
     scan.add_argument(
         "--unknown-severity-as",
         choices=scan_gate.SEVERITIES,

@@ -27,9 +27,20 @@ _RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
 
 @dataclass(frozen=True)
 class Finding:
+    """One vulnerability in one package, from ECR (basic or enhanced) or pip-audit."""
+
     id: str
     severity: str
-    package: str = ""
+    package: str = ""  # no package: no allowlist entry can cover it (fail closed)
+    version: str = ""
+    aliases: tuple[str, ...] = ()  # other IDs of the same advisory (pip-audit: CVE-, GHSA-)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return (self.id, *self.aliases)
+
+    def label(self) -> str:
+        return f"{self.id} ({self.package})" if self.package else self.id
 
 
 @dataclass(frozen=True)
@@ -45,20 +56,24 @@ def rank(severity: str, unknown_as: str = DEFAULT_UNKNOWN_AS) -> int:
 
 def _basic(finding: dict[str, Any]) -> Finding:
     attributes = {item["key"]: item.get("value", "") for item in finding.get("attributes", [])}
-    package = " ".join(
-        part for part in (attributes.get("package_name"), attributes.get("package_version")) if part
+    return Finding(
+        finding.get("name", "?"),
+        finding.get("severity", "UNDEFINED"),
+        attributes.get("package_name", ""),
+        attributes.get("package_version", ""),
     )
-    return Finding(finding.get("name", "?"), finding.get("severity", "UNDEFINED"), package)
 
 
-def _enhanced(finding: dict[str, Any]) -> Finding:
+def _enhanced(finding: dict[str, Any]) -> list[Finding]:
+    """One Finding per vulnerable package: the allowlist covers an ID in one package."""
     details = finding.get("packageVulnerabilityDetails", {})
-    packages = ", ".join(
-        " ".join(part for part in (package.get("name"), package.get("version")) if part)
-        for package in details.get("vulnerablePackages", [])
-    )
     identifier = details.get("vulnerabilityId") or finding.get("title") or "?"
-    return Finding(identifier, finding.get("severity", "UNTRIAGED"), packages)
+    severity = finding.get("severity", "UNTRIAGED")
+    packages = details.get("vulnerablePackages") or [{}]
+    return [
+        Finding(identifier, severity, package.get("name", ""), package.get("version", ""))
+        for package in packages
+    ]
 
 
 def parse_findings(page: dict[str, Any]) -> list[Finding]:
@@ -66,9 +81,10 @@ def parse_findings(page: dict[str, Any]) -> list[Finding]:
     scan = page.get("imageScanFindings", {})
     found = [_basic(item) for item in scan.get("findings", [])]
     found += [
-        _enhanced(item)
+        each
         for item in scan.get("enhancedFindings", [])
         if item.get("status", "ACTIVE") != "CLOSED"
+        for each in _enhanced(item)
     ]
     return found
 
@@ -148,7 +164,7 @@ def evaluate(
     for finding in found:
         if rank(finding.severity, unknown_as) < floor:
             continue
-        entry = allowlist.get(finding.id)
+        entry = allowlist.find(finding.ids, finding.package)
         blocks = entry is None or not entry.active(today)
         rows.append(Row(finding, blocks, entry))
     rows.sort(key=lambda row: (-rank(row.finding.severity, unknown_as), row.finding.id))
@@ -160,18 +176,33 @@ def _verdict(row: Row) -> str:
         return "BLOCKS"
     if row.blocks:
         return f"BLOCKS (allowlist entry expired {row.entry.expires})"
-    return f"allowed until {row.entry.expires}: {row.entry.reason}"
+    return f"allowed until {row.entry.expires} by {row.entry.owner}: {row.entry.reason}"
 
 
 def table(rows: Iterable[Row]) -> Iterator[str]:
-    lines = [("SEVERITY", "ID", "PACKAGE", "VERDICT")]
+    lines = [("SEVERITY", "ID", "PACKAGE", "VERSION", "VERDICT")]
     lines += [
-        (r.finding.severity, r.finding.id, r.finding.package or "-", _verdict(r)) for r in rows
-    ]
-    widths = [max(len(line[column]) for line in lines) for column in range(3)]
+        (r.finding.severity, r.finding.id, r.finding.package or "-", r.finding.version or "-",
+         _verdict(r))
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(line[column]) for line in lines) for column in range(4)]
     for line in lines:
-        cells = [cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)]
-        yield "  ".join([*cells, line[3]])
+        cells = [cell.ljust(width) for cell, width in zip(line[:4], widths, strict=True)]
+        yield "  ".join([*cells, line[4]])
+
+
+def blocking(rows: Iterable[Row]) -> list[str]:
+    """The findings that block, each as "ID (package)", in a stable order."""
+    return sorted({row.finding.label() for row in rows if row.blocks})
+
+
+def warn_expired(allowlist: Allowlist, today: dt.date, progress: Progress) -> None:
+    for entry in allowlist.expired(today):
+        progress(
+            f"allowlist: {entry.describe()} expired on {entry.expires}; "
+            f"{entry.owner}: renew it with a new reason, or remove it"
+        )
 
 
 def summary(found: Iterable[Finding]) -> str:
@@ -192,8 +223,7 @@ def gate(
     progress: Progress,
 ) -> None:
     """Print the findings table; raise ReleaseError if any finding blocks."""
-    for entry in allowlist.expired(today):
-        progress(f"allowlist: {entry.cve} expired on {entry.expires}; renew or remove it")
+    warn_expired(allowlist, today, progress)
     found = findings(ecr, image)
     rows = evaluate(
         found, threshold=threshold, allowlist=allowlist, today=today, unknown_as=unknown_as
@@ -204,10 +234,10 @@ def gate(
         print(f"findings at or above {threshold}:", file=out)
         for line in table(rows):
             print("  " + line, file=out)
-    blocking = sorted({row.finding.id for row in rows if row.blocks})
-    if blocking:
+    blocked = blocking(rows)
+    if blocked:
         raise ReleaseError(
-            f"scan gate: {len(blocking)} finding(s) at or above {threshold} not allowlisted: "
-            + ", ".join(blocking)
+            f"scan gate: {len(blocked)} finding(s) at or above {threshold} not allowlisted: "
+            + ", ".join(blocked)
         )
     print(f"scan gate passed: nothing at or above {threshold} outside the allowlist", file=out)
