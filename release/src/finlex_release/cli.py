@@ -21,7 +21,16 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
-from finlex_release import allowlist, deploy, ecr_login, image_exists, images, scan_gate, verify
+from finlex_release import (
+    allowlist,
+    deploy,
+    ecr_login,
+    image_exists,
+    images,
+    probe,
+    scan_gate,
+    verify,
+)
 from finlex_release.aws import ClientFactory, aws_errors, client_factory
 from finlex_release.errors import EXIT_TABLE, Exit, ReleaseError
 from finlex_release.waiting import Clock, Progress
@@ -388,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--registry-id", help="AWS account ID of the registry (default: yours)")
     login.add_argument("--docker", default="docker", help="docker command (default docker)")
     image_exists.register(command)
+    probe.register(command)
     return parser
 
 
