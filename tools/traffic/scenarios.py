@@ -1,0 +1,227 @@
+"""The seven scenarios, each under the same steady load through HAProxy.
+
+Every scenario starts a fresh HAProxy and a service of `desired_count`
+healthy tasks, then starts the load (finlex-release's Probe, the very code
+that measures a production deploy), lets it warm up, plays ECS's sequence,
+lets it settle and stops the load. The Result keeps every request and every
+lifecycle event; the report turns them into figures, a JSON file and a PNG.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from finlex_release.probe import Probe, Sample
+
+from traffic import balancer as haproxy
+from traffic.ecs import Cluster
+from traffic.spec import Spec
+from traffic.tasks import Docker
+from traffic.watch import Event, Events, docker_events, target_states
+
+WARM_UP = 1.0  # seconds of load before the scenario acts
+SETTLE = 1.0  # seconds of load after it has finished
+IDLE_CONNECTIONS = 8  # scenario 6: connections that sit idle past the idle timeout
+
+
+@dataclass(frozen=True)
+class Control:
+    """A negative control: the same scenarios with one protection removed."""
+
+    name: str
+    description: str
+    env: dict[str, str] = field(default_factory=dict)
+    drain: bool = True
+
+
+SHIPPED = Control("", "as shipped")
+CONTROLS = {
+    "no-prestop": Control(
+        "no-prestop",
+        "FINLEX_PRESTOP_DELAY=0: the server stops accepting at SIGTERM",
+        env={"FINLEX_PRESTOP_DELAY": "0"},
+    ),
+    "no-drain": Control(
+        "no-drain",
+        "no deregistration before a stop: SIGTERM reaches a task the load balancer still routes to",
+        drain=False,
+    ),
+}
+
+
+@dataclass
+class Result:
+    scenario: str
+    title: str
+    control: str
+    rate: float
+    samples: list[Sample]
+    events: list[Event]
+    began: float  # monotonic time the load started
+    notes: dict[str, Any] = field(default_factory=dict)
+    goals_apply: bool = True
+
+
+@dataclass
+class Bench:
+    """What every scenario shares: the spec, the engine, the ports, the folder."""
+
+    spec: Spec
+    docker: Docker
+    haproxy_binary: str
+    port: int
+    folder: Path
+    rate: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    play: Callable[[Cluster, Bench], dict[str, Any]]
+    goals_apply: bool = True
+
+
+def _rolling(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+    cluster.rolling_deploy("rev-2")
+    return {"tasks after": len(cluster.tasks)}
+
+
+def _bad_release(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+    failed = cluster.failing_deploy("rev-bad")
+    serving = [task.revision for task in cluster.tasks]
+    if serving != ["rev-1"] * cluster.spec.service.desired_count:
+        raise AssertionError(f"after the rollback the service runs {serving}")
+    return {"failed tasks": failed, "rolled back to": "rev-1"}
+
+
+def _scale(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+    desired = cluster.spec.service.desired_count
+    added = [cluster.launch("rev-1") for _ in range(desired)]
+    cluster.require_healthy(added)
+    out = len(cluster.tasks)
+    for task in added:
+        cluster.background(lambda task=task: cluster.retire(task))  # type: ignore[misc]
+    cluster.join()
+    return {"scaled": f"{desired} -> {out} -> {len(cluster.tasks)}"}
+
+
+def _stop_while_routed(cluster: Cluster, bench: Bench) -> dict[str, Any]:
+    lag = deregistration_lag(bench.spec)
+    victim = cluster.tasks[0]
+    replacement = cluster.launch("rev-1")
+    cluster.stop_task(victim, lag)
+    cluster.require_healthy([replacement])
+    return {"deregistration lag": f"{lag:.1f} s"}
+
+
+def _health_replace(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+    spec = cluster.spec
+    victim = cluster.tasks[0]
+    cluster.docker.fault(victim.name)
+    cluster.events.add(victim.name, "health fault")
+    limit = spec.container.health_interval * (spec.container.health_retries + 2) + 10
+    deadline = time.monotonic() + limit
+    while cluster.docker.states([victim.name])[victim.name][1] != "unhealthy":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{victim.name}'s container never became unhealthy")
+        time.sleep(0.1)
+    replacement = cluster.launch("rev-1")
+    cluster.require_healthy([replacement])
+    cluster.retire(victim)
+    return {"replaced": victim.name}
+
+
+def _idle(cluster: Cluster, bench: Bench) -> dict[str, Any]:
+    idle_for = bench.spec.idle_timeout * 1.5
+    idlers = [
+        Probe(cluster.balancer.url, 1 / idle_for, connections=1, fresh_share=0, allow_http=True)
+        for _ in range(IDLE_CONNECTIONS)
+    ]
+    for idler in idlers:
+        idler.start()
+        time.sleep(idle_for / IDLE_CONNECTIONS)
+    time.sleep(idle_for)
+    cluster.rolling_deploy("rev-2")
+    time.sleep(idle_for)
+    idle = [sample for idler in idlers for sample in idler.stop()]
+    bench_notes: dict[str, Any] = {
+        "idle connections": IDLE_CONNECTIONS,
+        "idle for": f"{idle_for:.1f} s (idle timeout {bench.spec.idle_timeout:.1f} s)",
+        "idle requests": len(idle),
+        "idle failed": sum(1 for s in idle if not s.ok),
+    }
+    bench_notes["_samples"] = idle
+    return bench_notes
+
+
+def _sigkill(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+    victim = cluster.tasks[0]
+    replacement = cluster.launch("rev-1")
+    cluster.kill(victim)
+    cluster.forget(victim)
+    cluster.require_healthy([replacement])
+    return {"floor": f"{cluster.spec.detection:.1f} s (interval x unhealthy threshold)"}
+
+
+def deregistration_lag(spec: Spec) -> float:
+    """How late a deregistration reaches the load balancer in scenario 4: the
+    margin the infra allows for it (5 s, local.prestop_margin), scaled."""
+    return 5.0 * spec.time_scale
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("rolling-deploy", "rolling deploy of a new revision (100 % / 200 %)", _rolling),
+        Scenario("bad-release", "bad release: circuit breaker, old tasks keep serving", _bad_release),
+        Scenario("scale-out-in", "scale out 2 -> 4, then in to 2", _scale),
+        Scenario("stop-while-routed", "StopTask of a routed task, deregistration lag", _stop_while_routed),
+        Scenario("health-replace", "container health check fails; the task is replaced", _health_replace),
+        Scenario("idle-keep-alive", "idle keep-alive connections past the idle timeout, across a deploy", _idle),
+        Scenario("sigkill", "a task killed hard (SIGKILL): the floor", _sigkill, goals_apply=False),
+    )
+}  # fmt: skip
+
+
+def run(scenario: Scenario, bench: Bench, control: Control = SHIPPED) -> Result:
+    """Play one scenario under load; always leaves no container and no HAProxy behind."""
+    events = Events()
+    folder = bench.folder / (scenario.name + (f"-{control.name}" if control.name else ""))
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        stack.callback(bench.docker.remove_all)
+        balancer = stack.enter_context(
+            haproxy.running(bench.spec, bench.haproxy_binary, bench.port, folder)
+        )
+        stack.enter_context(docker_events(bench.docker.binary, bench.docker.run_id, events))
+        stack.enter_context(target_states(balancer, events))
+        cluster = Cluster(
+            bench.spec, bench.docker, balancer, events, env=control.env, drain=control.drain
+        )
+        cluster.start_service("rev-1")
+        probe = Probe(balancer.url, bench.rate, allow_http=True)
+        began = time.monotonic()
+        probe.start()
+        stack.callback(probe.stop)
+        time.sleep(WARM_UP)
+        notes = scenario.play(cluster, bench)
+        time.sleep(SETTLE)
+        samples = probe.stop()
+    extra = notes.pop("_samples", [])
+    return Result(
+        scenario=scenario.name,
+        title=scenario.title,
+        control=control.name,
+        rate=bench.rate,
+        samples=sorted([*samples, *extra], key=lambda s: s.due),
+        events=events.items(),
+        began=began,
+        notes=notes,
+        goals_apply=scenario.goals_apply,
+    )
