@@ -24,6 +24,7 @@ from typing import NoReturn, TextIO
 from finlex_release import (
     allowlist,
     deploy,
+    deps_audit,
     ecr_login,
     image_exists,
     images,
@@ -397,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--registry-id", help="AWS account ID of the registry (default: yours)")
     login.add_argument("--docker", default="docker", help="docker command (default docker)")
     image_exists.register(command)
+    deps_audit.register(command)
     probe.register(command)
     return parser
 

@@ -171,7 +171,7 @@ def evaluate(
     return rows
 
 
-def _verdict(row: Row) -> str:
+def verdict(row: Row) -> str:
     if row.entry is None:
         return "BLOCKS"
     if row.blocks:
@@ -183,7 +183,7 @@ def table(rows: Iterable[Row]) -> Iterator[str]:
     lines = [("SEVERITY", "ID", "PACKAGE", "VERSION", "VERDICT")]
     lines += [
         (r.finding.severity, r.finding.id, r.finding.package or "-", r.finding.version or "-",
-         _verdict(r))
+         verdict(r))
         for r in rows
     ]  # fmt: skip
     widths = [max(len(line[column]) for line in lines) for column in range(4)]
