@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
-             SCAN_ALLOWLIST KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
+             SCAN_ALLOWLIST OSV_URL KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
              BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -60,7 +60,8 @@ HELP_CLUSTER        := ECS cluster of make deploy/rollback/service-status
 HELP_SERVICE        := ECS service of make deploy/rollback/service-status
 HELP_URL            := public base URL that make verify polls
 HELP_AWS_REGION     := AWS region (empty: the SDK default)
-HELP_SCAN_ALLOWLIST := findings make scan-gate accepts, each with a reason and an expiry
+HELP_SCAN_ALLOWLIST := findings make scan and make scan-gate accept (ID, package, reason, owner, <= 90 days)
+HELP_OSV_URL        := make scan: OSV query endpoint of an advisory mirror (empty: OSV's public API)
 HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
 HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
@@ -358,6 +359,16 @@ push: release-tag-check $(VENV)/.dev-installed ## push IMAGE:TAG to ECR as ECR_R
 	    $(DOCKER) push $$registry/$(ECR_REPOSITORY):$(TAG) ;; \
 	  *) echo "make push: unexpected answer from finlex-release image-exists: $$answer" >&2; exit 1 ;; \
 	esac
+
+# The Python dependencies the image installs (requirements/app.lock, hashed), audited by
+# pip-audit against OSV's live advisories (OSV_URL: a mirror's query endpoint instead);
+# CI runs it on GitHub, where OSV answers (ci.yml). Exit codes: release/README.md.
+OSV_URL ?=
+
+.PHONY: scan
+scan: $(VENV)/.dev-installed ## pip-audit the image's hashed lock (requirements/app.lock); fail on any advisory not allowlisted
+	$(BIN)/finlex-release audit-deps --requirements requirements/app.lock \
+	  --allowlist '$(SCAN_ALLOWLIST)' $(if $(OSV_URL),--osv-url '$(OSV_URL)')
 
 .PHONY: scan-gate
 scan-gate: release-tag-check $(VENV)/.dev-installed ## wait for ECR's scan of ECR_REPOSITORY:TAG; fail on HIGH+ not allowlisted

@@ -278,8 +278,11 @@ def test_ci_is_the_readme_entry_point_plus_only_what_needs_github() -> None:
     runs = [s["run"] for s in steps(test_job) if "run" in s]
     assert runs[0] == "bash .ci/run", runs
     for block in runs[1:]:
-        # GitHub-only: hand the image to the deploy job, or announce a skipped SonarQube scan.
-        assert re.fullmatch(r'make --silent image-save .*|echo "::notice .*', block), block
+        # GitHub-only: the live dependency scan, hand the image to the deploy job, or
+        # announce a skipped SonarQube scan.
+        assert re.fullmatch(r'make scan|make --silent image-save .*|echo "::notice .*', block), (
+            block
+        )
     every_run = " ".join(run_blocks(WORKFLOW_DIR / "ci.yml"))
     for duplicate in ("make test", "make lint", "make checkov", "make tf-check", "docker build"):
         assert duplicate not in every_run, f"ci.yml repeats {duplicate!r}; .ci/run does it"
