@@ -62,7 +62,6 @@ PROGRESS_EVERY = 10.0
 # signal is passed on, then it is killed.
 COMMAND_GRACE = 2.0
 COMMAND_KILL_AFTER = 10.0
-_MAX_BODY = 1 << 20
 # How often the watchdog looks for requests older than the timeout.
 _WATCH_EVERY = 0.05
 _HEADERS = {
@@ -109,7 +108,7 @@ class Target:
 
 def parse_target(url: str, *, allow_http: bool = False) -> Target:
     """The URL checked: https (http only with allow_http), a host, a valid port,
-    no user or fragment; an empty path becomes DEFAULT_PATH."""
+    no user or fragment; a base URL (no path, or /) gets DEFAULT_PATH."""
     if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         raise UsageError(f"--url {url!r} contains whitespace or control characters")
     parts = urlsplit(url)
@@ -128,7 +127,7 @@ def parse_target(url: str, *, allow_http: bool = False) -> Target:
         raise UsageError(f"--url {url!r} has an invalid port")
     if parts.username or parts.password or parts.fragment:
         raise UsageError(f"--url {url!r}: no user, password or fragment")
-    path = parts.path or DEFAULT_PATH
+    path = parts.path if parts.path not in {"", "/"} else DEFAULT_PATH
     if parts.query:
         path += "?" + parts.query
     netloc = parts.netloc
@@ -225,10 +224,10 @@ class _Worker:
         try:
             connection.request("GET", self.probe.target.path, headers=self.probe.headers)
             response = connection.getresponse()
-            response.read(_MAX_BODY)
+            # read() without a size: a body cut short raises IncompleteRead
+            # (read(n) would return the part silently).
+            response.read()
             status = response.status
-            if not response.isclosed():  # a body larger than the cap: do not reuse
-                self.close()
         except (OSError, http.client.HTTPException, ValueError) as failure:
             with self._lock:
                 error = "timeout" if self._aborted else _reason(failure)
