@@ -601,33 +601,47 @@ def _end_command(child: subprocess.Popen[bytes], sig: signal.Signals) -> None:
             continue
 
 
-def _run_command(argv: list[str], probe: Probe, progress: _Progress) -> int:
+@dataclass
+class Wrapped:
+    """The command the probe runs across, and how it ended (None: not yet)."""
+
+    argv: list[str]
+    returncode: int | None = None
+
+    @property
+    def text(self) -> str:
+        return shlex.join(self.argv)
+
+
+def _run_command(command: Wrapped, probe: Probe, progress: _Progress) -> None:
     began = time.monotonic()
-    child = subprocess.Popen(argv)  # noqa: S603 - the user's own command, by design
+    child = subprocess.Popen(command.argv)  # noqa: S603 - the user's own command, by design
     try:
-        while True:
+        while command.returncode is None:
             try:
-                return child.wait(PROGRESS_EVERY)
+                command.returncode = child.wait(PROGRESS_EVERY)
             except subprocess.TimeoutExpired:
                 _report(probe, progress, began)
     except KeyboardInterrupt:
         _end_command(child, signal.SIGINT)
+        command.returncode = child.returncode
         raise
     except BaseException:  # SIGTERM (cli.Terminated) and anything else
         _end_command(child, signal.SIGTERM)
+        command.returncode = child.returncode
         raise
 
 
 def run(args: argparse.Namespace, context: _Context) -> None:
     """`finlex-release probe`: probe while COMMAND runs, or for --duration seconds."""
-    argv: list[str] = list(args.wrapped)
-    if bool(argv) == (args.duration is not None):
+    command = Wrapped(list(args.wrapped)) if args.wrapped else None
+    if (command is None) == (args.duration is None):
         raise UsageError(
             "give a COMMAND after -- (e.g. -- make deploy TAG=...) or --duration SECONDS, "
             "exactly one"
         )
-    if argv and shutil.which(argv[0]) is None:
-        raise UsageError(f"command {argv[0]!r} not found")
+    if command is not None and shutil.which(command.argv[0]) is None:
+        raise UsageError(f"command {command.argv[0]!r} not found")
     probe = Probe(
         args.url,
         args.rate,
@@ -637,19 +651,23 @@ def run(args: argparse.Namespace, context: _Context) -> None:
         allow_http=args.allow_http,
         host=args.host,
     )
-    command = shlex.join(argv) if argv else None
     bounds = Bounds(args.max_gap, args.max_failed)
-    during = f"while `{command}` runs" if command else f"for {args.duration:g} s"
+    during = f"while `{command.text}` runs" if command else f"for {args.duration:g} s"
     context.progress(f"probing {probe.url} at {args.rate:g}/s {during}")
-    returncode: int | None = None
     probe.start()
     try:
-        if argv:
-            returncode = _run_command(argv, probe, context.progress)
+        if command is not None:
+            _run_command(command, probe, context.progress)
         else:
             _wait_for(args.duration, probe, context.progress)
     finally:
-        outcome = judge(probe.url, figures(probe.stop()), bounds, command, returncode)
+        outcome = judge(
+            probe.url,
+            figures(probe.stop()),
+            bounds,
+            command.text if command else None,
+            command.returncode if command else None,
+        )
         print(figures_line(outcome), file=context.out, flush=True)
         write_summary(outcome, context.progress)
     if outcome.problems:
