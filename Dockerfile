@@ -6,16 +6,28 @@
 # Behind a TLS-intercepting proxy, pass the proxy's CA bundle as a BuildKit
 # secret; it is mounted for the pip step only and never stored in a layer:
 #   DOCKER_BUILDKIT=1 docker build --secret id=cabundle,src=/path/to/ca-bundle.crt -t finlex:latest .
-# `make image` also sets the OCI labels (version from application/VERSION, git revision).
+# `make image` also sets the OCI labels (version from application/VERSION, git revision,
+# the base image it was built on).
 
-# Pipelines can pin the base by digest: --build-arg BASE_IMAGE=debian:trixie-slim@sha256:...
-ARG BASE_IMAGE=debian:trixie-slim
+# The base: the official debian:trixie-slim multi-arch index (all platforms), pinned by
+# digest on the FROM line of stage pinned-base, so that every build of a commit starts from
+# the same bytes. Dependabot (.github/dependabot.yml, docker) and Renovate both read that
+# literal line and propose each new digest as one change of it; where the digest came from
+# and when: docs/supply-chain.md. A machine that reaches no registry passes its offline
+# stand-in explicitly instead, and the build output names it (FROM ...); the unused pinned
+# stage is then never resolved:
+#   make image BASE_IMAGE=debian:trixie-slim        (.ci/run does so when it made one)
+ARG BASE_IMAGE=pinned-base
+
+FROM debian:trixie-slim@sha256:a99cfc517144bc59b1978475ec53b46ecabec7e43635402ee5b77cc54cd1b20a AS pinned-base
+
+FROM ${BASE_IMAGE} AS base
 
 # --- build: a virtual environment with the locked runtime dependencies -------
-FROM ${BASE_IMAGE} AS build
+FROM base AS build
 
 # Debian stable's security updates arrive under the same package names; the
-# base image tag pins the release, so package versions are left to it.
+# base image pins the release, so package versions are left to it.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv \
@@ -34,7 +46,7 @@ COPY application/ /app/
 RUN /opt/venv/bin/python -m compileall -q /app
 
 # --- runtime: Debian's Python, the venv and the app; no pip, no compilers ----
-FROM ${BASE_IMAGE}
+FROM base
 
 ARG VERSION=unknown
 ARG REVISION=unknown

@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
-             SCAN_ALLOWLIST OSV_URL KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
+             SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
              BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -61,6 +61,7 @@ HELP_SERVICE        := ECS service of make deploy/rollback/service-status
 HELP_URL            := public base URL that make verify polls
 HELP_AWS_REGION     := AWS region (empty: the SDK default)
 HELP_SCAN_ALLOWLIST := findings make scan and make scan-gate accept (ID, package, reason, owner, <= 90 days)
+HELP_BASE_IMAGE     := make image: replaces the Dockerfile's pinned base, e.g. the offline stand-in debian:trixie-slim
 HELP_OSV_URL        := make scan: OSV query endpoint of an advisory mirror (empty: OSV's public API)
 HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
@@ -181,14 +182,29 @@ rehearse: $(VENV)/.dev-installed ## apply, deploy, roll back, destroy infra/ on 
 
 # --- image -----------------------------------------------------------------
 
+# The base image is the Dockerfile's pin (an official index, by digest). BASE_IMAGE, empty
+# by default, replaces it explicitly: on a machine that reaches no registry, the offline
+# stand-in of .ci/base-image.sh (BASE_IMAGE=debian:trixie-slim). The override reaches the
+# shell through the environment only, after a check that it is one image reference.
+BASE_IMAGE ?=
+export BASE_IMAGE
+PINNED_BASE_IMAGE = $(shell sed -n 's/^FROM \(.*\) AS pinned-base$$/\1/p' Dockerfile 2>/dev/null)
+
 # Before building, tools/doctor checks what the build needs (a client with
 # BuildKit, the engine, a CA bundle decision behind a proxy) and prints the fix.
 .PHONY: image
 image: ## build the container image IMAGE:TAG with its OCI labels (checks BuildKit first)
+	@case "$$BASE_IMAGE" in \
+	  "") echo "==> base image $(PINNED_BASE_IMAGE) (the Dockerfile's pin)" ;; \
+	  *[!A-Za-z0-9._/:@-]*) echo "make image: BASE_IMAGE='$$BASE_IMAGE' is not an image reference" >&2; exit 2 ;; \
+	  *) echo "==> base image OVERRIDDEN: BASE_IMAGE=$$BASE_IMAGE replaces the Dockerfile's pin $(PINNED_BASE_IMAGE)" ;; \
+	esac
 	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' $(PYTHON) tools/doctor --for image --quiet \
 	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
 	DOCKER_BUILDKIT=1 $(DOCKER) build \
 	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) \
+	  $(if $(BASE_IMAGE),--build-arg "BASE_IMAGE=$$BASE_IMAGE") \
+	  --label "org.opencontainers.image.base.name=$${BASE_IMAGE:-$(PINNED_BASE_IMAGE)}" \
 	  $(if $(filter-out none,$(CA_BUNDLE)),--secret id=cabundle$(,)src=$(CA_BUNDLE)) \
 	  -t $(IMAGE):$(TAG) .
 

@@ -4,8 +4,11 @@
 # The official image is a debootstrap minbase root filesystem with docs, man
 # pages and locales excluded through dpkg path-excludes (debuerreotype's
 # "slimify" list). This script builds the same thing from Debian's mirror,
-# imports it into the local Docker store and caches it as a tarball, so that
-# `FROM debian:<suite>-slim` works on a machine that reaches no registry.
+# imports it into the local Docker store as debian:<suite>-slim and caches it
+# as a tarball. It is a stand-in, not the official image: the Dockerfile pins
+# the official index by digest, and a machine that reaches no registry passes
+# the stand-in explicitly, `make image BASE_IMAGE=debian:<suite>-slim` (.ci/run
+# does so), which the build output names.
 #
 # Usage: .ci/base-image.sh [SUITE] [CACHE_DIR]   (defaults: trixie, .cache/base-images)
 set -euo pipefail

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+import baseimage
 from app import VERSION
 from prereq import docker_client, require
 from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
@@ -38,7 +39,8 @@ IMAGE = f"{TEST_IMAGE_NAME}:{TEST_IMAGE_TAG}"
 # Every container a test starts is named with this prefix, so that a failed
 # `docker run` (which can leave a container in state Created) is still removed.
 CONTAINER_PREFIX = "finlex-test-"
-BASE_IMAGE = "debian:trixie-slim"
+# The Dockerfile's pin, or the offline stand-in that .ci/run passes as BASE_IMAGE.
+BASE_IMAGE = baseimage.in_use()
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ECS_FLAGS = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 ECS_FLAGS += ["--security-opt", "no-new-privileges"]
@@ -94,7 +96,8 @@ def image(pytestconfig: pytest.Config) -> str:
     base = docker("image", "inspect", BASE_IMAGE, check=False)
     require(
         base.returncode == 0,
-        f"base image {BASE_IMAGE} is not in the local store (run .ci/base-image.sh)",
+        f"base image {BASE_IMAGE} is not in the local store (docker pull it; offline: "
+        f".ci/base-image.sh, then BASE_IMAGE={baseimage.STAND_IN})",
     )
     if PREBUILT:
         found = docker("image", "inspect", PREBUILT, check=False)
@@ -253,6 +256,8 @@ def test_image_metadata(image: str) -> None:
     assert labels["org.opencontainers.image.version"] == VERSION
     assert labels["org.opencontainers.image.revision"] == image_revision()
     assert labels["org.opencontainers.image.source"] == SOURCE
+    # What it was built on: the Dockerfile's pin, or the override that replaced it.
+    assert labels["org.opencontainers.image.base.name"] == BASE_IMAGE
     assert config["User"] == "10001:10001"
     assert "5000/tcp" in config["ExposedPorts"]
     assert config["Cmd"] == ["python3", "serve.py"]  # exec form: no shell in between

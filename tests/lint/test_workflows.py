@@ -295,7 +295,7 @@ def test_ci_runs_the_container_tests_for_real_on_the_image_it_built() -> None:
     test_job = _load_ci()["jobs"]["test"]
     assert str(test_job.get("env", {}).get("CI")).lower() == "true", "prereqs must fail, not skip"
     script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    pull = script.index("pull -q debian:trixie-slim")
+    pull = script.index('pull -q "$pinned"')
     build = script.index("make --no-print-directory image ")
     handed = script.index('export FINLEX_TEST_IMAGE="finlex:${FINLEX_IMAGE_TAG:-ci}"')
     make_test = script.rindex("make test")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import baseimage
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def fake_bin(tmp_path: Path) -> Path:
         bin_dir,
         "make",
         f'echo "make $* | FINLEX_TEST_IMAGE=$FINLEX_TEST_IMAGE'
-        f' SOURCE=$FINLEX_TEST_IMAGE_SOURCE CI=$CI" >> "{log}"\n',
+        f' SOURCE=$FINLEX_TEST_IMAGE_SOURCE CI=$CI BASE_IMAGE=$BASE_IMAGE" >> "{log}"\n',
     )
     stand_in(bin_dir, "git", f'[ "$1 $2" = "remote get-url" ] && echo {SOURCE}\n')
     stand_in(bin_dir, "npm", "exit 0\n")
@@ -90,7 +91,8 @@ def test_builds_the_image_once_then_tests_that_image(fake_bin: Path) -> None:
     assert build.startswith("make --no-print-directory image IMAGE=finlex TAG=ci ")
     assert f"SOURCE={SOURCE}" in build
     assert f"DOCKER={fake_bin / 'docker'}" in build
-    assert test == f"make test | FINLEX_TEST_IMAGE=finlex:ci SOURCE={SOURCE} CI=true"
+    assert test == f"make test | FINLEX_TEST_IMAGE=finlex:ci SOURCE={SOURCE} CI=true BASE_IMAGE="
+    assert "BASE_IMAGE= |" in build, "the pinned base: no override"
     assert not [c for c in calls if c.startswith("docker build ")], "only make image builds"
 
 
@@ -103,23 +105,75 @@ def test_the_release_tag_names_the_image(fake_bin: Path) -> None:
     assert f"FINLEX_TEST_IMAGE=finlex:{sha} " in test
 
 
-def test_the_base_image_is_pulled_when_absent(fake_bin: Path) -> None:
+PINNED = baseimage.pinned()
+
+
+def docker_answering(fake_bin: Path, script: str) -> None:
+    """docker that logs its calls and answers `image` and `pull` by `script` (sh case arms)."""
     log = fake_bin.parent / "calls.log"
     stand_in(
         fake_bin,
         "docker",
         f'echo "docker $*" >> "{log}"\n'
-        'case "$1" in\n'
-        "  buildx) echo 'github.com/docker/buildx v0.17.1 x' ;;\n"
-        "  version) echo 27.3.1 ;;\n"
-        "  image) exit 1 ;;\n"  # not in the local store
+        'case "$1 $2 $3 $4" in\n'
+        "  buildx*) echo 'github.com/docker/buildx v0.17.1 x' ;;\n"
+        "  version*) echo 27.3.1 ;;\n"
+        f"{script}"
         "esac\n",
     )
+
+
+def test_the_pinned_base_is_pulled_by_digest_when_absent(fake_bin: Path) -> None:
+    docker_answering(fake_bin, '  "image inspect"*) exit 1 ;;\n')  # nothing in the store
     result, calls = run_ci(fake_bin)
     assert result.returncode == 0, result.stderr
-    pull = calls.index("docker pull -q debian:trixie-slim")
+    pull = calls.index(f"docker pull -q {PINNED}")
     build = calls.index(makes(calls)[0])
     assert pull < build
+    assert f"base image: {PINNED} (the Dockerfile's pin)" in result.stdout
+    assert "BASE_IMAGE= |" in makes(calls)[0]  # no override
+
+
+def test_offline_the_stand_in_is_passed_as_the_override(fake_bin: Path) -> None:
+    """No registry: .ci/base-image.sh's stand-in (present here) becomes BASE_IMAGE."""
+    docker_answering(
+        fake_bin,
+        f'  "image inspect {PINNED}"*) exit 1 ;;\n'  # the pin is not in the store
+        '  "pull "*) exit 1 ;;\n',  # and no registry answers
+    )
+    stand_in(fake_bin, "debootstrap", "exit 0\n")
+    result, calls = run_ci(fake_bin)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "base image: no registry reachable: BASE_IMAGE=debian:trixie-slim, the offline "
+        f"stand-in, replaces {PINNED}"
+    ) in result.stdout
+    build, test = makes(calls)
+    assert "BASE_IMAGE=debian:trixie-slim |" in build  # on make image's command line
+    assert test.endswith(" BASE_IMAGE=debian:trixie-slim")  # and to the container tests
+    assert (REPO / "Dockerfile").read_text().count(PINNED) == 1  # never edited
+
+
+def test_a_registry_without_the_pinned_digest_fails_ci(fake_bin: Path) -> None:
+    docker_answering(
+        fake_bin,
+        f'  "image inspect {PINNED}"*) exit 1 ;;\n  "pull -q {PINNED}"*) exit 1 ;;\n',
+    )  # the tag pulls: a registry answers, without the pinned digest
+    result, calls = run_ci(fake_bin)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"base image: the registry does not hold {PINNED}: correct the digest in the Dockerfile"
+    )
+    assert makes(calls) == []
+
+
+def test_on_github_a_failed_pull_of_the_pin_is_never_replaced(fake_bin: Path) -> None:
+    docker_answering(fake_bin, '  "image inspect"*) exit 1 ;;\n  "pull "*) exit 1 ;;\n')
+    stand_in(fake_bin, "debootstrap", "exit 0\n")
+    result, calls = run_ci(fake_bin, GITHUB_ACTIONS="true")
+    assert result.returncode == 1
+    assert "does not hold" in result.stderr
+    assert makes(calls) == []
 
 
 def test_a_failing_build_stops_before_the_tests(fake_bin: Path) -> None:

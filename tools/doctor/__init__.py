@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import baseimage
 import tfmirror
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +47,6 @@ MIN_FREE_REPO_GB = 1.5
 MIN_FREE_RUN_GB = 0.2
 # The base image, the build stage and the final image, with room for a rebuild.
 MIN_FREE_DOCKER_GB = 2.0
-BASE_IMAGE = "debian:trixie-slim"
 # Docker clients before 23.0 build with BuildKit themselves under DOCKER_BUILDKIT=1;
 # from 23.0 on, BuildKit is the buildx plugin, and without it the client falls
 # back to the legacy builder, which rejects the Dockerfile's RUN --mount.
@@ -293,16 +293,20 @@ def check_engine_disk(m: Machine) -> Result | None:
 
 
 def check_base_image(m: Machine) -> Result:
+    """The base the container tests build on: the Dockerfile's pin, or the BASE_IMAGE override."""
     goals = ("test",)
-    probe = m.run([m.docker, "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE])
+    dockerfile = m.repo / "Dockerfile"
+    base = baseimage.in_use(m.env, dockerfile if dockerfile.exists() else baseimage.DOCKERFILE)
+    probe = m.run([m.docker, "image", "inspect", "--format", "{{.Id}}", base])
     if probe is not None and probe.returncode == 0:
-        return Result("base image", goals, True, f"{BASE_IMAGE} in the local store")
+        return Result("base image", goals, True, f"{base} in the local store")
     return Result(
         "base image",
         goals,
         False,
-        f"{BASE_IMAGE} is not in the local store (the container tests do not pull)",
-        f"docker pull {BASE_IMAGE}; offline: .ci/base-image.sh trixie .cache/base-images",
+        f"{base} is not in the local store (the container tests do not pull)",
+        f"docker pull {base}; offline: .ci/base-image.sh trixie .cache/base-images, "
+        f"then BASE_IMAGE={baseimage.STAND_IN}",
     )
 
 
