@@ -178,6 +178,10 @@ def test_long_runs_print_progress(run, monkeypatch, mode: str) -> None:
         (("--url", "https://example.com", "--duration", "1", "--fresh-share", "2"), "<= 1"),
         (("--url", "https://example.com", "--duration", "1", "--host", ""), "--host"),
         (("--duration", "1"), "--url"),
+        (
+            ("--url", "https://example.com", "--duration", "1", "--rate", "4"),
+            "--max-gap 0.25 s is not above the time between requests (0.25 s at --rate 4)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(run, argv: tuple[str, ...], problem: str) -> None:

@@ -640,6 +640,12 @@ def run(args: argparse.Namespace, context: _Context) -> None:
             "give a COMMAND after -- (e.g. -- make deploy TAG=...) or --duration SECONDS, "
             "exactly one"
         )
+    if args.max_gap <= 1 / args.rate:
+        raise UsageError(
+            f"--max-gap {args.max_gap:g} s is not above the time between requests "
+            f"({1 / args.rate:g} s at --rate {args.rate:g}): every run would fail; "
+            "raise --rate or --max-gap"
+        )
     if command is not None and shutil.which(command.argv[0]) is None:
         raise UsageError(f"command {command.argv[0]!r} not found")
     probe = Probe(
