@@ -488,7 +488,7 @@ def figures_line(outcome: Outcome) -> str:
     line = (
         f"probe {outcome.url}: {found.sent} sent at {found.rate:.1f}/s, {found.failed} failed "
         f"({statuses_text(found.statuses)}), longest gap {ms(found.max_gap)} "
-        f"(max {ms(outcome.bounds.max_gap)}), p50 {ms(found.p50)}, p99 {ms(found.p99)}, "
+        f"(bound {ms(outcome.bounds.max_gap)}), p50 {ms(found.p50)}, p99 {ms(found.p99)}, "
         f"max {ms(found.max_latency)}"
     )
     if outcome.command is not None:
