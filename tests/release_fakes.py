@@ -6,13 +6,18 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Callable
+import socket
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from finlex_release.waiting import Clock
 
@@ -59,8 +64,12 @@ class FakeClock(Clock):
         self.now += seconds
 
 
-def manifest(seed: str) -> str:
-    """A valid Docker v2 manifest; the seed makes its digest unique."""
+CONFIG_DIGEST = "sha256:" + "c" * 64  # the config digest (local image ID) of manifest()
+
+
+def manifest(seed: str, config: str = CONFIG_DIGEST) -> str:
+    """A valid Docker v2 manifest; the seed makes its digest unique, `config`
+    is its config digest (what Docker reports as the local image's ID)."""
     layer = seed.encode().hex().ljust(64, "0")[:64]
     return json.dumps(
         {
@@ -69,7 +78,7 @@ def manifest(seed: str) -> str:
             "config": {
                 "mediaType": "application/vnd.docker.container.image.v1+json",
                 "size": 7023,
-                "digest": "sha256:" + "c" * 64,
+                "digest": config,
             },
             "layers": [
                 {
@@ -90,7 +99,9 @@ class Pushed:
     digest: str
 
 
-def push_image(repository: str = "finlex", tag: str = "1.0.1") -> Pushed:
+def push_image(repository: str = "finlex", tag: str = "1.0.1", *, tested: bool = True) -> Pushed:
+    """Put an image into moto's ECR as `repository:tag`; `tested`: with the
+    record `finlex-release push` writes for an image a run tested (tested-<tag>)."""
     ecr = boto3.client("ecr", region_name=REGION)
     try:
         uri = ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"]
@@ -99,7 +110,106 @@ def push_image(repository: str = "finlex", tag: str = "1.0.1") -> Pushed:
             "repositoryUri"
         ]
     image = ecr.put_image(repositoryName=repository, imageManifest=manifest(tag), imageTag=tag)
+    if tested:
+        ecr.put_image(
+            repositoryName=repository, imageManifest=manifest(tag), imageTag=f"tested-{tag}"
+        )
     return Pushed(repository, uri, tag, image["image"]["imageId"]["imageDigest"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto as a server on loopback, for processes the test starts (make, docker stand-ins)."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    # moto keeps one backend per process: start from an empty account.
+    reset = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+_FAKE_DOCKER = """\
+#!{python}
+# A docker stand-in: answers from {state}, logs each command to {log}.
+# `push` puts a manifest whose config digest is the local image ID into the
+# ECR at AWS_ENDPOINT_URL, as docker's push would.
+import json, sys
+import boto3
+sys.path.insert(0, {tests!r})
+from release_fakes import manifest
+
+args = sys.argv[1:]
+state = json.load(open({state!r}))
+with open({log!r}, "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["image", "inspect"]:
+    if not state["id"]:
+        sys.exit("Error: No such image: " + args[-1])
+    if "--format" in args:
+        print(state["id"])
+    else:
+        print(json.dumps([{{"Id": state["id"], "Os": state["os"],
+                            "Architecture": state["architecture"]}}]))
+elif args[0] == "login":
+    sys.stdin.read()
+    if state.get("login_fails"):
+        sys.exit("Error response from daemon: login attempt failed")
+    print("Login Succeeded")
+elif args[0] == "logout":
+    print("Removing login credentials for " + args[1])
+elif args[0] == "push":
+    host, _, name = args[1].partition("/")
+    repository, _, tag = name.rpartition(":")
+    ecr = boto3.client("ecr", region_name={region!r})
+    body = manifest(state["id"], config=state["id"])
+    image = ecr.put_image(repositoryName=repository, imageManifest=body, imageTag=tag)
+    print(tag + ": digest: " + image["image"]["imageId"]["imageDigest"] + " size: 528")
+"""
+
+
+@dataclass
+class FakeDocker:
+    """A `docker` stand-in holding one local image (`image_id`, linux/`architecture`)."""
+
+    path: Path
+    log: Path
+    state: Path
+
+    def set(self, **values: Any) -> None:
+        self.state.write_text(json.dumps({**json.loads(self.state.read_text()), **values}))
+
+    def commands(self, *prefixes: str) -> list[str]:
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [line for line in lines if not prefixes or line.startswith(prefixes)]
+
+
+def fake_docker(folder: Path, image_id: str | None, architecture: str = "amd64") -> FakeDocker:
+    folder.mkdir(parents=True, exist_ok=True)
+    docker = FakeDocker(folder / "docker", folder / "docker.log", folder / "docker-state.json")
+    docker.state.write_text(json.dumps({"id": image_id, "os": "linux"}))
+    docker.set(architecture=architecture)
+    docker.path.write_text(
+        _FAKE_DOCKER.format(
+            python=sys.executable,
+            state=str(docker.state),
+            log=str(docker.log),
+            tests=str(Path(__file__).resolve().parent),
+            region=REGION,
+        ),
+        encoding="utf-8",
+    )
+    docker.path.chmod(0o755)
+    return docker
 
 
 class EcsController:

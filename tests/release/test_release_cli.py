@@ -141,7 +141,7 @@ def test_tag_resolves_to_digest(moto) -> None:
     image = images.resolve(boto3.client("ecr"), images.parse("finlex:1.0.1"))
     assert image.digest == pushed.digest
     assert image.uri == f"{pushed.uri}@{pushed.digest}"
-    assert image.tags == ("1.0.1",)
+    assert set(image.tags) == {"1.0.1", "tested-1.0.1"}  # the tag and its test record
 
 
 # --- ecr-login -----------------------------------------------------------------
@@ -352,7 +352,17 @@ def test_sigterm_ends_with_one_line_and_exit_143(tmp_path) -> None:
         hole.listen(16)
         url = f"http://127.0.0.1:{hole.getsockname()[1]}"
         process = subprocess.Popen(
-            [script, "verify", "--url", url, "--expected-version", "1", "--timeout", "60"],
+            [
+                script,
+                "verify",
+                "--allow-http",
+                "--url",
+                url,
+                "--expected-version",
+                "1",
+                "--timeout",
+                "60",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

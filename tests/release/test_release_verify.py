@@ -47,19 +47,21 @@ def test_defaults_are_the_application_routes() -> None:
     assert verify.DEFAULT_VERSION_PATH == routes.VERSION_PATH
     assert verify.DEFAULT_HEALTH_PATH == routes.HEALTH_PATH
     assert verify.REVISION_HEADER == routes.REVISION_HEADER
-    args = cli.build_parser().parse_args(["verify", "--url", "http://x"])
+    args = cli.build_parser().parse_args(["verify", "--url", "https://x"])
     assert (args.version_path, args.health_path) == (routes.VERSION_PATH, routes.HEALTH_PATH)
 
 
 def test_version_matches(service, run) -> None:
-    result = run("verify", "--url", service, "--expected-version", VERSION)
+    result = run("verify", "--allow-http", "--url", service, "--expected-version", VERSION)
     assert result.code == 0, result.err
     assert f"reports version {VERSION}" in result.out
 
 
 def test_expected_version_defaults_to_the_repository_file(service, run) -> None:
     # From a folder inside the repository, application/VERSION is found upward.
-    result = run("verify", "--url", service + "/", cwd=APPLICATION.parent / "release" / "src")
+    result = run(
+        "verify", "--allow-http", "--url", service + "/", cwd=APPLICATION.parent / "release" / "src"
+    )
     assert result.code == 0, result.err
     assert f"reports version {VERSION}" in result.out
 
@@ -67,12 +69,29 @@ def test_expected_version_defaults_to_the_repository_file(service, run) -> None:
 def test_version_file_option(service, run, tmp_path) -> None:
     version_file = tmp_path / "VERSION"
     version_file.write_text(VERSION + "\n")
-    result = run("verify", "--url", service, "--version-file", str(version_file), cwd=tmp_path)
+    result = run(
+        "verify",
+        "--allow-http",
+        "--url",
+        service,
+        "--version-file",
+        str(version_file),
+        cwd=tmp_path,
+    )
     assert result.code == 0, result.err
 
 
 def test_wrong_version_fails(service, run) -> None:
-    argv = ("verify", "--url", service, "--expected-version", "9.9.9", "--timeout", "3")
+    argv = (
+        "verify",
+        "--allow-http",
+        "--url",
+        service,
+        "--expected-version",
+        "9.9.9",
+        "--timeout",
+        "3",
+    )
     result = run(*argv, "--interval", "0.5", clock=Clock())
     assert result.code == Exit.FAILED
     assert f"reports version {VERSION}, expected 9.9.9" in result.err
@@ -82,7 +101,7 @@ def test_wrong_version_fails(service, run) -> None:
 
 def test_nothing_listening_times_out(run) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "2")
+    argv = ("verify", "--allow-http", "--url", url, "--expected-version", VERSION, "--timeout", "2")
     result = run(*argv, "--interval", "0.2", "--max-interval", "0.5", clock=Clock())
     assert result.code == Exit.TIMEOUT
     assert "no answer within 2s" in result.err
@@ -92,7 +111,7 @@ def test_nothing_listening_times_out(run) -> None:
 def test_backoff_doubles_up_to_the_cap(run) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     clock = FakeClock()
-    argv = ("verify", "--url", url, "--expected-version", "1", "--timeout", "60")
+    argv = ("verify", "--allow-http", "--url", url, "--expected-version", "1", "--timeout", "60")
     result = run(*argv, "--interval", "2", "--max-interval", "15", clock=clock)
     assert result.code == Exit.TIMEOUT
     assert clock.sleeps == [2, 4, 8, 15, 15, 15, 1]  # the last pause ends at the deadline
@@ -112,7 +131,16 @@ def test_unhealthy_service_fails(run) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        argv = (
+            "verify",
+            "--allow-http",
+            "--url",
+            url,
+            "--expected-version",
+            VERSION,
+            "--timeout",
+            "1",
+        )
         result = run(*argv, "--interval", "0.2", clock=Clock())
     finally:
         server.shutdown()
@@ -124,18 +152,21 @@ def test_unhealthy_service_fails(run) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("--url", "ftp://example.com", "--expected-version", "1"), "must be an http://"),
-        (("--url", "example.com", "--expected-version", "1"), "must be an http://"),
-        (("--url", "http://x", "--expected-version", " "), "--expected-version is empty"),
-        (("--url", "http://x", "--version-path", "v", "--expected-version", "1"), "must start"),
-        (("--url", "http://x", "--version-file", "/nonexistent/VERSION"), "cannot read version"),
-        (("--url", "http://x"), "no application/VERSION in"),
-        (("--url", "localhost:5000", "--expected-version", "1"), "must be an http://"),
-        (("--url", "http://127.0.0.1:99999", "--expected-version", "1"), "invalid port"),
-        (("--url", "http://127.0.0.1:abc", "--expected-version", "1"), "invalid port"),
-        (("--url", "http://exa mple.com", "--expected-version", "1"), "whitespace"),
-        (("--url", "http://x/?a=1", "--expected-version", "1"), "base URL only"),
-        (("--url", "http://x", "--expected-version", "1", "--expected-revision", "a b"), "1-128"),
+        (("--url", "ftp://example.com", "--expected-version", "1"), "must be an https://"),
+        (("--url", "example.com", "--expected-version", "1"), "must be an https://"),
+        (("--url", "https://x", "--expected-version", " "), "--expected-version is empty"),
+        (("--url", "https://x", "--version-path", "v", "--expected-version", "1"), "must start"),
+        (("--url", "https://x", "--version-file", "/nonexistent/VERSION"), "cannot read version"),
+        (("--url", "https://x"), "no application/VERSION in"),
+        (("--url", "localhost:5000", "--expected-version", "1"), "must be an https://"),
+        (("--url", "https://127.0.0.1:99999", "--expected-version", "1"), "invalid port"),
+        (("--url", "https://127.0.0.1:abc", "--expected-version", "1"), "invalid port"),
+        (("--url", "https://exa mple.com", "--expected-version", "1"), "whitespace"),
+        (("--url", "https://x/?a=1", "--expected-version", "1"), "base URL only"),
+        (("--url", "https://x", "--expected-version", "1", "--expected-revision", "a b"), "1-128"),
+        (("--url", "http://127.0.0.1:5000", "--expected-version", "1"), "pass --allow-http"),
+        (("--url", "https://x';touch;'", "--expected-version", "1"), "is not a host name"),
+        (("--url", "https://x/a'b", "--expected-version", "1"), "path may hold only"),
     ],
 )
 def test_bad_input(run, tmp_path: Path, argv, message) -> None:
@@ -149,7 +180,9 @@ def test_bad_input(run, tmp_path: Path, argv, message) -> None:
 def test_version_file_that_is_not_utf8(run, tmp_path: Path) -> None:
     version_file = tmp_path / "VERSION"
     version_file.write_bytes(b"1.0.\xff\n")
-    result = run("verify", "--url", "http://x", "--version-file", str(version_file))
+    result = run(
+        "verify", "--allow-http", "--url", "https://x", "--version-file", str(version_file)
+    )
     assert result.code == Exit.USAGE
     assert f"version file {version_file} is not UTF-8 text" in result.err
 
@@ -158,14 +191,23 @@ def test_version_file_that_is_not_utf8(run, tmp_path: Path) -> None:
 
 
 def test_revision_matches(built_service, run) -> None:
-    argv = ("verify", "--url", built_service, "--expected-version", VERSION)
+    argv = ("verify", "--allow-http", "--url", built_service, "--expected-version", VERSION)
     result = run(*argv, "--expected-revision", REVISION)
     assert result.code == 0, result.err
     assert f"reports version {VERSION}, revision {REVISION}" in result.out
 
 
 def test_old_build_still_live_fails(built_service, run) -> None:
-    argv = ("verify", "--url", built_service, "--expected-version", VERSION, "--timeout", "2")
+    argv = (
+        "verify",
+        "--allow-http",
+        "--url",
+        built_service,
+        "--expected-version",
+        VERSION,
+        "--timeout",
+        "2",
+    )
     result = run(*argv, "--expected-revision", "0" * 40, "--interval", "0.5", clock=Clock())
     assert result.code == Exit.FAILED
     assert f"answered from revision {REVISION}, expected {'0' * 40}" in result.err
@@ -210,7 +252,16 @@ def revision_server(
 
 def test_a_build_without_the_revision_header_fails(run) -> None:
     with http_server(revision_server(lambda n: None)) as url:
-        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        argv = (
+            "verify",
+            "--allow-http",
+            "--url",
+            url,
+            "--expected-version",
+            VERSION,
+            "--timeout",
+            "1",
+        )
         result = run(*argv, "--expected-revision", REVISION, "--interval", "0.2", clock=Clock())
     assert result.code == Exit.FAILED
     assert "answered from revision none (no X-Finlex-Revision header)" in result.err
@@ -219,7 +270,16 @@ def test_a_build_without_the_revision_header_fails(run) -> None:
 def test_every_answer_must_carry_the_revision(run) -> None:
     # Old and new tasks behind one load balancer: every fourth answer is the old build.
     with http_server(revision_server(lambda n: "old" if n % 4 == 3 else REVISION)) as url:
-        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        argv = (
+            "verify",
+            "--allow-http",
+            "--url",
+            url,
+            "--expected-version",
+            VERSION,
+            "--timeout",
+            "1",
+        )
         result = run(*argv, "--expected-revision", REVISION, "--interval", "0.2", clock=Clock())
     assert result.code == Exit.FAILED
     assert f"answered from revision old, expected {REVISION}" in result.err
@@ -228,7 +288,14 @@ def test_every_answer_must_carry_the_revision(run) -> None:
 def test_without_expected_revision_the_header_is_not_checked(run) -> None:
     with http_server(revision_server(lambda n: "anything")) as url:
         result = run(
-            "verify", "--url", url, "--expected-version", VERSION, "--expected-revision", ""
+            "verify",
+            "--allow-http",
+            "--url",
+            url,
+            "--expected-version",
+            VERSION,
+            "--expected-revision",
+            "",
         )
     assert result.code == 0, result.err
 
@@ -278,7 +345,16 @@ def trickle(connection: socket.socket) -> None:
 
 def test_a_server_that_is_not_http(run) -> None:
     with raw_server(not_http) as url:
-        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "1")
+        argv = (
+            "verify",
+            "--allow-http",
+            "--url",
+            url,
+            "--expected-version",
+            VERSION,
+            "--timeout",
+            "1",
+        )
         result = run(*argv, "--interval", "0.2", clock=Clock())
     assert result.code == Exit.TIMEOUT
     assert "no answer within 1s" in result.err
@@ -287,13 +363,81 @@ def test_a_server_that_is_not_http(run) -> None:
 
 def test_timeout_is_a_hard_deadline_against_a_trickling_server(run) -> None:
     with raw_server(trickle) as url:
-        argv = ("verify", "--url", url, "--expected-version", VERSION, "--timeout", "2")
+        argv = (
+            "verify",
+            "--allow-http",
+            "--url",
+            url,
+            "--expected-version",
+            VERSION,
+            "--timeout",
+            "2",
+        )
         started = time.monotonic()
         result = run(*argv, "--request-timeout", "1", "--interval", "0.2", clock=Clock())
         took = time.monotonic() - started
     assert result.code == Exit.TIMEOUT
     assert "no complete answer within" in result.err
     assert took < 3.5  # 2 s of --timeout, not 30 s of trickle
+
+
+def body_server(body: bytes, revision: str | None = None) -> type:
+    """Answers 200 with `body` (and the revision header) to every GET."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            if revision is not None:
+                self.send_header(routes.REVISION_HEADER, revision)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def verify_once(run, url: str, *extra: str):
+    argv = ("verify", "--allow-http", "--url", url, "--expected-version", VERSION)
+    return run(*argv, "--timeout", "0.5", "--interval", "0.2", *extra, clock=Clock())
+
+
+def test_a_body_that_is_not_json_is_a_bounded_escaped_excerpt(run) -> None:
+    body = b"\x1b[2J\x1b]0;owned\x07<html>\xff" + b"A" * 10_000
+    with http_server(body_server(body)) as url:
+        result = verify_once(run, url)
+    assert result.code == Exit.FAILED
+    shown = "A" * (verify.EXCERPT_CHARS - 21)  # 21 characters before the As
+    excerpt = f'"\\x1b[2J\\x1b]0;owned\\x07<html>\\xff{shown}…" ({len(body)} bytes)'
+    assert f"{url}/version sent no JSON with a version field; body: {excerpt}" in result.err
+    assert not set("\x1b\x07") & set(result.err + result.progress)
+    assert len(result.err.splitlines()) == 1
+    assert len(result.err) < 300
+
+
+def test_a_reported_version_and_revision_are_escaped_and_bounded(run) -> None:
+    body = json.dumps({"version": "\x1b[31m1.0\n" + "9" * 5000}).encode()
+    with http_server(body_server(body)) as url:
+        result = verify_once(run, url)
+    assert result.code == Exit.FAILED
+    shown = "9" * (verify.EXCERPT_CHARS - 9)  # 9 characters before the nines
+    assert f"reports version \\x1b[31m1.0\\n{shown}…, expected" in result.err
+    with http_server(body_server(b"{}", revision="\x1b[31mold\x85")) as url:
+        result = verify_once(run, url, "--expected-revision", REVISION)
+    assert f"answered from revision \\x1b[31mold\\x85, expected {REVISION}" in result.err
+    assert "\x1b" not in result.err + result.progress
+
+
+def test_plain_http_needs_allow_http(run) -> None:
+    """Issue 19: verify requires https; plain http only when asked for by name."""
+    result = run("verify", "--url", "http://finlex.example.com", "--expected-version", "1")
+    assert result.code == Exit.USAGE
+    assert result.err == (
+        "finlex-release verify: --url 'http://finlex.example.com' is plain http: verify "
+        "requires https; pass --allow-http to check a local server over http\n"
+    )
 
 
 # --- the chain: make image -> image environment -> header -> make verify ----------
@@ -334,7 +478,14 @@ def test_verify_goes_through_the_environments_http_proxy(run, monkeypatch) -> No
         for name in ("no_proxy", "NO_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("http_proxy", proxy)
-        argv = ("verify", "--url", "http://finlex.invalid", "--expected-version", VERSION)
+        argv = (
+            "verify",
+            "--allow-http",
+            "--url",
+            "http://finlex.invalid",
+            "--expected-version",
+            VERSION,
+        )
         result = run(*argv, "--expected-revision", REVISION, "--rounds", "1")
     assert result.code == 0, result.err
     assert seen == ["http://finlex.invalid/healthz", "http://finlex.invalid/version"]

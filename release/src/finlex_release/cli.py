@@ -199,7 +199,7 @@ def run_status(args: argparse.Namespace, context: Context) -> None:
 
 def run_verify(args: argparse.Namespace, context: Context) -> None:
     # Every input is checked before the first line of progress.
-    base = verify.base_url(args.url)
+    base = verify.base_url(args.url, allow_http=args.allow_http)
     verify.check_path(args.health_path)
     verify.check_path(args.version_path)
     expected = verify.Expected(
@@ -218,6 +218,7 @@ def run_verify(args: argparse.Namespace, context: Context) -> None:
         max_interval=args.max_interval,
         request_timeout=args.request_timeout,
         rounds=args.rounds,
+        allow_http=args.allow_http,
         clock=context.clock,
         progress=context.progress,
         out=context.out,
@@ -355,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         uses_aws=False,
     )
     ver.add_argument("--url", required=True, help="base URL, e.g. https://finlex.example.com")
+    ver.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="accept a plain http:// URL (local servers); without it, https only",
+    )
     ver.add_argument("--expected-version", help="default: the content of the version file")
     ver.add_argument(
         "--expected-revision",

@@ -4,12 +4,18 @@ version and, when given, the expected build revision.
 Every request runs under a hard deadline (the smaller of --request-timeout and
 the time left before --timeout), enforced around the whole exchange, not per
 socket read: a server that trickles one byte a second cannot hold verify.
+
+The URL must be https: a plain-http answer could come from anyone on the path.
+`--allow-http` names the exception, for a server on the machine at hand. What
+the server sends reaches the output only as a bounded, escaped excerpt, so a
+hostile answer can neither flood the log nor drive the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import json
 import re
 import socket
@@ -37,7 +43,13 @@ VERSION_FILE = Path("application", "VERSION")
 # load balancer each new connection may reach another task.
 DEFAULT_ROUNDS = 3
 _MAX_BODY = 64 * 1024
+# What of a server's answer is printed: at most this many characters of a
+# body, a version or a header, every control character escaped.
+EXCERPT_CHARS = 64
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _REVISION = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_BASE_PATH = re.compile(r"^[A-Za-z0-9._~/%-]*$")
 _HEADERS = {
     "Accept": "application/json",
     "Cache-Control": "no-cache",
@@ -101,14 +113,61 @@ def expected_revision(text: str | None) -> str | None:
     return revision
 
 
-def base_url(url: str) -> str:
-    """`url` without a trailing slash, if it is a usable http(s) base URL."""
-    bad = UsageError(f"--url {url!r} must be an http:// or https:// URL")
+def escaped(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` fit for one line of a terminal: at most `limit` characters, each
+    control or format character (and each byte that was not UTF-8) as an
+    escape, a backslash doubled, and "…" where it was cut."""
+    shown = "".join(_escape(char) for char in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if char.isprintable():
+        return char
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def excerpt(body: bytes) -> str:
+    """A body as a quoted, escaped excerpt with its size: `"<html>…" (10018 bytes)`."""
+    text = body.decode("utf-8", errors="surrogateescape")
+    return f'"{escaped(text)}" ({len(body)} bytes)'
+
+
+def _check_host(url: str, host: str) -> None:
+    """UsageError unless `host` is a DNS name or an IP address."""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return
+    if not all(_HOST_LABEL.match(label) for label in host.removesuffix(".").split(".")):
+        raise UsageError(f"--url {url!r}: {host!r} is not a host name or an IP address")
+
+
+def base_url(url: str, *, allow_http: bool = False) -> str:
+    """`url` without a trailing slash, if it is a usable https base URL (or,
+    with `allow_http`, http)."""
+    bad = UsageError(f"--url {url!r} must be an https:// URL (http:// with --allow-http)")
     if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         raise UsageError(f"--url {url!r} contains whitespace or control characters")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise bad
+    if parts.scheme == "http" and not allow_http:
+        raise UsageError(
+            f"--url {url!r} is plain http: verify requires https; "
+            "pass --allow-http to check a local server over http"
+        )
+    _check_host(url, parts.hostname)
+    if not _BASE_PATH.match(parts.path):
+        raise UsageError(f"--url {url!r}: the path may hold only A-Z a-z 0-9 . _ ~ / % -")
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
     except ValueError:
@@ -193,7 +252,7 @@ def fetch(url: str, timeout: float) -> Answer:
 def _failure(url: str, error: BaseException) -> str:
     reason = getattr(error, "reason", None) or error
     text = " ".join(str(reason).split()) or type(error).__name__
-    return f"{url}: {text}"
+    return f"{url}: {escaped(text, 4 * EXCERPT_CHARS)}"
 
 
 @dataclass(frozen=True)
@@ -205,7 +264,7 @@ class Expected:
 def _revision_problem(url: str, answer: Answer, expected: Expected) -> str | None:
     if expected.revision is None or answer.revision == expected.revision:
         return None
-    got = answer.revision or f"none (no {REVISION_HEADER} header)"
+    got = escaped(answer.revision) if answer.revision else f"none (no {REVISION_HEADER} header)"
     return f"{url} answered from revision {got}, expected {expected.revision}"
 
 
@@ -243,14 +302,16 @@ def probe(
             try:
                 reported = json.loads(answer.body)["version"]
             except (ValueError, KeyError, TypeError):
-                return Probe(answered, ok=False, detail=f"{url} sent no JSON with a version field")
+                detail = f"{url} sent no JSON with a version field; body: {excerpt(answer.body)}"
+                return Probe(answered, ok=False, detail=detail)
             if reported != expected.version:
                 return Probe(
                     answered,
                     ok=False,
-                    detail=f"{url} reports version {reported}, expected {expected.version}",
+                    detail=f"{url} reports version {escaped(str(reported))}, "
+                    f"expected {expected.version}",
                 )
-    detail = f"{version_url} reports version {reported}"
+    detail = f"{version_url} reports version {escaped(str(reported))}"
     if expected.revision:
         detail += f", revision {expected.revision}"
     return Probe(answered=True, ok=True, detail=detail)
@@ -267,6 +328,7 @@ def verify(
     max_interval: float = 15.0,
     request_timeout: float = 5.0,
     rounds: int = DEFAULT_ROUNDS,
+    allow_http: bool = False,
     clock: Clock,
     progress: Progress,
     out: TextIO,
@@ -274,7 +336,7 @@ def verify(
     """Retry with capped exponential backoff until the service is right or
     `timeout` has passed; no request runs past that deadline."""
     want = expected if isinstance(expected, Expected) else Expected(expected)
-    base = base_url(url)
+    base = base_url(url, allow_http=allow_http)
     check_path(health_path)
     check_path(version_path)
     start = clock.monotonic()
