@@ -87,8 +87,10 @@ class Stack:
 
 
 @pytest.fixture
-def stack(moto: None) -> Stack:
-    """An ECS Fargate service behind an ALB target group, as infra/ builds it."""
+def stack(moto: None, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """An ECS Fargate service behind an ALB target group, as infra/ builds it,
+    steady: its tasks run and its one deployment is COMPLETED."""
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
     running = push_image(tag="1.0.0")
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -329,19 +329,57 @@ def test_other_aws_errors_are_exit_6(aws_env, run) -> None:
     assert "ServerException: internal error" in result.err
 
 
-def test_deploy_bases_the_revision_on_terraforms_newer_one(stack, run) -> None:
-    terraform = terraform_registers("1024", f"{stack.image.uri}:0.1.0")  # an old tfvars tag
-    assert terraform == revision(2)
+def stray_registers(image: str, family: str = "finlex") -> str:
+    """Anyone with RegisterTaskDefinition adds a revision: other settings, another image."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    latest = ecs.describe_task_definition(taskDefinition="finlex", include=["TAGS"])
+    settings = {k: v for k, v in latest["taskDefinition"].items() if k not in READ_ONLY}
+    settings["family"] = family
+    settings["memory"] = "2048"
+    settings["containerDefinitions"][0]["image"] = image
+    settings["containerDefinitions"][0]["environment"] = [{"name": "STRAY", "value": "1"}]
+    registered = ecs.register_task_definition(**settings)
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def revisions() -> list[str]:
+    ecs = boto3.client("ecs", region_name=REGION)
+    return ecs.list_task_definitions(familyPrefix="finlex")["taskDefinitionArns"]
+
+
+def test_deploy_bases_the_revision_on_the_services_own_not_the_newest(stack, run) -> None:
+    """Issue 19: a stray revision, the family's newest ACTIVE one, is not the base."""
+    assert stray_registers("public.ecr.aws/someone/else:1") == revision(2)
     new = push_image(tag="1.0.1")
     ecs = controller(["COMPLETED"])
     result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
     assert result.code == 0, result.err
     assert ecs.updates == [revision(3)]
+    fresh, running = described(revision(3)), described(stack.task_definition)
+    definition = fresh["taskDefinition"]
+    assert definition["memory"] == running["taskDefinition"]["memory"] == "512"
+    finlex = definition["containerDefinitions"][0]
+    assert finlex["image"] == f"{new.uri}@{new.digest}"
+    assert finlex["environment"] == [{"name": "FINLEX_LOG_LEVEL", "value": "info"}]
+    assert fresh["tags"] == [
+        {"key": "app", "value": "finlex"},
+        {"key": "finlex:replaces", "value": stack.task_definition},
+    ]
     assert (
-        "base finlex:2 is newer than the running finlex:1 (registered outside this tool, "
-        "e.g. by Terraform" in result.progress
-    )
-    assert "its settings are deployed with the new image" in result.progress
+        "finlex:2 is newer than the running finlex:1 and is not deployed (registered "
+        "outside this tool, e.g. by Terraform); to deploy its settings, pass --base finlex:2"
+    ) in result.progress
+
+
+def test_deploy_with_base_takes_terraforms_newer_revision(stack, run) -> None:
+    terraform = terraform_registers("1024", f"{stack.image.uri}:0.1.0")  # an old tfvars tag
+    assert terraform == revision(2)
+    new = push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    result = run(*deploy_argv("finlex:1.0.1", "--base", "finlex:2"), clients=clients_with(ecs))
+    assert result.code == 0, result.err
+    assert ecs.updates == [revision(3)]
+    assert "base finlex:2 (--base), not the running finlex:1" in result.progress
 
     fresh = described(revision(3))
     definition = fresh["taskDefinition"]
@@ -355,6 +393,113 @@ def test_deploy_bases_the_revision_on_terraforms_newer_one(stack, run) -> None:
         {"key": "managed-by", "value": "terraform"},
         {"key": "finlex:replaces", "value": stack.task_definition},  # what ran, not the base
     ]
+
+
+def test_deploy_refuses_a_base_of_another_family(stack, run) -> None:
+    other = stray_registers(f"{stack.image.uri}:1.0.0", family="finlex-worker")
+    push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    before = revisions()
+    argv = deploy_argv("finlex:1.0.1", "--base", "finlex-worker:1")
+    result = run(*argv, clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert result.err == (
+        f"finlex-release deploy: base {other.rsplit('/', 1)[-1]} is not a revision of "
+        "family finlex (the service's); refusing to deploy from it\n"
+    )
+    assert (revisions(), ecs.updates) == (before, [])  # nothing registered, nothing updated
+
+
+def test_deploy_refuses_a_base_whose_container_uses_another_repository(stack, run) -> None:
+    assert stray_registers("public.ecr.aws/someone/else:1") == revision(2)
+    new = push_image(tag="1.0.1")
+    ecs = controller(["COMPLETED"])
+    result = run(*deploy_argv("finlex:1.0.1", "--base", "finlex:2"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert result.err == (
+        "finlex-release deploy: base finlex:2: container finlex runs "
+        f"public.ecr.aws/someone/else:1, not an image of {new.uri}; refusing to deploy from it\n"
+    )
+    assert (len(revisions()), ecs.updates) == (2, [])
+
+
+def test_deploy_refuses_while_another_deployment_is_in_progress(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS"])
+    ecs.deployments = [
+        {
+            "id": "ecs-svc/777",
+            "status": "PRIMARY",
+            "taskDefinition": stack.task_definition,
+            "rolloutState": "IN_PROGRESS",
+            "desiredCount": 2,
+            "runningCount": 1,
+            "pendingCount": 1,
+            "failedTasks": 0,
+        }
+    ]
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert result.err == (
+        "finlex-release deploy: deployment ecs-svc/777 of finlex:1 is IN_PROGRESS on "
+        "finlex/finlex; a deploy never overlaps another: wait for it (--wait) or see "
+        "`finlex-release status --cluster finlex --service finlex`\n"
+    )
+    assert (len(revisions()), ecs.updates) == (1, [])
+
+
+def test_deploy_waits_for_the_deployment_in_progress_with_wait(stack, run) -> None:
+    push_image(tag="1.0.1")
+    # The other deployment: in progress, in progress, completed; then ours completes.
+    ecs = controller(["IN_PROGRESS", "IN_PROGRESS", "COMPLETED", "COMPLETED"])
+    ecs.deployments = [
+        {
+            "id": "ecs-svc/777",
+            "status": "PRIMARY",
+            "taskDefinition": stack.task_definition,
+            "rolloutState": "IN_PROGRESS",
+            "desiredCount": 2,
+            "runningCount": 0,
+            "pendingCount": 2,
+            "failedTasks": 0,
+        }
+    ]
+    clock = FakeClock()
+    argv = deploy_argv("finlex:1.0.1", "--wait", "--interval", "10")
+    result = run(*argv, clients=clients_with(ecs), clock=clock)
+    assert result.code == 0, result.err
+    assert "waiting for deployment ecs-svc/777 of finlex:1 (IN_PROGRESS)" in result.progress
+    assert ecs.updates == [revision(2)]
+    assert clock.sleeps[:2] == [10.0, 10.0]  # two polls found it busy, the third idle
+
+
+def test_deploy_wait_gives_up_at_the_timeout(stack, run) -> None:
+    push_image(tag="1.0.1")
+    ecs = controller(["IN_PROGRESS"])
+    ecs.deployments = [
+        {"id": "ecs-svc/777", "status": "PRIMARY", "taskDefinition": stack.task_definition,
+         "rolloutState": "IN_PROGRESS"},
+        {"id": "ecs-svc/776", "status": "ACTIVE", "taskDefinition": stack.task_definition,
+         "rolloutState": "COMPLETED"},
+    ]  # fmt: skip
+    argv = deploy_argv("finlex:1.0.1", "--wait", "--timeout", "60", "--interval", "30")
+    result = run(*argv, clients=clients_with(ecs), clock=FakeClock())
+    assert result.code == Exit.TIMEOUT
+    assert "deployment ecs-svc/777 of finlex:1 still IN_PROGRESS after 1m00s" in result.err
+    assert (len(revisions()), ecs.updates) == (1, [])
+
+
+def test_deploy_refuses_an_image_no_run_tested(stack, run) -> None:
+    pushed = push_image(tag="1.0.1", tested=False)
+    ecs = controller(["COMPLETED"])
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert result.err == (
+        f"finlex-release deploy: image {pushed.uri}@{pushed.digest} carries no test record "
+        "(no tag tested-1.0.1, nor any tested-* tag): deploy only what a run tested "
+        "(finlex-release push records it)\n"
+    )
+    assert (len(revisions()), ecs.updates) == (1, [])
 
 
 def test_replaces_tag_fits_the_ecs_tag_value_limit() -> None:
@@ -557,7 +702,7 @@ def test_rollback_skips_a_terraform_revision_that_never_ran(stack, run) -> None:
     ecs.deployments = None
     assert run(*deploy_argv("finlex:1.0.2"), clients=clients_with(ecs)).code == 0  # rev 4
     assert ecs.updates == [revision(2), revision(4)]
-    # rev 4 was based on rev 3 but replaced rev 2; the copied tag of rev 2 is gone.
+    # rev 4 was based on rev 2, the running one, and replaced it; rev 2's own tag is gone.
     tags = described(revision(4))["tags"]
     assert [t for t in tags if t["key"] == "finlex:replaces"] == [
         {"key": "finlex:replaces", "value": revision(2)}

@@ -169,6 +169,9 @@ def run_deploy(args: argparse.Namespace, context: Context) -> None:
         wait=_wait(args, context),
         out=context.out,
         elbv2=clients("elbv2"),
+        base=args.base,
+        family=args.family,
+        wait_for_others=args.wait,
     )
 
 
@@ -310,16 +313,33 @@ def build_parser() -> argparse.ArgumentParser:
     dep = command(
         "deploy",
         run_deploy,
-        "Register the newest ACTIVE revision of the service's task-definition family with "
-        "a new image (pinned by digest), update the service and follow that deployment "
-        "until COMPLETED.",
+        "Register a copy of the revision the service runs with a new, tested image (pinned "
+        "by digest), update the service and follow that deployment until COMPLETED.",
     )
     _service_options(dep)
-    dep.add_argument("--image", required=True, help="repo:tag, repo@sha256:..., or ECR image URI")
+    dep.add_argument(
+        "--image",
+        required=True,
+        help="repo:tag, repo@sha256:..., or ECR image URI; its digest must carry a test record",
+    )
     dep.add_argument(
         "--container-name",
         default=deploy.DEFAULT_CONTAINER,
         help=f"container whose image is replaced (default {deploy.DEFAULT_CONTAINER})",
+    )
+    dep.add_argument(
+        "--base",
+        help="family:revision or ARN to copy instead of the running revision (e.g. "
+        "Terraform's newer one)",
+    )
+    dep.add_argument(
+        "--family",
+        help="task-definition family the base must belong to (default: the service's name)",
+    )
+    dep.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait (up to --timeout) for a deployment in progress instead of refusing",
     )
     _wait_options(dep, timeout=deploy.DEFAULT_TIMEOUT, interval=deploy.DEFAULT_INTERVAL)
 

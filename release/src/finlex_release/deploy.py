@@ -4,12 +4,20 @@ deployment by its ID until ECS says COMPLETED, FAILED or rolled back.
 Following the deployment we started, not "the service is stable", is what
 keeps a pipeline from reporting success after the circuit breaker rolled back.
 
-A deploy copies the newest ACTIVE revision of the service's family, not the
-revision the service runs: Terraform registers revisions in the same family
-(cpu, memory, environment) and leaves the service alone, so this is how its
-changes reach the service. Each revision a deploy registers is tagged with
-the revision that ran before it (REPLACES_TAG), and rollback follows that
-tag, so it never lands on a Terraform revision that never ran.
+A deploy copies the revision the service runs: a revision anyone registered
+in the family (the newest ACTIVE one) is never its base unless named with
+`--base`, which is how Terraform's task-definition changes (cpu, memory,
+environment) reach the service on purpose. The base must belong to the
+family and its container must use the repository of the image deployed,
+and the image must carry a test record (tested.py); otherwise the deploy
+refuses, naming what it found, before it registers anything.
+
+A deploy never overlaps another: while a deployment of the service is in
+progress it refuses, or with `--wait` waits for it to end.
+
+Each revision a deploy registers is tagged with the revision that ran before
+it (REPLACES_TAG), and rollback follows that tag, so it never lands on a
+Terraform revision that never ran.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from finlex_release import images, targets
+from finlex_release import images, targets, tested
 from finlex_release.errors import NotFoundError, ReleaseError, UsageError, WaitTimeoutError
 from finlex_release.waiting import Clock, Progress, duration, ticks
 
@@ -97,16 +105,102 @@ def registrable(ecs: Any, task_definition: dict[str, Any], tags: list[Any]) -> d
     return kwargs
 
 
-def swap_image(kwargs: dict[str, Any], container: str, image_uri: str) -> str:
-    """Point `container` at `image_uri` in place; return the image it had."""
-    containers = kwargs.get("containerDefinitions", [])
+def container_of(task_definition: dict[str, Any], container: str) -> dict[str, Any]:
+    """The definition of `container` in a task definition (or its registration
+    arguments); UsageError naming the containers there are."""
+    containers: list[dict[str, Any]] = task_definition.get("containerDefinitions", [])
     for definition in containers:
         if definition.get("name") == container:
-            previous = str(definition.get("image", ""))
-            definition["image"] = image_uri
-            return previous
+            return definition
     names = ", ".join(str(item.get("name")) for item in containers) or "none"
     raise UsageError(f"no container {container!r} in the task definition (containers: {names})")
+
+
+def swap_image(kwargs: dict[str, Any], container: str, image_uri: str) -> str:
+    """Point `container` at `image_uri` in place; return the image it had."""
+    definition = container_of(kwargs, container)
+    previous = str(definition.get("image", ""))
+    definition["image"] = image_uri
+    return previous
+
+
+def _repository_uri(image: str) -> str:
+    """`host/repository` of an image reference, without its tag or digest."""
+    name = image.split("@", 1)[0]
+    path, slash, last = name.rpartition("/")
+    return f"{path}{slash}{last.split(':', 1)[0]}"
+
+
+def check_base(
+    task_definition: dict[str, Any], family: str, container: str, image: images.Image, why: str
+) -> None:
+    """ReleaseError unless the base belongs to `family` and its `container`
+    runs an image of the repository `image` comes from."""
+    name = _revision_name(task_definition["taskDefinitionArn"])
+    if task_definition.get("family") != family:
+        raise ReleaseError(
+            f"base {name} is not a revision of family {family} ({why}); refusing to deploy from it"
+        )
+    current = str(container_of(task_definition, container).get("image", ""))
+    repository = _repository_uri(image.uri)
+    if _repository_uri(current) != repository:
+        raise ReleaseError(
+            f"base {name}: container {container} runs {current or 'no image'}, not an image "
+            f"of {repository}; refusing to deploy from it"
+        )
+
+
+def busy(svc: dict[str, Any]) -> dict[str, Any] | None:
+    """The deployment in progress on the service, if one is: a PRIMARY deployment
+    still IN_PROGRESS, or one that older ACTIVE deployments are still leaving."""
+    deployments: list[dict[str, Any]] = svc.get("deployments", [])
+    primary = next((item for item in deployments if item.get("status") == "PRIMARY"), None)
+    if primary is None:
+        return deployments[0] if deployments else None
+    if len(deployments) > 1 or primary.get("rolloutState") == "IN_PROGRESS":
+        return primary
+    return None
+
+
+def _busy_text(deployment: dict[str, Any]) -> str:
+    revision = _revision_name(str(deployment.get("taskDefinition", "")))
+    return f"deployment {deployment.get('id')} of {revision}"
+
+
+def _state(deployment: dict[str, Any]) -> str:
+    return str(deployment.get("rolloutState") or "IN_PROGRESS")
+
+
+def idle_service(
+    ecs: Any, cluster: str, service: str, svc: dict[str, Any], wait: Follow | None
+) -> dict[str, Any]:
+    """`svc` (or its newer description) once no deployment is in progress.
+
+    Without `wait`, a deployment in progress is a ReleaseError; with it, the
+    service is polled until the deployment ends or `wait.timeout` passes.
+    """
+    found = busy(svc)
+    if found is None:
+        return svc
+    where = f"{cluster}/{service}"
+    if wait is None:
+        raise ReleaseError(
+            f"{_busy_text(found)} is {_state(found)} on {where}; a deploy never overlaps "
+            "another: wait for it (--wait) or see "
+            f"`finlex-release status --cluster {cluster} --service {service}`"
+        )
+    for elapsed in ticks(wait.timeout, wait.interval, wait.clock):
+        if elapsed > 0:
+            svc = describe_service(ecs, cluster, service)
+            now = busy(svc)
+            if now is None:
+                return svc
+            found = now
+        wait.progress(f"waiting for {_busy_text(found)} ({_state(found)}) on {where}", elapsed)
+    raise WaitTimeoutError(
+        f"{_busy_text(found)} still {_state(found)} after {duration(wait.timeout)} on {where}; "
+        "nothing was deployed"
+    )
 
 
 def _require_ecs_controller(svc: dict[str, Any]) -> None:
@@ -293,21 +387,25 @@ def _with_replaces(tags: list[Any], running: str, progress: Progress) -> list[An
     return [*kept, tag]
 
 
-def _base_note(base: str, running: str) -> str | None:
-    """A progress line when the base revision is not the running one."""
-    if base == running:
+def _newer_note(ecs: Any, family: str, base: str, running: str) -> str | None:
+    """A progress line when the family has a newer ACTIVE revision than the base,
+    which this deploy leaves alone."""
+    # Without a revision, DescribeTaskDefinition answers the newest ACTIVE one.
+    newest = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+    arn = str(newest["taskDefinitionArn"])
+    if _split(arn)[1] <= _split(base)[1]:
         return None
-    base_name, running_name = _revision_name(base), _revision_name(running)
-    if _split(base)[1] > _split(running)[1]:
-        return (
-            f"base {base_name} is newer than the running {running_name} (registered outside "
-            "this tool, e.g. by Terraform, or the service was rolled back); its settings are "
-            "deployed with the new image"
-        )
+    which = "the running" if base == running else "the base"
     return (
-        f"base {base_name} is the newest ACTIVE revision, not the running {running_name} "
-        "(no longer ACTIVE); its settings are deployed with the new image"
+        f"{_revision_name(arn)} is newer than {which} {_revision_name(base)} and is not "
+        "deployed (registered outside this tool, e.g. by Terraform); to deploy its settings, "
+        f"pass --base {_revision_name(arn)}"
     )
+
+
+def _service_name(service: str) -> str:
+    """The name of a service given by name or ARN (.../cluster/name)."""
+    return service.rsplit("/", 1)[-1]
 
 
 def deploy(
@@ -321,26 +419,41 @@ def deploy(
     wait: Follow,
     out: TextIO,
     elbv2: Any | None = None,
+    base: str | None = None,
+    family: str | None = None,
+    wait_for_others: bool = False,
 ) -> None:
-    """Register the family's newest ACTIVE revision with `image`, roll it out, follow it.
+    """Register a copy of the service's revision (or `base`) with `image`, roll it
+    out, follow it. Every check comes before the registration.
 
     The new revision is tagged REPLACES_TAG = the revision the service ran.
     """
+    if base is not None:
+        _split(base)
     svc = describe_service(ecs, cluster, service)
     _require_ecs_controller(svc)
+    svc = idle_service(ecs, cluster, service, svc, wait if wait_for_others else None)
     previous = svc["taskDefinition"]
-    family, _ = _split(previous)
-    # Without a revision, DescribeTaskDefinition answers the newest ACTIVE one.
-    described = ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
-    base = described["taskDefinition"]["taskDefinitionArn"]
+    expected = family or _service_name(service)
+    why = "--family" if family else "the service's"
+    described = ecs.describe_task_definition(taskDefinition=base or previous, include=["TAGS"])
+    definition = described["taskDefinition"]
+    base_arn = str(definition["taskDefinitionArn"])
     pinned = images.resolve(ecr, image)
-    tags = _with_replaces(described.get("tags", []), previous, wait.progress)
-    kwargs = registrable(ecs, described["taskDefinition"], tags)
-    old_image = swap_image(kwargs, container, pinned.uri)
-    note = _base_note(base, previous)
+    check_base(definition, expected, container, pinned, why)
+    tested.require(pinned, image)
+    if base_arn != previous:
+        wait.progress(
+            f"base {_revision_name(base_arn)} (--base), not the running "
+            f"{_revision_name(previous)}: its settings are deployed with the new image"
+        )
+    note = _newer_note(ecs, expected, base_arn, previous)
     if note:
         wait.progress(note)
-    wait.progress(f"{_revision_name(base)}: container {container} runs {old_image}")
+    tags = _with_replaces(described.get("tags", []), previous, wait.progress)
+    kwargs = registrable(ecs, definition, tags)
+    old_image = swap_image(kwargs, container, pinned.uri)
+    wait.progress(f"{_revision_name(base_arn)}: container {container} runs {old_image}")
     new = ecs.register_task_definition(**kwargs)["taskDefinition"]["taskDefinitionArn"]
     wait.progress(
         f"registered {_revision_name(new)} with {pinned.uri} "
