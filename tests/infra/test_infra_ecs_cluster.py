@@ -69,9 +69,8 @@ def test_https_listener_tls13_uses_the_validated_certificate(found) -> None:
     assert expr(https["ssl_policy"]) == "var.ssl_policy"
     assert default_of(ECS, "ssl_policy").startswith("ELBSecurityPolicy-TLS13-")
     assert expr(https["certificate_arn"]) == "aws_acm_certificate_validation.this.certificate_arn"
-    action = one_block(https, "default_action")
-    assert action["type"] == "forward"
-    assert expr(action["target_group_arn"]) == "aws_lb_target_group.this.arn"
+    # Forwarding is the service_host rule's (tests/infra/test_alb_host_rule.py).
+    assert one_block(https, "default_action")["type"] == "fixed-response"
 
 
 def test_http_listener_redirects_to_https(found) -> None:

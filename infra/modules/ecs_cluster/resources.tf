@@ -248,7 +248,11 @@ resource "aws_lb" "this" {
   drop_invalid_header_fields = true
   enable_deletion_protection = var.alb_deletion_protection
   idle_timeout               = var.alb_idle_timeout
-  desync_mitigation_mode     = "defensive"
+  # Requests that HTTP Desync Guardian classes Ambiguous or Severe (among them
+  # Transfer-Encoding beside Content-Length, chunked twice, an unknown coding)
+  # get 400 and a closed connection here, before they reach a task: the app's
+  # server cannot see Content-Length beside Transfer-Encoding (docs/performance.md).
+  desync_mitigation_mode = "strictest"
 
   dynamic "access_logs" {
     for_each = var.access_logs_bucket == null ? [] : [var.access_logs_bucket]
@@ -270,6 +274,7 @@ resource "aws_lb" "this" {
 }
 
 resource "aws_lb_target_group" "this" {
+  # checkov:skip=CKV_AWS_378:TLS ends at the ALB; its one way in is aws_lb_listener_rule.service_host on the HTTPS listener, and checkov's graph check follows listeners, not listener rules (it passed while the listener forwarded). ALB to task is HTTP inside the VPC, as before.
   name_prefix          = substr(var.name, 0, 5)
   port                 = var.container_port
   protocol             = "HTTP"
@@ -305,9 +310,35 @@ resource "aws_lb_listener" "https" {
 
   routing_http_response_strict_transport_security_header_value = var.hsts_max_age > 0 ? "max-age=${var.hsts_max_age}" : null
 
+  # Only requests for the service's name reach a task (aws_lb_listener_rule.service_host);
+  # any other Host (the ALB's own DNS name, an address, a scanner's guess) gets
+  # this 404 from the load balancer. Health checks go to the targets directly.
   default_action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "404 not found"
+      status_code  = "404"
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "service_host" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 1
+
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    host_header {
+      values = [var.domain_name]
+    }
   }
 
   tags = var.tags
@@ -536,7 +567,7 @@ resource "aws_ecs_service" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution]
+  depends_on = [aws_lb_listener_rule.service_host, aws_iam_role_policy.execution]
 
   # No create_before_destroy: ECS keeps service names unique in a cluster,
   # so a second "finlex" cannot exist beside the first. A replacement is
