@@ -29,6 +29,7 @@ from finlex_release import (
     image_exists,
     images,
     probe,
+    push,
     scan_gate,
     verify,
 )
@@ -426,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     image_exists.register(command)
     deps_audit.register(command)
     probe.register(command)
+    push.register(command)
     return parser
 
 

@@ -25,18 +25,8 @@ def credentials(ecr: Any, registry_id: str | None = None) -> tuple[str, str, str
     return user, password, host
 
 
-def login(
-    ecr: Any,
-    *,
-    docker: str,
-    registry_id: str | None,
-    out: TextIO,
-    progress: Progress,
-) -> None:
-    """Run `docker login` for the registry; print the registry host on stdout."""
-    executable = shutil.which(docker)
-    if executable is None:
-        raise UsageError(f"docker command {docker!r} not found on PATH")
+def docker_login(executable: str, ecr: Any, registry_id: str | None) -> str:
+    """`docker login` to the registry (password on stdin); return the registry host."""
     user, password, host = credentials(ecr, registry_id)
     result = subprocess.run(  # noqa: S603 - fixed argument list, no shell
         [executable, "login", "--username", user, "--password-stdin", host],
@@ -46,7 +36,41 @@ def login(
         check=False,
     )
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise ReleaseError(f"docker login to {host} failed: {lines[-1]}")
+        raise ReleaseError(f"docker login to {host} failed: {last_line(result)}")
+    return host
+
+
+def docker_logout(executable: str, host: str) -> str | None:
+    """`docker logout` of the registry, so that no credentials stay in docker's
+    config or credential store; the reason when it failed, else None."""
+    result = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [executable, "logout", host], capture_output=True, text=True, check=False
+    )
+    return None if result.returncode == 0 else last_line(result)
+
+
+def last_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+    return lines[-1]
+
+
+def docker_command(docker: str) -> str:
+    """The docker executable on PATH; UsageError naming it when there is none."""
+    executable = shutil.which(docker)
+    if executable is None:
+        raise UsageError(f"docker command {docker!r} not found on PATH")
+    return executable
+
+
+def login(
+    ecr: Any,
+    *,
+    docker: str,
+    registry_id: str | None,
+    out: TextIO,
+    progress: Progress,
+) -> None:
+    """Run `docker login` for the registry; print the registry host on stdout."""
+    host = docker_login(docker_command(docker), ecr, registry_id)
     progress(f"docker logged in to {host}")
     print(host, file=out)

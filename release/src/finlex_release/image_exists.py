@@ -68,7 +68,7 @@ def state(ecr: Any, repository: str, tag: str, local_id: str | None) -> tuple[st
 
 def run(args: argparse.Namespace, context: Any) -> None:
     repository = images.checked_repository(args.repository)
-    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", args.tag):
+    if not images.TAG.match(args.tag):
         raise UsageError(f"--tag {args.tag!r} is not a valid tag")
     ecr = (context.clients or client_factory(args.region))("ecr")
     word, digest = state(ecr, repository, args.tag, args.local_id)

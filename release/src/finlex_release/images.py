@@ -12,7 +12,8 @@ from finlex_release.aws import error_code
 from finlex_release.errors import NotFoundError, UsageError
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# An image tag as Docker and ECR accept it.
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
@@ -66,7 +67,7 @@ def parse(reference: str) -> ImageRef:
             raise UsageError(f"image {reference!r}: digest must look like sha256:<64 hex digits>")
     elif ":" in text:
         text, _, tag = text.rpartition(":")
-        if not _TAG.match(tag):
+        if not TAG.match(tag):
             raise UsageError(f"image {reference!r}: invalid tag {tag!r}")
     else:
         raise UsageError(f"image {reference!r} needs a :tag or an @sha256: digest")
@@ -90,7 +91,7 @@ def digest_ref(repository: str, digest: str | None, tag: str | None) -> ImageRef
     checked_repository(repository)
     if digest is not None and not _DIGEST.match(digest):
         raise UsageError(f"--image-digest {digest!r} must look like sha256:<64 hex digits>")
-    if tag is not None and not _TAG.match(tag):
+    if tag is not None and not TAG.match(tag):
         raise UsageError(f"--image-tag {tag!r} is not a valid tag")
     return ImageRef(repository=repository, tag=tag, digest=digest)
 
