@@ -37,6 +37,11 @@ module "ecr" {
 
   # The image Terraform's own task definition names must outlive later releases.
   protected_image_tags = [var.image_tag]
+
+  # Only the pipeline's deploy role pushes; only the task execution role pulls.
+  push_principal_arns = [module.github_oidc.deploy_role_arn]
+  pull_principal_arns = [module.ecs_cluster.task_execution_role_arn]
+  scan_type           = var.ecr_scan_type
 }
 
 module "ecs_cluster" {

@@ -258,6 +258,17 @@ variable "ecr_kms_key_arn" {
   }
 }
 
+variable "ecr_scan_type" {
+  description = "BASIC: ECR scans each pushed image's OS packages. ENHANCED: Amazon Inspector scans the repository continuously, OS and Python packages, and scan-gate reads those findings; it sets the account's registry scanning configuration, an administrator's apply (modules/ecr/README.md)."
+  type        = string
+  default     = "BASIC"
+
+  validation {
+    condition     = contains(["BASIC", "ENHANCED"], var.ecr_scan_type)
+    error_message = "ecr_scan_type must be BASIC or ENHANCED."
+  }
+}
+
 # --- monitoring (modules/monitoring: alarms, their SNS topic, the dashboard) -------
 
 variable "alarm_emails" {

@@ -351,7 +351,8 @@ PINNED: dict[str, dict[str, list[str]]] = {
             "kms:ListAliases", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
         ],
         "EcrFinlexRepository": [
-            "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
+            "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
+            "ecr:ListTagsForResource",
         ],
         "EcsFinlexClusterAndService": [
             "ecs:DescribeClusters", "ecs:DescribeServices",

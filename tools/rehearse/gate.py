@@ -358,8 +358,11 @@ class MotoFacts(table.Facts):
         return found
 
     def resource_policy(self, request: Request) -> Policy | None:
-        """The resource's own policy: a KMS key's, an S3 bucket's, a role's trust policy."""
+        """The resource's own policy: a KMS key's, an S3 bucket's, an ECR repository's
+        (who may push and pull), a role's trust policy."""
         arn = request.resource
+        if request.action.startswith("ecr:") and ":repository/" in arn:
+            return self._repository_policy(arn)
         if request.action.startswith("kms:") and ":key/" in arn:
             if "*" in arn:  # a key being created: IAM policies alone decide (tag on create)
                 return default_key_policy(self.account)
@@ -383,6 +386,16 @@ class MotoFacts(table.Facts):
                 return None
             return _document(role.assume_role_policy_document)
         return None
+
+    def _repository_policy(self, arn: str) -> Policy | None:
+        region, rest = arn.split(":")[3], arn.split(":", 5)[5]
+        try:
+            found = self._backend("ecr", region).get_repository_policy(
+                self.account, rest.split("/", 1)[1]
+            )
+        except Exception:  # no such repository, or no policy: identity policies decide
+            return None
+        return _document(found["policyText"])
 
 
 @functools.lru_cache(maxsize=1024)

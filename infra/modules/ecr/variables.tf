@@ -63,3 +63,36 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "push_principal_arns" {
+  description = "The only IAM roles that may push images (the pipeline's deploy role); they may also read manifests. The repository policy denies pushes to every other principal. Empty (with pull_principal_arns empty): no repository policy."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.push_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "push_principal_arns must hold IAM role ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
+variable "pull_principal_arns" {
+  description = "The only IAM roles that may pull images (the ECS task execution role). The repository policy denies layer downloads to every other principal, and manifest reads to all but these and push_principal_arns."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.pull_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "pull_principal_arns must hold IAM role ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
+variable "scan_type" {
+  description = "BASIC: ECR scans each pushed image's OS packages. ENHANCED: Amazon Inspector scans this repository's images continuously, OS and language (Python) packages; it sets the registry's scanning configuration, which is account-wide (see README)."
+  type        = string
+  default     = "BASIC"
+
+  validation {
+    condition     = contains(["BASIC", "ENHANCED"], var.scan_type)
+    error_message = "scan_type must be BASIC or ENHANCED."
+  }
+}

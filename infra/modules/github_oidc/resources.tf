@@ -348,10 +348,11 @@ data "aws_iam_policy_document" "terraform_read" {
     resources = ["${local.arn_kms}:key/*"]
   }
 
+  # GetRepositoryPolicy: modules/ecr's repository policy (who may push and pull).
   statement {
     sid       = "EcrFinlexRepository"
     effect    = "Allow"
-    actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"]
+    actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"]
     resources = ["${local.arn_ecr}:repository/${local.p}*"]
   }
 
