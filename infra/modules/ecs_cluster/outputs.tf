@@ -4,7 +4,7 @@ output "service_url" {
 }
 
 output "alb_dns_name" {
-  description = "DNS name of the load balancer (the alias record points here)."
+  description = "DNS name of the load balancer (the alias record points here; a request with this name as its Host gets the listener's 404: only domain_name is forwarded)."
   value       = aws_lb.this.dns_name
 }
 
