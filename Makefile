@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
-             BENCH_ARGS SOAK_IMAGE SOAK_ARGS
+             RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
 help: ## list the targets and the variables they read
@@ -66,6 +66,7 @@ HELP_OSV_URL        := make scan: OSV query endpoint of an advisory mirror (empt
 HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
 HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
+HELP_RELEASE_ENV    := release: the release targets run from .venv-release (finlex-release only; deploy.yml), dev: from .venv
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
 HELP_STRICT         := make doctor: 1 = a check that could not run here (no GitHub token, no network) fails too
 HELP_REHEARSE_ARGS  := extra arguments of make rehearse, e.g. REHEARSE_ARGS="--checks release"
@@ -114,12 +115,30 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	@$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
 	@touch $@
 
+# The deploy job's toolchain: finlex-release and its dependencies (requirements/release.lock,
+# hashed) and nothing else; that job holds AWS credentials. Locally the release targets use
+# .venv, which has finlex-release among the test tools; RELEASE_ENV=release makes them use
+# this one (deploy.yml sets it). make release-venv prints what it holds.
+RELEASE_VENV := .venv-release
+
+$(RELEASE_VENV)/.installed: requirements/release.lock requirements/pip.lock release/pyproject.toml
+	$(STEP) "creating $(RELEASE_VENV): finlex-release and requirements/release.lock only"
+	@$(PYTHON) -m venv $(RELEASE_VENV)
+	@$(RELEASE_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.lock
+	@$(RELEASE_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/release.lock
+	@$(RELEASE_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation ./release
+	@touch $@
+
+.PHONY: release-venv
+release-venv: $(RELEASE_VENV)/.installed ## the deploy job's toolchain: finlex-release and requirements/release.lock only; lists it
+	@$(RELEASE_VENV)/bin/pip list --disable-pip-version-check --format=freeze
+
 .PHONY: venv
 venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and checkov environments
 
 .PHONY: lock
 lock: $(VENV)/.dev-installed ## re-pin requirements/*.lock from requirements/*.in
-	cd requirements && for name in pip app dev checkov; do \
+	cd requirements && for name in pip app dev release checkov; do \
 	  $(CURDIR)/$(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
 	done
 
@@ -337,7 +356,11 @@ tf-drift-summary: ## print the drift plan's Markdown summary (GitHub job summary
 # make itself exits 2 whenever a recipe fails; the tool's own exit code is the N
 # of make's "*** [Makefile:LINE: target] Error N" line.
 # AWS_REGION empty = the SDK's default (profile or AWS_DEFAULT_REGION).
-RELEASE        := $(BIN)/finlex-release
+# RELEASE_ENV=release: the release targets run from $(RELEASE_VENV) (the deploy job);
+# dev (the default): from .venv, which a laptop or CI has anyway.
+RELEASE_ENV    ?= dev
+RELEASE_READY   = $(if $(filter release,$(RELEASE_ENV)),$(RELEASE_VENV)/.installed,$(VENV)/.dev-installed)
+RELEASE        := $(if $(filter release,$(RELEASE_ENV)),$(RELEASE_VENV),$(VENV))/bin/finlex-release
 ECR_REPOSITORY ?= finlex
 CLUSTER        ?= finlex
 SERVICE        ?= finlex
@@ -352,7 +375,7 @@ release-tag-check:
 	fi
 
 .PHONY: push
-push: release-tag-check $(VENV)/.dev-installed ## push IMAGE:TAG to ECR as ECR_REPOSITORY:TAG; skips a tag ECR holds already
+push: release-tag-check $(RELEASE_READY) ## push IMAGE:TAG to ECR as ECR_REPOSITORY:TAG; skips a tag ECR holds already
 	@set -eo pipefail; \
 	local_id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG) 2>/dev/null) \
 	  || { echo "make push: no local image $(IMAGE):$(TAG): run make image TAG=$(TAG) first" >&2; exit 2; }; \
@@ -387,12 +410,12 @@ scan: $(VENV)/.dev-installed ## pip-audit the image's hashed lock (requirements/
 	  --allowlist '$(SCAN_ALLOWLIST)' $(if $(OSV_URL),--osv-url '$(OSV_URL)')
 
 .PHONY: scan-gate
-scan-gate: release-tag-check $(VENV)/.dev-installed ## wait for ECR's scan of ECR_REPOSITORY:TAG; fail on HIGH+ not allowlisted
+scan-gate: release-tag-check $(RELEASE_READY) ## wait for ECR's scan of ECR_REPOSITORY:TAG; fail on HIGH+ not allowlisted
 	$(RELEASE) scan-gate $(REGION_ARG) --repository $(ECR_REPOSITORY) --image-tag $(TAG) \
 	  --allowlist $(SCAN_ALLOWLIST)
 
 .PHONY: deploy
-deploy: release-tag-check $(VENV)/.dev-installed ## deploy ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE, follow it
+deploy: release-tag-check $(RELEASE_READY) ## deploy ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE, follow it
 	$(RELEASE) deploy $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE) \
 	  --image $(ECR_REPOSITORY):$(TAG)
 
@@ -400,14 +423,14 @@ deploy: release-tag-check $(VENV)/.dev-installed ## deploy ECR_REPOSITORY:TAG by
 # bakes in, sent as X-Finlex-Revision). After a rollback, pass the revision that
 # came back, or REVISION= to check version and health only.
 .PHONY: verify
-verify: $(VENV)/.dev-installed ## poll URL until healthy, on application/VERSION, every answer from build REVISION
+verify: $(RELEASE_READY) ## poll URL until healthy, on application/VERSION, every answer from build REVISION
 	@if [ -z "$(URL)" ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
 	$(RELEASE) verify --url '$(URL)' --expected-revision '$(REVISION)'
 
 .PHONY: rollback
-rollback: $(VENV)/.dev-installed ## put back the revision the running one replaced (finlex:replaces tag), follow it
+rollback: $(RELEASE_READY) ## put back the revision the running one replaced (finlex:replaces tag), follow it
 	$(RELEASE) rollback $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE)
 
 .PHONY: service-status
-service-status: $(VENV)/.dev-installed ## task definition, deployments and target health of the service
+service-status: $(RELEASE_READY) ## task definition, deployments and target health of the service
 	$(RELEASE) status $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE)

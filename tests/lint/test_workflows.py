@@ -226,12 +226,13 @@ def test_deploy_pushes_the_tested_image_then_gates_deploys_verifies() -> None:
         m["target"] for s in steps(job) if "run" in s for m in MAKE_TARGET.finditer(s["run"])
     ]
     # No `make image` here: the image is the one CI built and tested, checked by its ID.
-    assert targets == ["image-load", "push", "scan-gate", "deploy", "verify"], targets
+    # First the release toolchain alone (finlex-release, requirements/release.lock).
+    assert targets == ["release-venv", "image-load", "push", "scan-gate", "deploy", "verify"]
     credentials_at = next(
         i for i, s in enumerate(steps(job)) if "configure-aws-credentials" in str(s.get("uses"))
     )
-    first_make = next(i for i, s in enumerate(steps(job)) if "make" in str(s.get("run", "")))
-    assert credentials_at < first_make
+    makes = [i for i, s in enumerate(steps(job)) if "make" in str(s.get("run", ""))]
+    assert makes[0] < credentials_at < makes[1]  # installed before the job holds credentials
 
 
 def test_deploy_receives_the_image_ci_tested_by_id() -> None:
