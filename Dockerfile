@@ -84,7 +84,7 @@ USER 10001:10001
 EXPOSE 5000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python3", "/app/healthcheck.py"]
+    CMD ["bash", "/app/healthcheck.sh"]
 
 # serve.py runs Granian's main process itself, so the server is PID 1 and receives SIGTERM.
 CMD ["python3", "serve.py"]

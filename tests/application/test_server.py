@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import platform
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +22,6 @@ from urllib.parse import urlsplit
 import pytest
 from servers import APPLICATION, free_port, production_server, stop_group, wait_until_serving
 
-import healthcheck
 from app import VERSION
 from routes import HEALTH_PATH, VERSION_PATH
 
@@ -179,13 +180,51 @@ def test_sigterm_is_bounded_by_the_graceful_timeout(tmp_path: Path) -> None:
     assert graceful <= elapsed < graceful + 3, f"exit after {elapsed:.1f} s"
 
 
-def test_healthcheck_probe(
-    server: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FINLEX_PORT", str(urlsplit(server[0]).port))
-    assert healthcheck.main() == 0
-    monkeypatch.setenv("FINLEX_PORT", str(free_port()))  # nothing listens there
-    assert healthcheck.main() == 1
+def _probe(port: int) -> subprocess.CompletedProcess[str]:
+    """application/healthcheck.sh, as the container runs it, against 127.0.0.1:`port`."""
+    return subprocess.run(
+        ["bash", str(APPLICATION / "healthcheck.sh")],
+        env={**os.environ, "FINLEX_PORT": f" {port} "},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+
+
+def test_healthcheck_probe(server: tuple[str, subprocess.Popen[bytes]]) -> None:
+    port = urlsplit(server[0]).port
+    assert port is not None
+    healthy = _probe(port)
+    assert (healthy.returncode, healthy.stderr) == (0, "")
+    unused = free_port()
+    nothing = _probe(unused)  # nothing listens there: one line, none of bash's own
+    assert nothing.returncode == 1
+    assert nothing.stderr == f"healthcheck: nothing listens on 127.0.0.1:{unused}\n"
+
+
+def test_healthcheck_probe_fails_on_an_answer_other_than_200(tmp_path: Path) -> None:
+    """A server that answers /healthz with 503 (as a stopping server does) is unhealthy,
+    and the probe asked for HEALTH_PATH."""
+    asked: list[str] = []
+
+    class Stopping(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stopping) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        result = _probe(httpd.server_address[1])
+        httpd.shutdown()
+    assert result.returncode == 1
+    assert "answered: HTTP/1.0 503" in result.stderr
+    assert asked == [HEALTH_PATH]
 
 
 def test_seed_way_python3_app_py_serves() -> None:

@@ -206,7 +206,7 @@ def test_healthcheck_probe_works_without_curl(container: tuple[str, str]) -> Non
     assert (
         docker("exec", container_id, "sh", "-c", "command -v curl wget", check=False).stdout == ""
     )
-    probe = docker("exec", container_id, "python3", "/app/healthcheck.py", check=False)
+    probe = docker("exec", container_id, "bash", "/app/healthcheck.sh", check=False)
     assert probe.returncode == 0, probe.stderr
 
 
@@ -261,7 +261,7 @@ def test_image_metadata(image: str) -> None:
     assert config["User"] == "10001:10001"
     assert "5000/tcp" in config["ExposedPorts"]
     assert config["Cmd"] == ["python3", "serve.py"]  # exec form: no shell in between
-    assert config["Healthcheck"]["Test"] == ["CMD", "python3", "/app/healthcheck.py"]
+    assert config["Healthcheck"]["Test"] == ["CMD", "bash", "/app/healthcheck.sh"]
 
 
 def test_no_pip_or_compilers_in_the_final_image(image: str) -> None:

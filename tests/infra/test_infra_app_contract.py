@@ -83,17 +83,16 @@ def test_environment_names_are_the_apps_settings() -> None:
 
 def test_container_probe_calls_the_health_route_without_curl(container) -> None:
     command = container["healthCheck"]["command"]
-    assert command == ["CMD", "python3", "/app/healthcheck.py"]
-    source = (APPLICATION / "healthcheck.py").read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    imports = {
-        (node.module, alias.name)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
-    assert ("routes", "HEALTH_PATH") in imports, "healthcheck.py must probe routes.HEALTH_PATH"
-    assert "FINLEX_PORT" in source, "healthcheck.py must probe the configured port"
+    assert command == ["CMD", "bash", "/app/healthcheck.sh"]
+    assert (APPLICATION / "healthcheck.sh").is_file()
+
+
+def _probe_value(name: str) -> str:
+    """A `name=value` line of application/healthcheck.sh."""
+    source = (APPLICATION / "healthcheck.sh").read_text(encoding="utf-8")
+    found = re.findall(rf"^{name}=(\S+)$", source, re.M)
+    assert len(found) == 1, f"healthcheck.sh sets {name} {len(found)} times"
+    return found[0]
 
 
 def _dockerfile() -> str:
@@ -141,15 +140,9 @@ def test_dockerfile_port_and_user_are_the_apps_and_the_tasks() -> None:
     assert f"--uid {uid} --gid {gid}" in dockerfile
 
 
-def test_healthcheck_probes_the_apps_default_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    import healthcheck
-
-    monkeypatch.delenv("FINLEX_PORT", raising=False)
-    assert healthcheck.probe_url() == f"http://127.0.0.1:{settings.Settings().port}/healthz"
-    assert routes.HEALTH_PATH == "/healthz"
-
-
-# --- idle keep-alive: the ALB must give up on an idle connection first ---------
+def test_healthcheck_probes_the_apps_health_path_and_default_port() -> None:
+    assert _probe_value("health_path") == routes.HEALTH_PATH
+    assert _probe_value("default_port") == str(settings.Settings().port)
 
 
 def test_server_keepalive_outlasts_the_alb_idle_timeout() -> None:

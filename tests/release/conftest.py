@@ -141,7 +141,7 @@ def stack(moto: None, monkeypatch: pytest.MonkeyPatch) -> Stack:
                 "readonlyRootFilesystem": True,
                 "stopTimeout": 30,
                 "healthCheck": {
-                    "command": ["CMD", "python3", "/app/healthcheck.py"],
+                    "command": ["CMD", "bash", "/app/healthcheck.sh"],
                     "interval": 10,
                     "retries": 3,
                 },
