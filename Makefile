@@ -28,6 +28,7 @@ PYTEST_ARGS ?=
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
+             CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP \
              RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -63,9 +64,13 @@ HELP_AWS_REGION     := AWS region (empty: the SDK default)
 HELP_SCAN_ALLOWLIST := findings make scan and make scan-gate accept (ID, package, reason, owner, <= 90 days)
 HELP_BASE_IMAGE     := make image: replaces the Dockerfile's pinned base, e.g. the offline stand-in debian:trixie-slim
 HELP_OSV_URL        := make scan: OSV query endpoint of an advisory mirror (empty: OSV's public API)
-HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build, keep and deploy it
+HELP_KEEP_EXISTING  := make push: 1 = if ECR holds TAG from another build that an earlier run tested, keep and deploy it
 HELP_IMAGE_ARCHIVE  := file that make image-save writes and make image-load reads
-HELP_IMAGE_ID       := make image-load: the image ID that make image-save printed
+HELP_IMAGE_ID       := make image-load, make push: the ID of the image the tests ran (make image-save prints it)
+HELP_CPU_ARCHITECTURE := the tasks' CPU (X86_64 or ARM64, infra's cpu_architecture): make image builds for it, make push checks it
+HELP_DEPLOY_BASE    := make deploy: the revision to copy instead of the running one, e.g. Terraform's finlex:12
+HELP_DEPLOY_WAIT    := make deploy: 1 = wait for a deployment in progress instead of refusing
+HELP_ALLOW_HTTP     := make verify: 1 = accept a plain http:// URL (a local server)
 HELP_RELEASE_ENV    := release: the release targets run from .venv-release (finlex-release only; deploy.yml), dev: from .venv
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
 HELP_STRICT         := make doctor: 1 = a check that could not run here (no GitHub token, no network) fails too
@@ -209,23 +214,45 @@ BASE_IMAGE ?=
 export BASE_IMAGE
 PINNED_BASE_IMAGE = $(shell sed -n 's/^FROM \(.*\) AS pinned-base$$/\1/p' Dockerfile 2>/dev/null)
 
+# The tasks' CPU, ECS's cpuArchitecture: infra/ leaves the ecs_cluster module's default
+# (a test keeps the two equal). make image builds for it; make push refuses another.
+CPU_ARCHITECTURE ?= X86_64
+PLATFORM = linux/$(if $(filter ARM64,$(CPU_ARCHITECTURE)),arm64,amd64)
+
+# Make variables reach the recipes below as text: each is checked here before any
+# shell sees it as code, or passed as one quoted word ($(call shell-quote,...)).
+.PHONY: tag-check
+tag-check:
+	@tag=$(call shell-quote,$(TAG)); \
+	if ! [[ $$tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$$ ]]; then \
+	  printf "make: TAG '%s' is not an image tag (A-Z a-z 0-9 _ . -, at most 128, not starting with . or -)\n" "$$tag" >&2; exit 2; \
+	fi
+
+.PHONY: cpu-architecture-check
+cpu-architecture-check:
+	@case $(call shell-quote,$(CPU_ARCHITECTURE)) in X86_64|ARM64) ;; \
+	  *) printf "make: CPU_ARCHITECTURE '%s' is not X86_64 or ARM64 (infra's cpu_architecture)\n" \
+	       $(call shell-quote,$(CPU_ARCHITECTURE)) >&2; exit 2 ;; \
+	esac
+
 # Before building, tools/doctor checks what the build needs (a client with
 # BuildKit, the engine, a CA bundle decision behind a proxy) and prints the fix.
 .PHONY: image
-image: ## build the container image IMAGE:TAG with its OCI labels (checks BuildKit first)
+image: tag-check cpu-architecture-check ## build the container image IMAGE:TAG for the tasks' CPU_ARCHITECTURE, with its OCI labels (checks BuildKit first)
 	@case "$$BASE_IMAGE" in \
 	  "") echo "==> base image $(PINNED_BASE_IMAGE) (the Dockerfile's pin)" ;; \
 	  *[!A-Za-z0-9._/:@-]*) echo "make image: BASE_IMAGE='$$BASE_IMAGE' is not an image reference" >&2; exit 2 ;; \
 	  *) echo "==> base image OVERRIDDEN: BASE_IMAGE=$$BASE_IMAGE replaces the Dockerfile's pin $(PINNED_BASE_IMAGE)" ;; \
 	esac
-	@DOCKER='$(DOCKER)' CA_BUNDLE='$(CA_BUNDLE)' $(PYTHON) tools/doctor --for image --quiet \
+	@DOCKER=$(call shell-quote,$(DOCKER)) CA_BUNDLE=$(call shell-quote,$(CA_BUNDLE)) $(PYTHON) tools/doctor --for image --quiet \
 	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
-	DOCKER_BUILDKIT=1 $(DOCKER) build \
-	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) \
+	DOCKER_BUILDKIT=1 $(call shell-quote,$(DOCKER)) build --platform $(PLATFORM) \
+	  --build-arg $(call shell-quote,VERSION=$(VERSION)) --build-arg $(call shell-quote,REVISION=$(REVISION)) \
+	  --build-arg $(call shell-quote,SOURCE=$(SOURCE)) \
 	  $(if $(BASE_IMAGE),--build-arg "BASE_IMAGE=$$BASE_IMAGE") \
 	  --label "org.opencontainers.image.base.name=$${BASE_IMAGE:-$(PINNED_BASE_IMAGE)}" \
-	  $(if $(filter-out none,$(CA_BUNDLE)),--secret id=cabundle$(,)src=$(CA_BUNDLE)) \
-	  -t $(IMAGE):$(TAG) .
+	  $(if $(filter-out none,$(CA_BUNDLE)),--secret $(call shell-quote,id=cabundle$(,)src=$(CA_BUNDLE))) \
+	  -t $(call shell-quote,$(IMAGE):$(TAG)) .
 
 # The container the README's `docker run` starts, under a name that logs/stop find.
 CONTAINER ?= finlex
@@ -366,38 +393,28 @@ CLUSTER        ?= finlex
 SERVICE        ?= finlex
 URL            ?=
 SCAN_ALLOWLIST ?= release/scan-allowlist.toml
-REGION_ARG      = $(if $(AWS_REGION),--region $(AWS_REGION))
+REGION_ARG      = $(if $(AWS_REGION),--region $(call shell-quote,$(AWS_REGION)))
+DEPLOY_BASE    ?=
+DEPLOY_WAIT    ?=
+ALLOW_HTTP     ?=
 
+# A release tag: an image tag (tag-check), not latest, not a test record's name.
 .PHONY: release-tag-check
-release-tag-check:
-	@if [ "$(TAG)" = latest ]; then \
-	  echo "set TAG (e.g. TAG=\$$(git rev-parse HEAD)): ECR tags are immutable, 'latest' is not a release" >&2; exit 2; \
-	fi
+release-tag-check: tag-check
+	@case $(call shell-quote,$(TAG)) in \
+	  latest) echo "set TAG (e.g. TAG=\$$(git rev-parse HEAD)): ECR tags are immutable, 'latest' is not a release" >&2; exit 2 ;; \
+	  tested-*) echo "make: TAG $(TAG) starts with tested-: such tags are test records (release/README.md)" >&2; exit 2 ;; \
+	esac
 
 .PHONY: push
-push: release-tag-check $(RELEASE_READY) ## push IMAGE:TAG to ECR as ECR_REPOSITORY:TAG; skips a tag ECR holds already
-	@set -eo pipefail; \
-	local_id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG) 2>/dev/null) \
-	  || { echo "make push: no local image $(IMAGE):$(TAG): run make image TAG=$(TAG) first" >&2; exit 2; }; \
-	answer=$$($(RELEASE) image-exists $(REGION_ARG) --repository $(ECR_REPOSITORY) --tag $(TAG) \
-	  --local-id $$local_id); \
-	set -- $$answer; \
-	case $$1 in \
-	  same) echo "make push: ECR holds this image as $(ECR_REPOSITORY):$(TAG) already ($$2): nothing to push" ;; \
-	  different) \
-	    if [ "$(KEEP_EXISTING)" = 1 ]; then \
-	      echo "make push: ECR holds another build as $(ECR_REPOSITORY):$(TAG) ($$2), pushed earlier; KEEP_EXISTING=1: keeping it, make deploy deploys that digest"; \
-	    else \
-	      echo "make push: ECR holds another build as $(ECR_REPOSITORY):$(TAG) ($$2) and its tags are immutable:" \
-	        "deploy that one (make deploy TAG=$(TAG)), push with KEEP_EXISTING=1, or build under a new TAG" >&2; \
-	      exit 1; \
-	    fi ;; \
-	  absent) \
-	    registry=$$($(RELEASE) ecr-login $(REGION_ARG) --docker $(DOCKER)); \
-	    $(DOCKER) tag $(IMAGE):$(TAG) $$registry/$(ECR_REPOSITORY):$(TAG); \
-	    $(DOCKER) push $$registry/$(ECR_REPOSITORY):$(TAG) ;; \
-	  *) echo "make push: unexpected answer from finlex-release image-exists: $$answer" >&2; exit 1 ;; \
-	esac
+push: release-tag-check cpu-architecture-check $(RELEASE_READY) ## push the tested image IMAGE:TAG (IMAGE_ID) for the tasks' CPU to ECR as ECR_REPOSITORY:TAG; records it as tested
+	@if [ -z $(call shell-quote,$(IMAGE_ID)) ]; then \
+	  echo "make push: set IMAGE_ID, the ID of the image the tests ran (make image-save prints it): only a tested image is pushed" >&2; exit 2; \
+	fi
+	$(RELEASE) push $(REGION_ARG) --image $(call shell-quote,$(IMAGE):$(TAG)) --tested-id $(call shell-quote,$(IMAGE_ID)) \
+	  --repository $(call shell-quote,$(ECR_REPOSITORY)) --tag $(call shell-quote,$(TAG)) \
+	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	  --cpu-architecture $(CPU_ARCHITECTURE) --docker $(call shell-quote,$(DOCKER)) $(if $(filter 1,$(KEEP_EXISTING)),--keep-existing)
 
 # The Python dependencies the image installs (requirements/app.lock, hashed), audited by
 # pip-audit against OSV's live advisories (OSV_URL: a mirror's query endpoint instead);
@@ -415,17 +432,19 @@ scan-gate: release-tag-check $(RELEASE_READY) ## wait for ECR's scan of ECR_REPO
 	  --allowlist $(SCAN_ALLOWLIST)
 
 .PHONY: deploy
-deploy: release-tag-check $(RELEASE_READY) ## deploy ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE, follow it
-	$(RELEASE) deploy $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE) \
-	  --image $(ECR_REPOSITORY):$(TAG)
+deploy: release-tag-check $(RELEASE_READY) ## deploy the tested ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE from its running revision, follow it
+	$(RELEASE) deploy $(REGION_ARG) --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	  --image $(call shell-quote,$(ECR_REPOSITORY):$(TAG)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
+	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)
 
 # Every answer must come from the build of REVISION (the git revision `make image`
 # bakes in, sent as X-Finlex-Revision). After a rollback, pass the revision that
 # came back, or REVISION= to check version and health only.
 .PHONY: verify
 verify: $(RELEASE_READY) ## poll URL until healthy, on application/VERSION, every answer from build REVISION
-	@if [ -z "$(URL)" ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
-	$(RELEASE) verify --url '$(URL)' --expected-revision '$(REVISION)'
+	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
+	$(RELEASE) verify --url $(call shell-quote,$(URL)) --expected-revision $(call shell-quote,$(REVISION)) \
+	  $(if $(filter 1,$(ALLOW_HTTP)),--allow-http)
 
 .PHONY: rollback
 rollback: $(RELEASE_READY) ## put back the revision the running one replaced (finlex:replaces tag), follow it

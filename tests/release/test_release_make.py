@@ -1,0 +1,108 @@
+"""The make boundary of the release targets: Make variables that reach the
+shell are quoted or validated, and `make image` builds for the tasks' CPU.
+
+Each injection case puts a shell command into a variable; the command would
+create a file. The file must not appear, and the target must refuse in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from release_fakes import CONFIG_DIGEST, fake_docker
+
+from infra_hcl import ECS, INFRA, labelled
+from makedb import database
+from prereq import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
+TAG = "0123456789abcdef0123456789abcdef01234567"
+
+
+def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    require_tool("make")
+    docker = fake_docker(tmp_path / "docker", CONFIG_DIGEST)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
+    command.append(f"DOCKER={docker.path}")
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("goal", ["image", "push", "deploy", "scan-gate"])
+@pytest.mark.parametrize(
+    "tag", ["x;touch {marker}", "a b", "x$$(touch {marker})", "x`touch {marker}`", "-x"]
+)
+def test_a_tag_that_is_not_a_tag_is_refused(tmp_path: Path, goal: str, tag: str) -> None:
+    """Issue 19: a tag with `;` or spaces never reaches the shell as code."""
+    marker = tmp_path / "injected"
+    result = make(tmp_path, goal, f"TAG={tag.format(marker=marker)}", f"IMAGE_ID={CONFIG_DIGEST}")
+    assert not marker.exists(), "the tag ran as a shell command"
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("make: TAG "), lines
+    assert "is not an image tag" in lines[0]
+    assert not (tmp_path / "docker" / "docker.log").exists()  # docker never ran
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("URL", "https://x';touch {marker};'"),
+        ("URL", 'https://x" $(touch {marker}) "'),
+        ("REVISION", "abc';touch {marker};'"),
+    ],
+)
+def test_verify_passes_url_and_revision_as_one_word(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    marker = tmp_path / "injected"
+    settings = {"URL": "https://finlex.example.com", "REVISION": "abc"}
+    settings[variable] = value.format(marker=marker)
+    result = make(tmp_path, "verify", *(f"{k}={v}" for k, v in settings.items()))
+    assert not marker.exists(), f"{variable} ran as a shell command"
+    assert result.returncode == 2, result.stderr
+    assert "finlex-release verify: " in result.stderr  # the tool got it and refused it
+
+
+@pytest.mark.parametrize("variable", ["IMAGE", "ECR_REPOSITORY", "CLUSTER", "SERVICE"])
+def test_names_that_reach_the_release_targets_are_quoted(tmp_path: Path, variable: str) -> None:
+    marker = tmp_path / "injected"
+    goal = "image" if variable == "IMAGE" else "deploy"
+    result = make(tmp_path, "-n", goal, f"TAG={TAG}", f"{variable}=x;touch {marker}")
+    assert result.returncode == 0, result.stderr
+    assert f"'x;touch {marker}" in result.stdout, result.stdout  # one quoted word
+
+
+def dry_run_image(tmp_path: Path, *variables: str) -> str:
+    result = make(tmp_path, "-n", "image", *variables)
+    assert result.returncode == 0, result.stderr
+    (build,) = [line for line in result.stdout.splitlines() if " build " in line]
+    return build
+
+
+def test_make_image_builds_for_the_tasks_cpu_architecture(tmp_path: Path) -> None:
+    assert "--platform linux/amd64" in dry_run_image(tmp_path)
+    assert "--platform linux/arm64" in dry_run_image(tmp_path, "CPU_ARCHITECTURE=ARM64")
+
+
+def test_an_unknown_cpu_architecture_is_refused(tmp_path: Path) -> None:
+    result = make(tmp_path, "image", "CPU_ARCHITECTURE=sparc")
+    assert result.returncode == 2
+    assert "CPU_ARCHITECTURE 'sparc' is not X86_64 or ARM64" in result.stderr
+    assert not (tmp_path / "docker" / "docker.log").exists()
+
+
+def test_the_makefiles_cpu_architecture_is_the_task_definitions() -> None:
+    """The default is the one infra/ gives the task definition: the module's
+    default, which the root's module call does not override."""
+    module_default = labelled(ECS, "variable")["cpu_architecture"]["default"]
+    call = labelled(INFRA, "module")["ecs_cluster"]
+    assert "cpu_architecture" not in call, "the root sets it: make the Makefile read it"
+    assert database().variables["CPU_ARCHITECTURE"] == ("makefile", module_default)
