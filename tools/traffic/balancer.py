@@ -208,7 +208,8 @@ def running(spec: Spec, binary: str, port: int, folder: Path) -> Iterator[Balanc
         deadline = time.monotonic() + 10
         while True:
             if process.poll() is not None:
-                raise BalancerError(f"HAProxy did not start: {_first_alert(folder / 'haproxy.log')}")
+                alert = _first_alert(folder / "haproxy.log")
+                raise BalancerError(f"HAProxy did not start: {alert}")
             with contextlib.suppress(OSError):
                 balancer.states()
                 break

@@ -195,7 +195,8 @@ class Cluster:
                 failed += 1
                 self.events.add(task.name, "unhealthy: stopped")
                 self._deregister(task)
-                self._stop(task)
+                self.background(lambda task=task: self._stop(task))  # type: ignore[misc]
+        self.join()
         return failed
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from finlex_release.probe import Probe, Sample
-
 from traffic import balancer as haproxy
 from traffic.ecs import Cluster
 from traffic.spec import Spec
@@ -37,6 +36,8 @@ class Control:
     description: str
     env: dict[str, str] = field(default_factory=dict)
     drain: bool = True
+    # A negative control must see failures; the run fails if it sees none.
+    negative: bool = True
 
 
 SHIPPED = Control("", "as shipped")
@@ -48,10 +49,21 @@ CONTROLS = {
     ),
     "no-drain": Control(
         "no-drain",
-        "no deregistration before a stop: SIGTERM reaches a task the load balancer still routes to",
+        "no drain of either kind: no deregistration before a stop and no pre-stop delay, "
+        "so a routed task gets SIGTERM and stops accepting at once",
+        env={"FINLEX_PRESTOP_DELAY": "0"},
         drain=False,
     ),
+    # Not a negative control: one protection removed where the other covers it.
+    "no-deregistration": Control(
+        "no-deregistration",
+        "no deregistration before a stop; the pre-stop delay alone keeps the task serving",
+        drain=False,
+        negative=False,
+    ),
 }
+# The controls a run includes unless told otherwise: the negative ones.
+DEFAULT_CONTROLS = [name for name, control in CONTROLS.items() if control.negative]
 
 
 @dataclass
@@ -146,7 +158,6 @@ def _idle(cluster: Cluster, bench: Bench) -> dict[str, Any]:
     for idler in idlers:
         idler.start()
         time.sleep(idle_for / IDLE_CONNECTIONS)
-    time.sleep(idle_for)
     cluster.rolling_deploy("rev-2")
     time.sleep(idle_for)
     idle = [sample for idler in idlers for sample in idler.stop()]
@@ -179,14 +190,28 @@ SCENARIOS = {
     s.name: s
     for s in (
         Scenario("rolling-deploy", "rolling deploy of a new revision (100 % / 200 %)", _rolling),
-        Scenario("bad-release", "bad release: circuit breaker, old tasks keep serving", _bad_release),
+        Scenario(
+            "bad-release", "bad release: circuit breaker, old tasks keep serving", _bad_release
+        ),
         Scenario("scale-out-in", "scale out 2 -> 4, then in to 2", _scale),
-        Scenario("stop-while-routed", "StopTask of a routed task, deregistration lag", _stop_while_routed),
-        Scenario("health-replace", "container health check fails; the task is replaced", _health_replace),
-        Scenario("idle-keep-alive", "idle keep-alive connections past the idle timeout, across a deploy", _idle),
+        Scenario(
+            "stop-while-routed",
+            "StopTask of a routed task, deregistration lag",
+            _stop_while_routed,
+        ),
+        Scenario(
+            "health-replace",
+            "container health check fails; the task is replaced",
+            _health_replace,
+        ),
+        Scenario(
+            "idle-keep-alive",
+            "idle keep-alive connections past the idle timeout, across a deploy",
+            _idle,
+        ),
         Scenario("sigkill", "a task killed hard (SIGKILL): the floor", _sigkill, goals_apply=False),
     )
-}  # fmt: skip
+}
 
 
 def run(scenario: Scenario, bench: Bench, control: Control = SHIPPED) -> Result:

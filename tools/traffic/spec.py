@@ -177,12 +177,12 @@ def container_of(definitions: list[dict[str, Any]]) -> Container:
     )
 
 
-def from_plan(planned: Mapping[str, Any], definitions: list[dict[str, Any]], task: Mapping[str, Any]) -> Spec:
+def from_plan(
+    planned: Mapping[str, Any], definitions: list[dict[str, Any]], task: Mapping[str, Any]
+) -> Spec:
     """A Spec from `terraform show -json` of a plan, the registered container
     definitions and the task definition resource's own values (cpu, memory)."""
-    after = {
-        change["address"]: change["change"]["after"] for change in planned["resource_changes"]
-    }
+    after = {change["address"]: change["change"]["after"] for change in planned["resource_changes"]}
     missing = [a for a in (TARGET_GROUP, LOAD_BALANCER, SERVICE) if a not in after]
     if missing:
         raise SpecError(f"the plan has no {', '.join(missing)}")
@@ -260,7 +260,8 @@ def from_terraform(infra: Path, example: str = EXAMPLE) -> Spec:
                 f"-target={TASK_DEFINITION}", *variables,
             )  # fmt: skip
             task = _task_definition(tf.json("show"))
-            tf.run("plan", "-input=false", "-no-color", "-lock=false", *variables, "-out=all.tfplan")
+            plan = ["plan", "-input=false", "-no-color", "-lock=false", *variables]
+            tf.run(*plan, "-out=all.tfplan")
             planned = tf.json("show", "all.tfplan")
             return from_plan(planned, json.loads(task["container_definitions"]), task)
     finally:

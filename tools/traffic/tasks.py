@@ -20,7 +20,7 @@ from traffic.spec import Container
 
 LABEL = "finlex.traffic-run"
 # The file whose existence makes the container's health check fail (scenario 5).
-FAULT_FILE = "/tmp/finlex-health-fault"
+FAULT_FILE = "/tmp/finlex-health-fault"  # noqa: S108 - inside the container
 
 
 class DockerError(Exception):
@@ -64,7 +64,7 @@ class Docker:
             "--health-start-period", _seconds(container.health_start_period),
         ]  # fmt: skip
         if container.read_only:
-            args += ["--read-only", "--tmpfs", "/tmp:rw,mode=1777"]
+            args += ["--read-only", "--tmpfs", "/tmp:rw,mode=1777"]  # noqa: S108 - the task's volume
         for key in sorted(environment):
             args += ["--env", f"{key}={environment[key]}"]
         self._run(*args, self.image)

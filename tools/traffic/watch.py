@@ -69,8 +69,7 @@ def docker_events(binary: str, run_id: str, events: Events) -> Iterator[None]:
     offset = time.time() - time.monotonic()
 
     def follow() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
+        for line in process.stdout or ():
             try:
                 item = json.loads(line)
             except ValueError:
