@@ -247,6 +247,9 @@ def test_deploy_receives_the_image_ci_tested_by_id() -> None:
     assert load["env"]["TESTED_IMAGE_ID"] == "${{ needs.ci.outputs.image-id }}"
     push = next(s for s in steps(job) if "make push" in str(s.get("run", "")))
     assert "KEEP_EXISTING=1" in push["run"], "a re-run must deploy the tag ECR holds"
+    # The push sends only the image CI tested, and records it as tested.
+    assert 'IMAGE_ID="$TESTED_IMAGE_ID"' in push["run"]
+    assert push["env"]["TESTED_IMAGE_ID"] == "${{ needs.ci.outputs.image-id }}"
 
     ci = _load_ci()
     assert ci["on"]["workflow_call"]["outputs"]["image-id"]["value"] == (
