@@ -168,6 +168,8 @@ elif args[0] == "login":
 elif args[0] == "logout":
     print("Removing login credentials for " + args[1])
 elif args[0] == "push":
+    if state.get("push_fails"):
+        sys.exit("denied: not authorized to perform: ecr:InitiateLayerUpload")
     host, _, name = args[1].partition("/")
     repository, _, tag = name.rpartition(":")
     ecr = boto3.client("ecr", region_name={region!r})

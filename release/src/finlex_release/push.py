@@ -253,13 +253,13 @@ def push(ecr: Any, docker: str, job: Push, progress: Progress) -> tuple[str, str
 
 def _checked(args: argparse.Namespace) -> tuple[str, str, str]:
     """(local reference, repository, tag), each checked before any call."""
-    if not _LOCAL_REF.match(args.image):
-        raise UsageError(f"--image {args.image!r} is not a local image reference")
-    repository = images.checked_repository(args.repository)
     tag = args.tag
     if not images.TAG.match(tag):
         raise UsageError(f"--tag {tag!r} is not a valid tag")
     tested.record_tag(tag)
+    if not _LOCAL_REF.match(args.image):
+        raise UsageError(f"--image {args.image!r} is not a local image reference")
+    repository = images.checked_repository(args.repository)
     if not _IMAGE_ID.match(args.tested_id or ""):
         raise UsageError(
             f"--tested-id {args.tested_id!r} must be the ID of the image the tests ran "
