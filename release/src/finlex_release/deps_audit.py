@@ -98,7 +98,7 @@ def findings(report: dict[str, Any]) -> tuple[int, list[Finding]]:
             SEVERITY,
             str(dependency["name"]),
             str(dependency.get("version", "")),
-            tuple(str(alias) for alias in vuln.get("aliases", [])),
+            tuple(sorted(str(alias) for alias in vuln.get("aliases", []))),  # a set in pip-audit
         )
         for dependency in dependencies
         for vuln in dependency.get("vulns", [])
