@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
-             CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP \
+             CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP PROBE_URL \
              RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -71,6 +71,7 @@ HELP_CPU_ARCHITECTURE := the tasks' CPU (X86_64 or ARM64, infra's cpu_architectu
 HELP_DEPLOY_BASE    := make deploy: the revision to copy instead of the running one, e.g. Terraform's finlex:12
 HELP_DEPLOY_WAIT    := make deploy: 1 = wait for a deployment in progress instead of refusing
 HELP_ALLOW_HTTP     := make verify: 1 = accept a plain http:// URL (a local server)
+HELP_PROBE_URL      := make deploy: run it under finlex-release probe against this URL; fail on a failed request or a gap over 250 ms
 HELP_RELEASE_ENV    := release: the release targets run from .venv-release (finlex-release only; deploy.yml), dev: from .venv
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
 HELP_STRICT         := make doctor: 1 = a check that could not run here (no GitHub token, no network) fails too
@@ -397,6 +398,9 @@ REGION_ARG      = $(if $(AWS_REGION),--region $(call shell-quote,$(AWS_REGION)))
 DEPLOY_BASE    ?=
 DEPLOY_WAIT    ?=
 ALLOW_HTTP     ?=
+# PROBE_URL set: make deploy runs under `finlex-release probe --url PROBE_URL` (deploy.yml: the
+# public URL): a failed request or a gap over 250 ms fails the deploy (release/README.md, probe).
+PROBE_URL      ?=
 
 # A release tag: an image tag (tag-check), not latest, not a test record's name.
 .PHONY: release-tag-check
@@ -433,7 +437,8 @@ scan-gate: release-tag-check $(RELEASE_READY) ## wait for ECR's scan of ECR_REPO
 
 .PHONY: deploy
 deploy: release-tag-check $(RELEASE_READY) ## deploy the tested ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE from its running revision, follow it
-	$(RELEASE) deploy $(REGION_ARG) --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	$(if $(PROBE_URL),$(RELEASE) probe --url $(call shell-quote,$(PROBE_URL)) --) \
+	  $(RELEASE) deploy $(REGION_ARG) --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
 	  --image $(call shell-quote,$(ECR_REPOSITORY):$(TAG)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
 	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)
 

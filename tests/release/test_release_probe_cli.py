@@ -294,3 +294,38 @@ def test_the_module_runs_as_python_dash_m() -> None:
     )
     assert result.returncode == 0
     assert "[-- COMMAND ...]" in result.stdout
+
+
+# --- the deploy runs under it --------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _make_dry_run(*argv: str) -> str:
+    done = subprocess.run(
+        [require_tool("make"), "--no-print-directory", "-n", "-B", *argv],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.replace("\\\n", " ")
+
+
+def test_make_deploy_runs_under_the_probe_when_given_a_url() -> None:
+    argv = ("deploy", "TAG=0123abc", "RELEASE_ENV=release")
+    probed = _make_dry_run(*argv, "PROBE_URL=https://finlex.example.com")
+    assert re.search(
+        r"\.venv-release/bin/finlex-release probe --url 'https://finlex\.example\.com' -- +"
+        r"\.venv-release/bin/finlex-release deploy ",
+        probed,
+    ), probed
+    assert "finlex-release probe" not in _make_dry_run(*argv)
+
+
+def test_the_deploy_job_probes_the_public_url_during_the_deploy() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
+    job = workflow["jobs"]["deploy"]
+    (step,) = [s for s in job["steps"] if "make deploy" in s.get("run", "")]
+    assert 'PROBE_URL="$URL"' in step["run"]
+    assert job["env"]["URL"] == "${{ vars.FINLEX_URL }}"  # the public URL make verify polls
