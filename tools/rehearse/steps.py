@@ -467,6 +467,10 @@ class Rehearsal:
         ]
         if digests[0] == digests[1]:
             raise StepError("the two manifests got the same digest")
+        # What `finlex-release push` adds to an image its run tested: the record
+        # tested-<tag> on the same digest. deploy refuses a digest without one.
+        for tag, manifest in zip(self.tags, manifests, strict=True):
+            image.put(ecr, "finlex", f"tested-{tag}", manifest)
         layers = len(json.loads(docker_manifest)["layers"])
         return f"{self.image}: {layers} layers, {', '.join(d[:19] for d in digests)}"
 
