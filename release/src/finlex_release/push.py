@@ -68,7 +68,8 @@ class Tasks:
 
     @property
     def platform(self) -> str:
-        return f"linux/{ARCHITECTURES[self.architecture]}"
+        # An architecture ECS may add later is named as it is, and matches nothing here.
+        return f"linux/{ARCHITECTURES.get(self.architecture, self.architecture.lower())}"
 
 
 def inspect(docker: str, ref: str, tag: str) -> LocalImage:
