@@ -194,8 +194,8 @@ class _Front:
     drops the field, reads by chunked alone and closes after the response,
     which is RFC 9112 6.1's second choice; the ALB refuses the pair with 400
     before it reaches a task), and a chunk that breaks the grammar (it ends
-    the body there and closes after the response: the chunks before the
-    broken one are the body the app sees).
+    the body there and closes after the response: what it decoded before the
+    error, never anything of a broken size line, is the body the app sees).
     """
 
     def __init__(self, app: Any, access: JsonLines, max_body_bytes: int) -> None:
