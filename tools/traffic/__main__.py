@@ -111,6 +111,8 @@ def find_haproxy(name: str) -> str:
 
 def port_free(port: int) -> None:
     with socket.socket() as sock:
+        # As HAProxy binds: connections of an earlier run in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as error:

@@ -60,6 +60,12 @@ SETTINGS = (
     ),
     Setting("no retry of a failed request", "retries 0, no option redispatch", "none"),
     Setting(
+        "HTTPS listener: a rule forwards the service's Host names; any other Host gets "
+        "the default fixed response (404)",
+        "`http-request return status <status>` unless the Host is one of the names",
+        "none",
+    ),
+    Setting(
         "target connections reused across clients",
         "http-reuse always",
         "none that a client can see",
@@ -90,6 +96,9 @@ defaults
     timeout check {check_timeout_ms}ms
 frontend alb
     bind 127.0.0.1:{port}
+    acl service_host req.hdr(host),field(1,:) -i {host_names}
+    http-request return status {other_status} content-type text/plain string "not found" \
+        unless service_host
     default_backend {backend}
 backend {backend}
     balance roundrobin
@@ -113,6 +122,8 @@ def config_text(spec: Spec, port: int, runtime_socket: Path) -> str:
         check_timeout_ms=round(check.timeout * 1000),
         path=check.path,
         matcher=check.matcher,
+        other_status=spec.other_host_status,
+        host_names=" ".join(spec.host_names),
     )
 
 

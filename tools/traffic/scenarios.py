@@ -18,6 +18,7 @@ from typing import Any
 
 from finlex_release.probe import Probe, Sample
 from traffic import balancer as haproxy
+from traffic.balancer import Balancer
 from traffic.ecs import Cluster
 from traffic.spec import Spec
 from traffic.tasks import Docker
@@ -152,7 +153,7 @@ def _health_replace(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
 def _idle(cluster: Cluster, bench: Bench) -> dict[str, Any]:
     idle_for = bench.spec.idle_timeout * 1.5
     idlers = [
-        Probe(cluster.balancer.url, 1 / idle_for, connections=1, fresh_share=0, allow_http=True)
+        load(cluster.balancer, 1 / idle_for, connections=1, fresh_share=0)
         for _ in range(IDLE_CONNECTIONS)
     ]
     for idler in idlers:
@@ -178,6 +179,11 @@ def _sigkill(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
     cluster.forget(victim)
     cluster.require_healthy([replacement])
     return {"floor": f"{cluster.spec.detection:.1f} s (interval x unhealthy threshold)"}
+
+
+def load(balancer: Balancer, rate: float, **options: Any) -> Probe:
+    """finlex-release's probe at `rate` through HAProxy, for the service's Host name."""
+    return Probe(balancer.url, rate, allow_http=True, host=balancer.spec.host_names[0], **options)
 
 
 def deregistration_lag(spec: Spec) -> float:
@@ -230,7 +236,7 @@ def run(scenario: Scenario, bench: Bench, control: Control = SHIPPED) -> Result:
             bench.spec, bench.docker, balancer, events, env=control.env, drain=control.drain
         )
         cluster.start_service("rev-1")
-        probe = Probe(balancer.url, bench.rate, allow_http=True)
+        probe = load(balancer, bench.rate)
         began = time.monotonic()
         probe.start()
         stack.callback(probe.stop)

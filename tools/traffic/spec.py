@@ -30,6 +30,8 @@ TASK_DEFINITION = "module.ecs_cluster.aws_ecs_task_definition.this"
 TARGET_GROUP = "module.ecs_cluster.aws_lb_target_group.this"
 LOAD_BALANCER = "module.ecs_cluster.aws_lb.this"
 SERVICE = "module.ecs_cluster.aws_ecs_service.this"
+HOST_RULE = "module.ecs_cluster.aws_lb_listener_rule.service_host"
+LISTENER = "module.ecs_cluster.aws_lb_listener.https"
 
 
 class SpecError(Exception):
@@ -85,7 +87,10 @@ class Spec:
     deregistration_delay: float
     idle_timeout: float
     service: Service
-    host_name: str
+    # The listener forwards these Host names to the target group; any other
+    # Host gets the listener's fixed response with this status.
+    host_names: list[str]
+    other_host_status: int
     time_scale: float = 1.0
 
     @property
@@ -145,7 +150,8 @@ class Spec:
             deregistration_delay=data["deregistration_delay"],
             idle_timeout=data["idle_timeout"],
             service=Service(**data["service"]),
-            host_name=data["host_name"],
+            host_names=list(data["host_names"]),
+            other_host_status=int(data["other_host_status"]),
             time_scale=data["time_scale"],
         )
 
@@ -183,7 +189,9 @@ def from_plan(
     """A Spec from `terraform show -json` of a plan, the registered container
     definitions and the task definition resource's own values (cpu, memory)."""
     after = {change["address"]: change["change"]["after"] for change in planned["resource_changes"]}
-    missing = [a for a in (TARGET_GROUP, LOAD_BALANCER, SERVICE) if a not in after]
+    missing = [
+        a for a in (TARGET_GROUP, LOAD_BALANCER, SERVICE, HOST_RULE, LISTENER) if a not in after
+    ]
     if missing:
         raise SpecError(f"the plan has no {', '.join(missing)}")
     group, balancer, service = after[TARGET_GROUP], after[LOAD_BALANCER], after[SERVICE]
@@ -195,7 +203,10 @@ def from_plan(
         cpu_units=container.cpu_units or int(task["cpu"]),
         memory_mib=container.memory_mib or int(task["memory"]),
     )
-    variables = planned.get("variables", {})
+    (condition,) = after[HOST_RULE]["condition"]
+    (default,) = after[LISTENER]["default_action"]
+    if default["type"] != "fixed-response":
+        raise SpecError(f"the HTTPS listener's default action is {default['type']}")
     return Spec(
         container=container,
         health_check=HealthCheck(
@@ -216,7 +227,8 @@ def from_plan(
             rollback=bool(breaker.get("rollback", False)),
             grace_period=float(service.get("health_check_grace_period_seconds") or 0),
         ),
-        host_name=str(variables.get("domain_name", {}).get("value", "")),
+        host_names=list(condition["host_header"][0]["values"]),
+        other_host_status=int(default["fixed_response"][0]["status_code"]),
     )
 
 
