@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
-             SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS \
+             SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS TRAFFIC_ARGS \
              CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP PROBE_URL \
              RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
@@ -76,6 +76,7 @@ HELP_RELEASE_ENV    := release: the release targets run from .venv-release (finl
 HELP_FOR            := make doctor: goals to check, e.g. FOR=deploy or FOR=run,test
 HELP_STRICT         := make doctor: 1 = a check that could not run here (no GitHub token, no network) fails too
 HELP_REHEARSE_ARGS  := extra arguments of make rehearse, e.g. REHEARSE_ARGS="--checks release"
+HELP_TRAFFIC_ARGS   := extra arguments of make rehearse-traffic, e.g. TRAFFIC_ARGS="--scenarios rolling-deploy --controls"
 HELP_BENCH_ARGS     := extra arguments of make bench, e.g. BENCH_ARGS="--duration 5 --stops 10"
 HELP_SOAK_IMAGE     := make stop-soak: stop this image in a container instead of serve.py on the host
 HELP_SOAK_ARGS      := extra arguments of make stop-soak, e.g. SOAK_ARGS="--count 200"
@@ -204,6 +205,10 @@ tf-fmt: $(VENV)/.dev-installed ## terraform fmt -check of infra/, offline (embed
 .PHONY: rehearse
 rehearse: $(VENV)/.dev-installed ## apply, deploy, roll back, destroy infra/ on an emulated AWS (needs terraform + provider mirror)
 	PYTHONPATH=tools $(BIN)/python -m rehearse --image $(IMAGE):$(TAG) --docker $(DOCKER) $(REHEARSE_ARGS)
+
+.PHONY: rehearse-traffic
+rehearse-traffic: $(VENV)/.dev-installed ## real traffic through 7 kinds of deployment of the image, HAProxy as the ALB (needs docker, haproxy, terraform)
+	PYTHONPATH=tools $(BIN)/python -m traffic --image "$(IMAGE):$(TAG)" --docker "$(DOCKER)" $(TRAFFIC_ARGS)
 
 # --- image -----------------------------------------------------------------
 
