@@ -446,8 +446,14 @@ REPO_ROOT = APPLICATION.parent
 
 
 def test_the_image_carries_the_revision_it_was_built_from() -> None:
-    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "--build-arg REVISION=$(REVISION)" in makefile
+    build = subprocess.run(
+        [require_tool("make"), "-n", "--no-print-directory", "image", "REVISION=abc123"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--build-arg 'REVISION=abc123'" in build
     runtime = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8").rsplit("\nFROM ", 1)[1]
     assert "\nARG REVISION=" in runtime
     assert re.search(r"^\s+FINLEX_REVISION=\$\{REVISION\}", runtime, re.MULTILINE)
