@@ -9,8 +9,10 @@ registers and deregisters them with the target group.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,8 +208,12 @@ class Balancer:
 
 @contextmanager
 def running(spec: Spec, binary: str, port: int, folder: Path) -> Iterator[Balancer]:
-    """HAProxy on 127.0.0.1:`port` with no targets; stopped on the way out, always."""
-    runtime_socket = folder / "haproxy.sock"
+    """HAProxy on 127.0.0.1:`port` with no targets; stopped on the way out, always.
+
+    Its configuration and log go to `folder`; the runtime socket to a short
+    temporary path (a Unix socket's path has at most 107 bytes)."""
+    sockets = Path(tempfile.mkdtemp(prefix="finlex-haproxy-"))
+    runtime_socket = sockets / "runtime.sock"
     config = folder / "haproxy.cfg"
     config.write_text(config_text(spec, port, runtime_socket))
     log = (folder / "haproxy.log").open("wb")
@@ -236,6 +242,7 @@ def running(spec: Spec, binary: str, port: int, folder: Path) -> Iterator[Balanc
             process.kill()
             process.wait()
         log.close()
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def _first_alert(log: Path) -> str:
