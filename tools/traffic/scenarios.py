@@ -9,6 +9,9 @@ lifecycle event; the report turns them into figures, a JSON file and a PNG.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finlex_release.probe import Probe, Sample
+from finlex_release.probe import DEFAULT_RATE, Probe, Sample
 from traffic import balancer as haproxy
 from traffic.balancer import Balancer
 from traffic.ecs import Cluster
@@ -96,16 +99,40 @@ class Bench:
 class Scenario:
     name: str
     title: str
-    play: Callable[[Cluster, Bench], dict[str, Any]]
+    play: Callable[[Cluster, Bench, Path], dict[str, Any]]
     goals_apply: bool = True
 
 
-def _rolling(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
-    cluster.rolling_deploy("rev-2")
-    return {"tasks after": len(cluster.tasks)}
+def _rolling(cluster: Cluster, bench: Bench, folder: Path) -> dict[str, Any]:
+    """The deploy, with the live probe's command (finlex-release probe, as deploy.yml runs
+    it around `make deploy`) pointed at HAProxy beside the load: its dry run."""
+    done = folder / "deploy-done"
+    summary = folder / "live-probe-summary.md"
+    wait = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.05)"
+    live = subprocess.Popen(  # noqa: S603 - argument list, no shell
+        [
+            sys.executable, "-m", "finlex_release", "probe", "--url", cluster.balancer.url,
+            "--allow-http", "--host", bench.spec.host_names[0], "--rate", f"{DEFAULT_RATE:g}",
+            "--", sys.executable, "-c", wait, str(done),
+        ],
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        cluster.rolling_deploy("rev-2")
+    finally:
+        done.touch()
+        output, _ = live.communicate(timeout=60)
+    figures = next((line for line in output.splitlines() if line.startswith("probe ")), output)
+    return {
+        "tasks after": len(cluster.tasks),
+        "live probe": f"exit {live.returncode}: {figures.split(': ', 1)[-1]}",
+    }
 
 
-def _bad_release(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+def _bad_release(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     failed = cluster.failing_deploy("rev-bad")
     serving = [task.revision for task in cluster.tasks]
     if serving != ["rev-1"] * cluster.spec.service.desired_count:
@@ -113,7 +140,7 @@ def _bad_release(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
     return {"failed tasks": failed, "rolled back to": "rev-1"}
 
 
-def _scale(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+def _scale(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     desired = cluster.spec.service.desired_count
     added = [cluster.launch("rev-1") for _ in range(desired)]
     cluster.require_healthy(added)
@@ -124,7 +151,7 @@ def _scale(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
     return {"scaled": f"{desired} -> {out} -> {len(cluster.tasks)}"}
 
 
-def _stop_while_routed(cluster: Cluster, bench: Bench) -> dict[str, Any]:
+def _stop_while_routed(cluster: Cluster, bench: Bench, _folder: Path) -> dict[str, Any]:
     lag = deregistration_lag(bench.spec)
     victim = cluster.tasks[0]
     replacement = cluster.launch("rev-1")
@@ -133,7 +160,7 @@ def _stop_while_routed(cluster: Cluster, bench: Bench) -> dict[str, Any]:
     return {"deregistration lag": f"{lag:.1f} s"}
 
 
-def _health_replace(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+def _health_replace(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     spec = cluster.spec
     victim = cluster.tasks[0]
     cluster.docker.fault(victim.name)
@@ -150,7 +177,7 @@ def _health_replace(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
     return {"replaced": victim.name}
 
 
-def _idle(cluster: Cluster, bench: Bench) -> dict[str, Any]:
+def _idle(cluster: Cluster, bench: Bench, _folder: Path) -> dict[str, Any]:
     idle_for = bench.spec.idle_timeout * 1.5
     idlers = [
         load(cluster.balancer, 1 / idle_for, connections=1, fresh_share=0)
@@ -172,7 +199,7 @@ def _idle(cluster: Cluster, bench: Bench) -> dict[str, Any]:
     return bench_notes
 
 
-def _sigkill(cluster: Cluster, _bench: Bench) -> dict[str, Any]:
+def _sigkill(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     victim = cluster.tasks[0]
     replacement = cluster.launch("rev-1")
     cluster.kill(victim)
@@ -241,7 +268,7 @@ def run(scenario: Scenario, bench: Bench, control: Control = SHIPPED) -> Result:
         probe.start()
         stack.callback(probe.stop)
         time.sleep(WARM_UP)
-        notes = scenario.play(cluster, bench)
+        notes = scenario.play(cluster, bench, folder)
         time.sleep(SETTLE)
         samples = probe.stop()
     extra = notes.pop("_samples", [])
