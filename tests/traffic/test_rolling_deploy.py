@@ -26,7 +26,8 @@ def play(
     folder: Path,
 ) -> scenarios.Result:
     bench = scenarios.Bench(spec.scaled(0.1), docker, haproxy_binary, free_port(), folder, RATE)
-    return scenarios.run(scenarios.SCENARIOS["rolling-deploy"], bench, control)
+    with scenarios.service(bench, control) as cluster:
+        return scenarios.run(scenarios.SCENARIOS["rolling-deploy"], bench, cluster, control)
 
 
 def test_a_rolling_deploy_under_load_loses_nothing(

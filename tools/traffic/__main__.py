@@ -171,25 +171,25 @@ def main(argv: list[str] | None = None) -> int:
         f"deregistration delay {scaled.deregistration_delay:g} s, pre-stop "
         f"{scaled.prestop_delay:g} s, stop timeout {scaled.container.stop_timeout:g} s"
     )
-    plan = [(scenarios.SCENARIOS[name], scenarios.SHIPPED) for name in args.scenarios]
+    groups = [(scenarios.SHIPPED, [scenarios.SCENARIOS[name] for name in args.scenarios])]
     for control in args.controls:
-        plan += [
-            (scenarios.SCENARIOS[name], scenarios.CONTROLS[control])
-            for name in args.scenarios
-            if name in CONTROLLED
-        ]
+        chosen = [scenarios.SCENARIOS[name] for name in args.scenarios if name in CONTROLLED]
+        groups.append((scenarios.CONTROLS[control], chosen))
     verdicts: list[report.Verdict] = []
     began = time.monotonic()
     try:
-        for scenario, control in plan:
-            label = scenario.name + (f" [{control.name}]" if control.name else "")
-            print(f"  ... {label}", flush=True)
-            result = scenarios.run(scenario, bench, control)
-            found = report.verdict(result)
-            verdicts.append(found)
-            stem = found.name.replace(" [", "-").rstrip("]")
-            report.timeline(found, args.out / f"{stem}.png")
-            print(f"  {report.line(found)}", flush=True)
+        for control, chosen in groups:
+            if not chosen:
+                continue
+            with scenarios.service(bench, control) as cluster:
+                for scenario in chosen:
+                    label = scenario.name + (f" [{control.name}]" if control.name else "")
+                    print(f"  ... {label}", flush=True)
+                    found = report.verdict(scenarios.run(scenario, bench, cluster, control))
+                    verdicts.append(found)
+                    stem = found.name.replace(" [", "-").rstrip("]")
+                    report.timeline(found, args.out / f"{stem}.png")
+                    print(f"  {report.line(found)}", flush=True)
     except KeyboardInterrupt:
         print("rehearse-traffic: interrupted; containers and HAProxy removed", file=sys.stderr)
         return EXIT_FAILED

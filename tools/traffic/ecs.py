@@ -49,7 +49,10 @@ class Cluster:
     # Skip the deregistration before a stop (a negative control).
     drain: bool = True
     tasks: list[Task] = field(default_factory=list)
+    # The revision the service runs (a rolling deploy moves it on).
+    revision: str = ""
     _count: int = 0
+    _revisions: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
 
     # --- one task ------------------------------------------------------------
@@ -133,6 +136,10 @@ class Cluster:
 
     # --- the service ---------------------------------------------------------
 
+    def next_revision(self) -> str:
+        self._revisions += 1
+        return f"rev-{self._revisions}"
+
     def background(self, work: Callable[[], None]) -> threading.Thread:
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
@@ -146,6 +153,7 @@ class Cluster:
 
     def start_service(self, revision: str) -> list[Task]:
         """The service at its desired count, every task healthy."""
+        self.revision = revision
         started = [self.launch(revision) for _ in range(self.spec.service.desired_count)]
         self.require_healthy(started)
         return started
@@ -164,6 +172,7 @@ class Cluster:
         """minimumHealthyPercent/maximumPercent: start the surge, stop one old
         task for each new one that is healthy."""
         old = [task for task in self.tasks if task.revision != revision]
+        self.revision = revision
         service = self.spec.service
         surge = max(1, service.desired_count * (service.maximum_percent - 100) // 100)
         while old:

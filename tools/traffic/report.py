@@ -119,6 +119,7 @@ def write_json(verdicts: Sequence[Verdict], path: Path, header: dict[str, Any]) 
 
 # Lifecycle events drawn on the timeline, and their colours.
 _MARKS = {
+    "serving": "lightgray",
     "started": "tab:blue",
     "registered": "tab:cyan",
     "target UP": "tab:green",

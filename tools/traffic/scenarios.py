@@ -13,8 +13,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,13 @@ from typing import Any
 from finlex_release.probe import DEFAULT_RATE, Probe, Sample
 from traffic import balancer as haproxy
 from traffic.balancer import Balancer
-from traffic.ecs import Cluster
+from traffic.ecs import Cluster, ScenarioError
 from traffic.spec import Spec
 from traffic.tasks import Docker
 from traffic.watch import Event, Events, docker_events, target_states
 
-WARM_UP = 1.0  # seconds of load before the scenario acts
-SETTLE = 1.0  # seconds of load after it has finished
+WARM_UP = 0.5  # seconds of load before the scenario acts
+SETTLE = 0.5  # seconds of load after it has finished
 IDLE_CONNECTIONS = 8  # scenario 6: connections that sit idle past the idle timeout
 
 
@@ -121,28 +121,30 @@ def _rolling(cluster: Cluster, bench: Bench, folder: Path) -> dict[str, Any]:
         text=True,
     )  # fmt: skip
     try:
-        cluster.rolling_deploy("rev-2")
+        cluster.rolling_deploy(cluster.next_revision())
     finally:
         done.touch()
         output, _ = live.communicate(timeout=60)
     figures = next((line for line in output.splitlines() if line.startswith("probe ")), output)
+    figures = figures.split(": ", 1)[-1].split("; `", 1)[0]
     return {
         "tasks after": len(cluster.tasks),
-        "live probe": f"exit {live.returncode}: {figures.split(': ', 1)[-1]}",
+        "live probe": f"exit {live.returncode}: {figures}",
     }
 
 
 def _bad_release(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
+    good = cluster.revision
     failed = cluster.failing_deploy("rev-bad")
     serving = [task.revision for task in cluster.tasks]
-    if serving != ["rev-1"] * cluster.spec.service.desired_count:
+    if serving != [good] * cluster.spec.service.desired_count:
         raise AssertionError(f"after the rollback the service runs {serving}")
-    return {"failed tasks": failed, "rolled back to": "rev-1"}
+    return {"failed tasks": failed, "rolled back to": good}
 
 
 def _scale(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     desired = cluster.spec.service.desired_count
-    added = [cluster.launch("rev-1") for _ in range(desired)]
+    added = [cluster.launch(cluster.revision) for _ in range(desired)]
     cluster.require_healthy(added)
     out = len(cluster.tasks)
     for task in added:
@@ -154,7 +156,7 @@ def _scale(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
 def _stop_while_routed(cluster: Cluster, bench: Bench, _folder: Path) -> dict[str, Any]:
     lag = deregistration_lag(bench.spec)
     victim = cluster.tasks[0]
-    replacement = cluster.launch("rev-1")
+    replacement = cluster.launch(cluster.revision)
     cluster.stop_task(victim, lag)
     cluster.require_healthy([replacement])
     return {"deregistration lag": f"{lag:.1f} s"}
@@ -171,7 +173,7 @@ def _health_replace(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str,
         if time.monotonic() > deadline:
             raise AssertionError(f"{victim.name}'s container never became unhealthy")
         time.sleep(0.1)
-    replacement = cluster.launch("rev-1")
+    replacement = cluster.launch(cluster.revision)
     cluster.require_healthy([replacement])
     cluster.retire(victim)
     return {"replaced": victim.name}
@@ -186,7 +188,7 @@ def _idle(cluster: Cluster, bench: Bench, _folder: Path) -> dict[str, Any]:
     for idler in idlers:
         idler.start()
         time.sleep(idle_for / IDLE_CONNECTIONS)
-    cluster.rolling_deploy("rev-2")
+    cluster.rolling_deploy(cluster.next_revision())
     time.sleep(idle_for)
     idle = [sample for idler in idlers for sample in idler.stop()]
     bench_notes: dict[str, Any] = {
@@ -201,7 +203,7 @@ def _idle(cluster: Cluster, bench: Bench, _folder: Path) -> dict[str, Any]:
 
 def _sigkill(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     victim = cluster.tasks[0]
-    replacement = cluster.launch("rev-1")
+    replacement = cluster.launch(cluster.revision)
     cluster.kill(victim)
     cluster.forget(victim)
     cluster.require_healthy([replacement])
@@ -247,23 +249,36 @@ SCENARIOS = {
 }
 
 
-def run(scenario: Scenario, bench: Bench, control: Control = SHIPPED) -> Result:
-    """Play one scenario under load; always leaves no container and no HAProxy behind."""
-    events = Events()
-    folder = bench.folder / (scenario.name + (f"-{control.name}" if control.name else ""))
+@contextmanager
+def service(bench: Bench, control: Control = SHIPPED) -> Iterator[Cluster]:
+    """HAProxy and the service at its desired count, healthy, for the scenarios of one
+    control; every container and HAProxy are gone on the way out, however it ends."""
+    folder = bench.folder / (control.name or "shipped")
     folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         stack.callback(bench.docker.remove_all)
         balancer = stack.enter_context(
             haproxy.running(bench.spec, bench.haproxy_binary, bench.port, folder)
         )
-        stack.enter_context(docker_events(bench.docker.binary, bench.docker.run_id, events))
-        stack.enter_context(target_states(balancer, events))
         cluster = Cluster(
-            bench.spec, bench.docker, balancer, events, env=control.env, drain=control.drain
+            bench.spec, bench.docker, balancer, Events(), env=control.env, drain=control.drain
         )
-        cluster.start_service("rev-1")
-        probe = load(balancer, bench.rate)
+        cluster.start_service(cluster.next_revision())
+        yield cluster
+
+
+def run(scenario: Scenario, bench: Bench, cluster: Cluster, control: Control = SHIPPED) -> Result:
+    """Play one scenario under load on `cluster`, and leave the service as it found it:
+    its desired count of healthy tasks."""
+    cluster.events = events = Events()
+    for task in cluster.tasks:
+        events.add(task.name, "serving")
+    folder = bench.folder / (scenario.name + (f"-{control.name}" if control.name else ""))
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        stack.enter_context(docker_events(bench.docker.binary, bench.docker.run_id, events))
+        stack.enter_context(target_states(cluster.balancer, events))
+        probe = load(cluster.balancer, bench.rate)
         began = time.monotonic()
         probe.start()
         stack.callback(probe.stop)
@@ -271,6 +286,9 @@ def run(scenario: Scenario, bench: Bench, control: Control = SHIPPED) -> Result:
         notes = scenario.play(cluster, bench, folder)
         time.sleep(SETTLE)
         samples = probe.stop()
+    if len(cluster.tasks) != bench.spec.service.desired_count:
+        raise ScenarioError(f"{scenario.name} left {len(cluster.tasks)} tasks running")
+    cluster.require_healthy(cluster.tasks)
     extra = notes.pop("_samples", [])
     return Result(
         scenario=scenario.name,
