@@ -218,7 +218,8 @@ def summarize(
         args.out / "results.json",
         {"rate": args.rate, "time_scale": args.time_scale, "spec": scaled.to_json()},
     )
-    print(f"results: {args.out}/results.json and one PNG per scenario; {seconds:.0f} s")
+    (args.out / "results.md").write_text(report.markdown(verdicts))
+    print(f"results: {args.out}/results.json, results.md and one PNG per scenario; {seconds:.0f} s")
     if missed:
         print(f"goals missed: {', '.join(missed)}")
     if blind:

@@ -117,6 +117,24 @@ def write_json(verdicts: Sequence[Verdict], path: Path, header: dict[str, Any]) 
     )
 
 
+def markdown(verdicts: Sequence[Verdict]) -> str:
+    """The run as a Markdown table: one row per scenario, figures beside the goals."""
+    rows = [
+        "| scenario | control | requests | failed | longest gap | p99 | notes |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for v in verdicts:
+        f, r = v.figures, v.result
+        notes = "; ".join(f"{key}: {value}" for key, value in r.notes.items())
+        if not r.goals_apply:
+            notes = f"loss window {v.loss_window:.2f} s; {notes}"
+        rows.append(
+            f"| {r.scenario} | {r.control or '-'} | {f.sent} | {f.failed} | {_ms(f.max_gap)} "
+            f"| {_ms(f.p99)} | {notes} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 # Lifecycle events drawn on the timeline, and their colours.
 _MARKS = {
     "serving": "lightgray",
