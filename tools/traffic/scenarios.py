@@ -207,7 +207,11 @@ def _sigkill(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str, Any]:
     cluster.kill(victim)
     cluster.forget(victim)
     cluster.require_healthy([replacement])
-    return {"floor": f"{cluster.spec.detection:.1f} s (interval x unhealthy threshold)"}
+    spec = cluster.spec
+    return {
+        "floor": f"{spec.detection:.1f} s here, {spec.detection / spec.time_scale:.0f} s in AWS "
+        "(interval x unhealthy threshold)"
+    }
 
 
 def load(balancer: Balancer, rate: float, **options: Any) -> Probe:
