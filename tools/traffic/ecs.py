@@ -73,17 +73,28 @@ class Cluster:
         self.events.add(task.name, "registered")
         return task
 
-    def healthy(self, task: Task) -> bool:
-        target = self.balancer.states().get(task.name)
-        state, health = self.docker.states([task.name]).get(task.name, ("", ""))
-        return target == "UP" and state == "running" and health in ("healthy", "")
+    def unhealthy(self, tasks: list[Task]) -> list[Task]:
+        """Those of `tasks` whose target is not UP or whose container is not healthy.
+
+        HAProxy is asked first (a socket read); Docker (a CLI call that costs
+        the machine the load shares) only about the targets that are UP.
+        """
+        targets = self.balancer.states()
+        up = [task for task in tasks if targets.get(task.name) == "UP"]
+        containers = self.docker.states(task.name for task in up)
+
+        def ready(task: Task) -> bool:
+            state, health = containers.get(task.name, ("", ""))
+            return state == "running" and health in ("healthy", "")
+
+        return [task for task in tasks if task not in up or not ready(task)]
 
     def wait_healthy(self, tasks: list[Task], limit: float) -> list[Task]:
         """Wait up to `limit` seconds for `tasks` to be healthy; those that are not."""
         deadline = time.monotonic() + limit
         waiting = list(tasks)
         while waiting and time.monotonic() < deadline:
-            waiting = [task for task in waiting if not self.healthy(task)]
+            waiting = self.unhealthy(waiting)
             time.sleep(0.1)
         return waiting
 

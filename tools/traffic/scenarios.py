@@ -172,7 +172,7 @@ def _health_replace(cluster: Cluster, _bench: Bench, _folder: Path) -> dict[str,
     while cluster.docker.states([victim.name])[victim.name][1] != "unhealthy":
         if time.monotonic() > deadline:
             raise AssertionError(f"{victim.name}'s container never became unhealthy")
-        time.sleep(0.1)
+        time.sleep(0.25)
     replacement = cluster.launch(cluster.revision)
     cluster.require_healthy([replacement])
     cluster.retire(victim)
