@@ -29,6 +29,7 @@ from finlex_release import (
     image_exists,
     images,
     probe,
+    promote,
     push,
     scan_gate,
     verify,
@@ -428,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     deps_audit.register(command)
     probe.register(command)
     push.register(command)
+    promote.register(command, _positive)
     return parser
 
 
