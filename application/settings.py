@@ -21,8 +21,10 @@ DEFAULT_GRACEFUL_TIMEOUT = 10
 # Seconds the server keeps an idle keep-alive connection open. A load balancer
 # must give up on an idle connection before its target does, or it may reuse
 # one the target is closing and answer 502: the infra sets the server's value
-# from the ALB's idle timeout plus a margin (KEEPALIVE_MARGIN), and this default
-# (the server's maximum, Granian's header-read limit) exceeds the ALB's default.
+# from the ALB's idle timeout plus a margin (KEEPALIVE_MARGIN). This default is
+# the server's maximum (Granian's header-read limit). It equals, so does not
+# exceed, an ALB's own default idle timeout (60 s): hence the infra's
+# alb_idle_timeout defaults to 55 and refuses more (55 + 5 = this default).
 DEFAULT_KEEPALIVE_TIMEOUT = 60
 MAX_KEEPALIVE_TIMEOUT = 60
 KEEPALIVE_MARGIN = 5

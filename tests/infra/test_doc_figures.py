@@ -1,20 +1,75 @@
-"""Numbers the docs state that the code holds: each tied to its one home."""
+"""Numbers the docs state that the code holds: each tied to its one home.
+
+A figure in prose is read with a regular expression and compared with the value
+its home holds (application/settings.py, application/routes.py, the variables'
+defaults in infra/, the release tool's constants and parser defaults, the
+workflows). A doc that stops stating a figure fails too: rewording it means
+updating its test, not losing the tie.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
+from typing import Any
 
-from infra_hcl import default_of, locals_of
+import pytest
+import yaml
+
+import routes
+import settings
+from infra_hcl import INFRA, MONITORING, default_of, expr, labelled, locals_of
 
 REPO = Path(__file__).resolve().parents[2]
+ECS = INFRA / "modules" / "ecs_cluster"
+ECR = INFRA / "modules" / "ecr"
+DOCS = [
+    REPO / "README.md",
+    INFRA / "README.md",
+    *sorted((INFRA / "modules").glob("*/README.md")),
+    REPO / "release" / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+]
+
+
+def prose(path: Path) -> str:
+    """A doc with every run of whitespace made one space, so that a figure
+    wrapped across lines still matches one pattern."""
+    return " ".join(path.read_text(encoding="utf-8").split())
+
+
+def stated(path: Path, pattern: str) -> tuple[str, ...]:
+    """The groups of `pattern`'s one match in `path` (whitespace-normalised)."""
+    found = re.search(pattern, prose(path))
+    assert found, f"{path.relative_to(REPO)} no longer states /{pattern}/: update this test"
+    return found.groups()
+
+
+def effective(module: Path, call: str, variable: str) -> Any:
+    """What the root gives a module variable: the root default it passes on, else the module's."""
+    body = labelled(INFRA, "module")[call]
+    if variable in body:
+        passed = re.fullmatch(r"var\.(\w+)", expr(body[variable]))
+        assert passed, f"root passes {variable} = {body[variable]}; not a plain variable"
+        return default_of(INFRA, passed.group(1))
+    return default_of(module, variable)
+
+
+def ecs(variable: str) -> int:
+    return int(effective(ECS, "ecs_cluster", variable))
+
+
+def prestop_delay() -> int:
+    margin = int(locals_of(ECS)["prestop_margin"])
+    return ecs("health_check_interval") * ecs("unhealthy_threshold") + margin
 
 
 def test_the_runbook_gives_the_albs_idle_timeout_its_default() -> None:
     runbook = (REPO / "docs" / "runbook.md").read_text()
     stated = re.findall(r"`alb_idle_timeout`, (\d+) s by default", runbook)
     assert stated, "the runbook no longer names alb_idle_timeout's default"
-    default = default_of(REPO / "infra" / "modules" / "ecs_cluster", "alb_idle_timeout")
+    default = default_of(INFRA / "modules" / "ecs_cluster", "alb_idle_timeout")
     assert {int(value) for value in stated} == {int(default)}
 
 
@@ -46,3 +101,368 @@ def test_infra_readme_gives_the_stop_figures_their_defaults() -> None:
     assert margin == int(locals_of(module)["prestop_margin"])
     assert delay == interval * threshold + margin
     assert re.search(rf"\| `stopTimeout` \| {stop} s \|", readme)
+
+
+# --- the app's contract: port, health path, user, graceful bound, keep-alive ---
+
+
+def test_infra_readme_contract_table_gives_the_apps_values() -> None:
+    readme = INFRA / "README.md"
+    (port,) = stated(readme, r"\| container port \| (\d+) \|")
+    assert int(port) == settings.Settings().port == ecs("container_port")
+    (path,) = stated(readme, r"\| target group and container health check \| `([^`]+)` \|")
+    assert path == routes.HEALTH_PATH == effective(ECS, "ecs_cluster", "health_check_path")
+    delay, graceful = stated(
+        readme, r"\| deregistration delay \| (\d+) s \| > `DEFAULT_GRACEFUL_TIMEOUT` \((\d+) s\)"
+    )
+    assert int(delay) == ecs("deregistration_delay")
+    assert int(graceful) == settings.DEFAULT_GRACEFUL_TIMEOUT < int(delay)
+    (user,) = stated(readme, r"\| user \| `(\d+:\d+)` \|")
+    assert user == effective(ECS, "ecs_cluster", "container_user")
+
+
+def test_the_readme_gives_port_uid_stop_and_idle_figures_their_homes() -> None:
+    readme = REPO / "README.md"
+    uid = str(effective(ECS, "ecs_cluster", "container_user")).split(":")[0]
+    assert stated(readme, r"runs Granian as PID 1 under UID (\d+)") == (uid,)
+    assert stated(readme, r"Granian ─▶ Flask app :(\d+)") == (str(settings.Settings().port),)
+    margin, delay = stated(
+        readme, r"unhealthy threshold \+ (\d+) s \((\d+) s with the defaults; `local.prestop_delay`"
+    )
+    assert int(margin) == int(locals_of(ECS)["prestop_margin"])
+    assert int(delay) == prestop_delay()
+    stop, stop_margin = stated(
+        readme,
+        r"`stopTimeout` \(default (\d+) s\) must cover that delay plus the graceful bound "
+        r"plus (\d+) s",
+    )
+    assert int(stop) == ecs("stop_timeout")
+    assert int(stop_margin) == int(locals_of(ECS)["stop_margin"])
+    idle, keepalive_margin = stated(
+        readme,
+        r"`alb_idle_timeout` in `infra/modules/ecs_cluster`, (\d+) s\) .*? "
+        r"`FINLEX_KEEPALIVE_TIMEOUT` to it plus (\d+) s",
+    )
+    assert int(idle) == ecs("alb_idle_timeout")
+    assert int(keepalive_margin) == settings.KEEPALIVE_MARGIN
+
+
+def test_the_ecs_module_readme_gives_the_stop_figures_their_homes() -> None:
+    readme = ECS / "README.md"
+    margin, delay = stated(readme, r"`unhealthy_threshold` \+ (\d+) s, (\d+) s with the defaults")
+    assert int(margin) == int(locals_of(ECS)["prestop_margin"])
+    assert int(delay) == prestop_delay()
+    stop_margin, least, stop = stated(
+        readme,
+        r"at least that delay \+ `graceful_timeout` \+ (\d+) s \((\d+) s with the defaults; "
+        r"the default is (\d+) s\)",
+    )
+    assert int(stop_margin) == int(locals_of(ECS)["stop_margin"])
+    assert int(least) == prestop_delay() + ecs("graceful_timeout") + int(stop_margin)
+    assert int(stop) == ecs("stop_timeout")
+
+
+def test_the_performance_record_gives_the_idle_timeouts_their_homes() -> None:
+    performance = REPO / "docs" / "performance.md"
+    idle, margin, server = stated(performance, r"(\d+) \+ (\d+) = (\d+) s \(see below\)")
+    assert int(idle) == ecs("alb_idle_timeout")
+    assert int(margin) == settings.KEEPALIVE_MARGIN
+    assert int(server) == int(idle) + int(margin) <= settings.MAX_KEEPALIVE_TIMEOUT
+    (refused_above,) = stated(performance, r"\((\d+) s; the module refuses more\)")
+    (rule,) = labelled(ECS, "variable")["alb_idle_timeout"]["validation"]
+    assert f"var.alb_idle_timeout <= {refused_above}" in expr(rule["condition"])
+    (plain,) = stated(performance, r"the server keeps idle connections for (\d+) s")
+    assert int(plain) == settings.DEFAULT_KEEPALIVE_TIMEOUT
+
+
+def test_the_settings_comment_gives_the_keepalive_defaults_as_they_are() -> None:
+    """It once said the default 'exceeds' the ALB's default, which it equals."""
+    source = " ".join((REPO / "application" / "settings.py").read_text().replace("#", "").split())
+    assert "exceeds the ALB's default" not in source
+    found = re.search(
+        r"alb_idle_timeout defaults to (\d+) and refuses more \((\d+) \+ (\d+) =", source
+    )
+    assert found, "settings.py no longer states how the keep-alive default meets the infra's"
+    idle, again, margin = (int(group) for group in found.groups())
+    assert idle == again == ecs("alb_idle_timeout")
+    assert margin == settings.KEEPALIVE_MARGIN
+    assert idle + margin == settings.DEFAULT_KEEPALIVE_TIMEOUT
+
+
+# --- Terraform and the provider -------------------------------------------------
+
+
+def test_docs_give_terraform_and_the_provider_the_versions_the_code_pins() -> None:
+    providers = (INFRA / "providers.tf").read_text()
+    required = re.search(r'required_version = ">= ([\d.]+)"', providers)
+    constraint = re.search(r'version += "(>= [\d.]+, < [\d.]+)"', providers)
+    locked = re.search(r'version += "([\d.]+)"', (INFRA / ".terraform.lock.hcl").read_text())
+    assert required, "providers.tf has no required_version"
+    assert constraint, "providers.tf has no aws version constraint"
+    assert locked, "infra/.terraform.lock.hcl locks no version"
+    said_required: set[str] = set()
+    said_locked: set[str] = set()
+    said_constraints: set[str] = set()
+    for doc in DOCS:
+        text = prose(doc)
+        said_required.update(re.findall(r"Terraform >= ([\d.]+)", text))
+        said_locked.update(re.findall(r"hashicorp/aws`? (\d+\.\d+\.\d+)", text))
+        said_constraints.update(re.findall(r"`(>= [\d.]+, < [\d.]+)`", text))
+        assert "~>" not in text, f"{doc.relative_to(REPO)} gives a ~> constraint the code has not"
+    assert said_required == {required.group(1)}
+    assert said_locked == {locked.group(1)}
+    assert said_constraints == {constraint.group(1)}
+
+
+def test_the_rehearsal_doc_gives_ci_terraform_and_the_registry_probe_their_values() -> None:
+    import tfmirror
+
+    rehearsal = REPO / "docs" / "rehearsal.md"
+    (installed,) = stated(
+        rehearsal, r"GitHub's CI installs ([\d.]+) with `hashicorp/setup-terraform`"
+    )
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    versions = [
+        step["with"]["terraform_version"]
+        for step in workflow["jobs"]["test"]["steps"]
+        if str(step.get("uses", "")).startswith("hashicorp/setup-terraform@")
+    ]
+    assert versions == [installed], "the job that runs .ci/run (and the rehearsal)"
+    (probe,) = stated(rehearsal, r"document answers within (\d+) s")
+    assert float(probe) == tfmirror.PROBE_TIMEOUT
+
+
+def test_the_rehearsal_doc_gives_the_saved_plan_figures_and_the_broken_copies() -> None:
+    from rehearse import steps
+
+    rehearsal = REPO / "docs" / "rehearsal.md"
+    reviewed, other = stated(
+        rehearsal, r"the reviewed one sets the log retention to (\d+) days, the other to (\d+)"
+    )
+    (drift,) = stated(rehearsal, r"the log group's retention is set to (\d+) days through the API")
+    assert (int(reviewed), int(other), int(drift)) == (
+        steps.RETENTION_REVIEWED,
+        steps.RETENTION_OTHER,
+        steps.RETENTION_DRIFT,
+    )
+    # The short runs on broken copies: one broken_copy() call each, its list the breaks.
+    tree = ast.parse((REPO / "tests" / "rehearsal" / "test_rehearsal.py").read_text())
+    copies = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "broken_copy"
+    ]
+    breaks = sum(len(call.args[1].elts) for call in copies if isinstance(call.args[1], ast.List))
+    words = {1: "one", 2: "two", 3: "three", 4: "four"}
+    runs, in_all = stated(
+        rehearsal,
+        r"It also runs (\w+) short ones .*? on broken copies of `infra/`, (\w+) breaks in all",
+    )
+    assert (runs, in_all) == (words[len(copies)], words[breaks])
+    table = rehearsal.read_text().split("| broken copy | fails at |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == breaks
+
+
+# --- the alarms ----------------------------------------------------------------
+
+
+def alarm_names() -> dict[str, str]:
+    """key -> name of each alarm, with the root's default name as the prefix."""
+    prefix = str(effective(MONITORING, "monitoring", "name"))
+    names = locals_of(MONITORING)["alarm_names"]
+    return {key: value.replace("${var.name}", prefix) for key, value in names.items()}
+
+
+def deployment_alarm_keys() -> set[str]:
+    listed = locals_of(MONITORING)["deployment_alarm_names"]
+    keys = set()
+    for item in listed:
+        key = re.fullmatch(r"\$\{local\.alarm_names\.(\w+)\}", item)
+        assert key, f"deployment_alarm_names lists {item}, not an alarm name of the module"
+        keys.add(key.group(1))
+    return keys
+
+
+ALARM_WORDS = ("5xx", "p99", "latency", "unhealthy", "desired", "cpu", "memory")
+
+
+def test_every_alarm_a_doc_names_exists() -> None:
+    """Examples once named finlex-5xx-rate and finlex-p99, which are not alarms."""
+    real = set(alarm_names().values())
+    prefix = str(effective(MONITORING, "monitoring", "name"))
+    for doc in DOCS:
+        for name in re.findall(rf"\b{prefix}-[a-z0-9]+(?:-[a-z0-9]+)*", prose(doc)):
+            if any(word in name for word in ALARM_WORDS):
+                assert name in real, f"{doc.relative_to(REPO)} names {name}, not an alarm"
+
+
+# name in the runbook's table -> (pattern of its condition, variables its figures are)
+RUNBOOK_ALARMS = {
+    "elb_5xx": (r"answers > (\d+) 5xx a minute", ("elb_5xx_threshold",)),
+    "target_5xx_rate": (
+        r"> (\d+) % of the tasks' answers are 5xx \(minutes with at least (\d+) requests\)",
+        ("target_5xx_rate_threshold", "target_5xx_min_requests"),
+    ),
+    "p99_latency": (r"> (\d+) s, 3 minutes in a row", ("p99_latency_threshold",)),
+    "unhealthy_hosts": (r"for (\d+) minutes in a row", ("unhealthy_hosts_minutes",)),
+    "tasks_below_desired": (r"for (\d+) minutes in a row", ("tasks_below_desired_minutes",)),
+    "cpu_high": (r"CPU > (\d+) %", ("cpu_utilization_threshold",)),
+    "memory_high": (r"memory > (\d+) %", ("memory_utilization_threshold",)),
+}
+
+
+def test_the_runbook_alarm_table_gives_the_root_defaults() -> None:
+    runbook = (REPO / "docs" / "runbook.md").read_text()
+    rows = {
+        match.group(1): (match.group(2), match.group(3))
+        for match in re.finditer(r"^\| `([\w-]+)` \| (.+?) \| (yes|no) \|$", runbook, re.MULTILINE)
+    }
+    names = alarm_names()
+    assert {names[key] for key in RUNBOOK_ALARMS} == set(rows)
+    for key, (pattern, variables) in RUNBOOK_ALARMS.items():
+        condition, rolls_back = rows[names[key]]
+        found = re.search(pattern, condition)
+        assert found, f"the runbook's row of {names[key]} no longer matches /{pattern}/"
+        for figure, variable in zip(found.groups(), variables, strict=True):
+            assert float(figure) == float(effective(MONITORING, "monitoring", variable)), variable
+        assert (rolls_back == "yes") == (key in deployment_alarm_keys()), names[key]
+
+
+def test_the_monitoring_readme_gives_each_threshold_its_default() -> None:
+    readme = (MONITORING / "README.md").read_text().split("<!-- tfdocs:begin", 1)[0]
+    figures = re.findall(r"`(\w+)` \((\d+(?:\.\d+)?)", readme)
+    assert len(figures) >= 7, figures
+    for variable, figure in figures:
+        assert float(figure) == float(default_of(MONITORING, variable)), variable
+    names = alarm_names()
+    for key, name in names.items():
+        row = re.search(rf"^\| `<name>-{name.split('-', 1)[1]}` \|.* \| (yes|no) \|$", readme, re.M)
+        assert row, f"modules/monitoring/README.md has no row for {name}"
+        assert (row.group(1) == "yes") == (key in deployment_alarm_keys()), name
+
+
+def test_the_runbook_gives_scaling_and_deploy_timing_their_defaults() -> None:
+    runbook = REPO / "docs" / "runbook.md"
+    (target,) = stated(runbook, r"Autoscaling targets (\d+) %")
+    assert int(target) == ecs("autoscaling_cpu_target")
+    (quiet,) = stated(runbook, r"Below (\d+) requests a minute the 5xx rate counts as 0")
+    assert int(quiet) == int(effective(MONITORING, "monitoring", "target_5xx_min_requests"))
+    checks, apart = stated(runbook, r"pass (\d+) health checks (\d+) s apart")
+    assert (int(checks), int(apart)) == (ecs("healthy_threshold"), ecs("health_check_interval"))
+    (drain,) = stated(runbook, r"old tasks drain \(deregistration delay\) and stop \| (\d+)-\d+ s")
+    assert int(drain) == ecs("deregistration_delay")
+    (kept,) = stated(runbook, r"the lifecycle policy keeps the last (\d+) tagged images")
+    assert int(kept) == int(effective(ECR, "ecr", "tagged_images_to_keep"))
+
+
+# --- the release tool ------------------------------------------------------------
+
+
+def test_the_runbook_gives_the_probe_and_the_deploy_wait_their_defaults() -> None:
+    from finlex_release import deploy, probe
+
+    runbook = REPO / "docs" / "runbook.md"
+    (rate,) = stated(runbook, r"`finlex-release probe`: (\d+) `GET /version` a second")
+    (gap,) = stated(runbook, r"or on a gap over (\d+) ms")
+    (timeout,) = stated(runbook, r"`timeout`: no answer in (\d+) s")
+    assert float(rate) == probe.DEFAULT_RATE
+    assert float(gap) / 1000 == probe.DEFAULT_MAX_GAP
+    assert float(timeout) == probe.DEFAULT_TIMEOUT
+    (minutes,) = stated(runbook, r"until it is COMPLETED or FAILED \((\d+) minutes at most\)")
+    assert float(minutes) * 60 == deploy.DEFAULT_TIMEOUT
+
+
+def test_the_release_readme_gives_the_aws_call_bounds_and_duration_limits() -> None:
+    from finlex_release import aws, cli, deps_audit
+
+    readme = REPO / "release" / "README.md"
+    connect, read, attempts = stated(
+        readme, r"(\d+) s connect timeout, a (\d+) s read timeout and at most (\d+) attempts"
+    )
+    assert (float(connect), float(read), int(attempts)) == (
+        aws.CONNECT_TIMEOUT,
+        aws.READ_TIMEOUT,
+        aws.MAX_ATTEMPTS,
+    )
+    most, audit_most = stated(
+        readme, r"at most (\d+) \(one day; `audit-deps --timeout`: at most (\d+)\)"
+    )
+    assert float(most) == cli.MAX_SECONDS
+    assert float(audit_most) == deps_audit.MAX_SECONDS
+
+
+# The least a subcommand's parser accepts, to read its defaults from.
+MINIMAL_ARGV = {
+    "scan-gate": ["scan-gate", "--image", "finlex:x"],
+    "audit-deps": ["audit-deps"],
+    "deploy": ["deploy", "--cluster", "c", "--service", "s", "--image", "finlex:x"],
+    "verify": ["verify", "--url", "https://finlex.example.com"],
+    "probe": ["probe", "--url", "https://finlex.example.com"],
+}
+NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\b")
+
+
+def option_rows(section: str) -> list[tuple[str, str]]:
+    """(option, its stated default) for each numeric default in a section's option table."""
+    pairs = []
+    for row in re.findall(r"^\| (`--[^|]+) \| ([^|]+) \|", section, re.MULTILINE):
+        options = [option.strip(" `") for option in row[0].split(" / ")]
+        values = row[1].split(" / ", len(options) - 1)
+        for option, value in zip(options, values, strict=False):
+            if number := NUMBER.match(value.strip()):
+                pairs.append((option, number.group(1)))
+    return pairs
+
+
+def test_the_release_readme_option_tables_give_the_parsers_defaults() -> None:
+    from finlex_release import cli
+
+    text = (REPO / "release" / "README.md").read_text()
+    sections = re.split(r"^### `([\w-]+)`$", text, flags=re.MULTILINE)
+    parser = cli.build_parser()
+    checked = 0
+    for command, section in zip(sections[1::2], sections[2::2], strict=True):
+        rows = option_rows(section.split("\n## ", 1)[0])
+        if not rows:
+            continue
+        assert command in MINIMAL_ARGV, f"{command} states numeric defaults: add it here"
+        args = vars(parser.parse_args(MINIMAL_ARGV[command]))
+        for option, figure in rows:
+            default = args[option.lstrip("-").replace("-", "_")]
+            assert float(figure) == float(default), f"{command} {option}: {figure} vs {default}"
+            checked += 1
+    assert checked >= 15, checked
+
+
+# --- the workflows ---------------------------------------------------------------
+
+
+def test_docs_give_the_drift_schedule_and_the_plan_artifact_their_workflow_values() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "terraform.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on` as True
+    (cron,) = [entry["cron"] for entry in triggers["schedule"]]
+    minute, hour = cron.split()[:2]
+    uploads = [
+        step["with"]
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if str(step.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    (days,) = {upload["retention-days"] for upload in uploads if upload["name"] == "terraform-plan"}
+    for doc in (INFRA / "README.md", REPO / "docs" / "runbook.md"):
+        assert stated(doc, r"\((\d\d):(\d\d) UTC\)") == (f"{int(hour):02}", f"{int(minute):02}")
+        assert stated(doc, r"kept (\d+) days") == (str(days),)
+
+
+# --- infra/README's layout tree ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entry",
+    sorted(path.name for path in INFRA.glob("*.tf"))
+    + sorted(f"{path.name}/" for path in (INFRA / "modules").iterdir() if path.is_dir()),
+)
+def test_infra_readme_tree_names_every_root_file_and_module(entry: str) -> None:
+    tree = (INFRA / "README.md").read_text().split("```", 2)[1]
+    assert re.search(rf"[├└]── {re.escape(entry)}(\s|$)", tree), f"the tree omits {entry}"
