@@ -68,6 +68,8 @@ module "ecs_cluster" {
   cpu                  = var.cpu
   memory               = var.memory
   log_retention_days   = var.log_retention_days
+  secrets              = var.secrets
+  secrets_kms_key_arn  = var.secrets_kms_key_arn
 
   # Roles the apply role may change carry its boundary (modules/github_oidc).
   permissions_boundary_arn = module.github_oidc.permissions_boundary_arn

@@ -198,6 +198,33 @@ variable "log_retention_days" {
   }
 }
 
+variable "secrets" {
+  description = "Secrets of the container: environment variable name => exact ARN of an SSM parameter or a Secrets Manager secret, e.g. { FINLEX_API_KEY = \"arn:aws:ssm:us-east-1:123456789012:parameter/finlex/api-key\" }. ECS reads each value when a task starts; Terraform holds the ARN only. The rules (names, ARN forms, no clash with the app's settings): modules/ecs_cluster's secrets."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.secrets) : can(regex("^[A-Z][A-Z0-9_]{0,127}$", name))])
+    error_message = "secrets names must be upper-case environment variable names (A-Z, 0-9, `_`, starting with a letter), e.g. FINLEX_API_KEY."
+  }
+
+  validation {
+    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:[0-9]{12}:parameter/|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)[^*?]+$", arn))])
+    error_message = "secrets values must be exact ARNs of an SSM parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf), without wildcards."
+  }
+}
+
+variable "secrets_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key the secrets are encrypted with: the task execution role may decrypt with it through SSM and Secrets Manager only. Null: AWS-managed keys, no grant needed."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.secrets_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.secrets_kms_key_arn))
+    error_message = "secrets_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias."
+  }
+}
+
 # --- service and autoscaling ------------------------------------------------------
 
 variable "desired_count" {

@@ -218,6 +218,10 @@ SERVICE_PARAMS: dict[str, dict[str, Any]] = {
         "TagKeys": ["Project"],
     },
     "sts": {"RoleArn": f"arn:aws:iam::{ACCOUNT}:role/finlex-github-terraform-apply"},
+    "ssm": {"Names": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/finlex/api-key"]},
+    "secretsmanager": {
+        "SecretId": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:finlex-AbCdEf"
+    },
 }
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("route53", "GetChange"): {"Id": "/change/C2682N5HXP0BZ4"},

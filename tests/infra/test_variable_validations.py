@@ -306,3 +306,81 @@ def test_bootstrap_bucket_names(bootstrap_plan) -> None:
         code, output = bootstrap_plan.plan({"state_bucket_name": bad})
         assert code != 0, bad
         assert 'variable "state_bucket_name"' in output
+
+
+# --- secrets: names, ARNs, and no clash with the environment or the app's settings -------
+
+PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/finlex/api-key"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:finlex/db-AbCdEf"  # noqa: S105 - an ARN, not a password
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _rejects_with(planner: Planner, variable: str, says: str, **overrides) -> None:
+    """Rejected by `variable`'s rule whose error message contains `says`."""
+    code, output = planner.plan({**MODULE_REQUIRED, **overrides})
+    assert code != 0, f"{overrides} should be rejected"
+    assert f'variable "{variable}"' in output, output
+    assert says in " ".join(output.replace("│", " ").split()), output
+
+
+def test_secrets_by_exact_arn_accepted(module_plan) -> None:
+    _accepts(
+        module_plan,
+        secrets={"FINLEX_API_KEY": PARAMETER, "DB_PASSWORD": SECRET_ARN},
+        secrets_kms_key_arn=KEY,
+    )
+
+
+@pytest.mark.parametrize("name", ["finlex_api_key", "1KEY", "FINLEX-KEY", "AWS_REGION", "ECS_X"])
+def test_secret_names_must_be_upper_case_identifiers(module_plan, name) -> None:
+    _rejects_with(
+        module_plan, "secrets", "upper-case environment variable names", secrets={name: PARAMETER}
+    )
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:ssm:us-east-1:123456789012:parameter/finlex/*",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:finlex/db",  # no suffix: partial
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:finlex/db-AbCdEf:password::",
+        "arn:aws:s3:::finlex/api-key",
+        "/finlex/api-key",
+    ],
+)
+def test_secret_values_must_be_exact_parameter_or_secret_arns(module_plan, arn) -> None:
+    _rejects_with(module_plan, "secrets", "must be exact ARNs", secrets={"FINLEX_API_KEY": arn})
+
+
+def test_a_secret_may_not_also_be_a_plain_variable(module_plan) -> None:
+    _rejects_with(
+        module_plan, "secrets", "must not also be in environment",
+        secrets={"FINLEX_API_KEY": PARAMETER}, environment={"FINLEX_API_KEY": "plain"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [*settings.ENVIRONMENT, settings.STOPPING_FILE_ENV])
+def test_a_secret_may_not_be_one_of_the_apps_settings(module_plan, name) -> None:
+    _rejects_with(module_plan, "secrets", "app's settings", secrets={name: PARAMETER})
+
+
+def test_the_module_lists_exactly_the_apps_settings() -> None:
+    from infra_hcl import locals_of
+
+    listed = set(locals_of(ECS)["app_setting_names"])
+    assert listed == {*settings.ENVIRONMENT, settings.STOPPING_FILE_ENV}
+
+
+@pytest.mark.parametrize("key", ["alias/finlex", "arn:aws:kms:us-east-1:123456789012:alias/x"])
+def test_secrets_key_must_be_a_key_arn(module_plan, key) -> None:
+    _rejects_with(module_plan, "secrets_kms_key_arn", "ARN of a KMS key", secrets_kms_key_arn=key)
+
+
+def test_root_secrets_rules(root_plan) -> None:
+    example = INFRA / "examples" / "quickstart-default-vpc.tfvars"
+    code, output = root_plan.plan({"secrets": {"FINLEX_API_KEY": PARAMETER}}, var_files=(example,))
+    assert code == 0, output
+    for bad in ({"api_key": PARAMETER}, {"FINLEX_API_KEY": "arn:aws:ssm:us-east-1:1:parameter/*"}):
+        code, output = root_plan.plan({"secrets": bad}, var_files=(example,))
+        assert code != 0, bad
+        assert 'variable "secrets"' in output, output

@@ -1532,6 +1532,32 @@ _rows(
     ],
 )  # fmt: skip
 
+
+# The ECS agent's reads of a task's secrets (as its execution role, when a task starts).
+def _parameters(call: Call, facts: Facts) -> list[str]:
+    """GetParameters names each parameter by its name or its ARN: each is checked as its ARN."""
+    return [
+        name if name.startswith("arn:") else _regional("ssm", call, f"parameter/{name.lstrip('/')}")
+        for name in _strings(call.params, "Names")
+    ]
+
+
+def _secret(call: Call, facts: Facts) -> list[str]:
+    """A secret named by its ARN is that ARN; by its name, any of its ARNs (-?????? suffix)."""
+    given = _str(call.params, "SecretId")
+    return [
+        given
+        if given.startswith("arn:")
+        else _regional("secretsmanager", call, f"secret:{given}-??????")
+    ]
+
+
+_rows("ssm", [_same("ssm", "GetParameters", _parameters, resource_tags=True)])
+_rows(
+    "secretsmanager",
+    [_same("secretsmanager", "GetSecretValue", _secret, resource_tags=True)],
+)
+
 _rows(
     "sts",
     [

@@ -68,6 +68,11 @@ output "task_execution_role_arn" {
   value       = aws_iam_role.execution.arn
 }
 
+output "secrets" {
+  description = "The container's secrets: environment variable name => the ARN ECS reads it from when a task starts (ARNs only, never a value)."
+  value       = var.secrets
+}
+
 output "task_role_arn" {
   description = "ARN of the task role (the deploy role needs iam:PassRole on it)."
   value       = aws_iam_role.task.arn

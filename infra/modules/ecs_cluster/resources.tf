@@ -46,6 +46,23 @@ locals {
     var.environment,
   )
 
+  # Secrets by exact ARN: ECS reads each when a task starts (as the execution
+  # role) and sets the variable. Only ARNs are in the task definition, the plan
+  # and the state. Null when there are none, as ECS itself leaves it.
+  container_secrets = [
+    for name in sort(keys(var.secrets)) : { name = name, valueFrom = var.secrets[name] }
+  ]
+  secret_arns    = distinct(values(var.secrets))
+  secret_parts   = [for arn in local.secret_arns : split(":", arn)]
+  parameter_arns = sort([for arn in local.secret_arns : arn if split(":", arn)[2] == "ssm"])
+  secretsmanager_arns = sort([
+    for arn in local.secret_arns : arn if split(":", arn)[2] == "secretsmanager"
+  ])
+  # The services (in the secrets' regions) through which the customer key may decrypt.
+  secrets_via_services = sort(distinct([
+    for parts in local.secret_parts : "${parts[2]}.${parts[3]}.amazonaws.com"
+  ]))
+
   container_definitions = [
     {
       name      = local.container_name
@@ -69,6 +86,8 @@ locals {
           value = local.container_environment[key]
         }
       ]
+
+      secrets = length(local.container_secrets) > 0 ? local.container_secrets : null
 
       # Read-only root filesystem; the server writes temporary files to /tmp
       # only, a volume on the task's ephemeral storage.
@@ -424,15 +443,16 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 resource "aws_iam_role" "execution" {
   name_prefix          = "${var.name}-execution-"
-  description          = "${var.name}: lets ECS pull the image from ECR and write the container's logs"
+  description          = "${var.name}: lets ECS pull the image, write the container's logs and read its secrets"
   assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
   max_session_duration = 3600
   permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
 }
 
-# Least privilege: pull from this one repository and write to this one log
-# group. (AmazonECSTaskExecutionRolePolicy would allow every repository.)
+# Least privilege: pull from this one repository, write to this one log group,
+# read exactly the secrets' ARNs. (AmazonECSTaskExecutionRolePolicy would allow
+# every repository.)
 data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "EcrAuthToken"
@@ -454,6 +474,42 @@ data "aws_iam_policy_document" "execution" {
     sid       = "WriteContainerLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.this.arn}:log-stream:*"]
+  }
+
+  # The container's secrets, by exact ARN (var.secrets): what ECS reads for
+  # the task when it starts. No statement when there is none of a kind.
+  dynamic "statement" {
+    for_each = length(local.parameter_arns) > 0 ? [local.parameter_arns] : []
+    content {
+      sid       = "ReadSecretParameters"
+      actions   = ["ssm:GetParameters"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secretsmanager_arns) > 0 ? [local.secretsmanager_arns] : []
+    content {
+      sid       = "ReadSecretsManagerSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
+    }
+  }
+
+  # A customer-managed key decrypts them only through those services, never directly.
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn != null && length(local.secret_arns) > 0 ? [var.secrets_kms_key_arn] : []
+    content {
+      sid       = "DecryptSecretsThroughTheirService"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = local.secrets_via_services
+      }
+    }
   }
 }
 
