@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -466,3 +468,54 @@ def test_docs_give_the_drift_schedule_and_the_plan_artifact_their_workflow_value
 def test_infra_readme_tree_names_every_root_file_and_module(entry: str) -> None:
     tree = (INFRA / "README.md").read_text().split("```", 2)[1]
     assert re.search(rf"[├└]── {re.escape(entry)}(\s|$)", tree), f"the tree omits {entry}"
+
+
+# --- docs/iam-evaluation.md ---------------------------------------------------------
+
+EVALUATOR = ("__init__", "conditions", "evaluate", "patterns", "tables")
+
+
+def collected(*paths: Path) -> int:
+    """How many tests pytest collects from `paths` (parametrized cases included)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "--no-cov",
+            "-p",
+            "no:cacheprovider",
+        ]
+        + [str(path) for path in paths],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    found = re.search(r"^(\d+) tests? collected", result.stdout, re.MULTILINE)
+    assert found, result.stdout + result.stderr
+    return int(found.group(1))
+
+
+def test_iam_evaluation_gives_the_evaluators_size_and_its_tests_count() -> None:
+    """It said `tests/iamsim` held 108 tests: those are the evaluator's; the folder holds more."""
+    record = REPO / "docs" / "iam-evaluation.md"
+    lines, tests = stated(
+        record,
+        r"fits in about (\d+) lines of typed Python .*? \(`tests/iamsim/test_evaluate.py` and "
+        r"`test_tables.py`, (\d+) tests in under a second\)",
+    )
+    (again,) = stated(record, r"its (\d+) tests run in")
+    files = [REPO / "tests" / "iamsim" / name for name in ("test_evaluate.py", "test_tables.py")]
+    assert int(tests) == int(again) == collected(*files)
+    code = [
+        line
+        for name in EVALUATOR
+        for line in (REPO / "tools" / "iamsim" / f"{name}.py").read_text().splitlines()
+        if line.strip()
+    ]
+    # "about": within a tenth of the non-blank lines of the evaluator's modules.
+    assert abs(len(code) - int(lines)) <= len(code) / 10, len(code)
