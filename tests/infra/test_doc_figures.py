@@ -519,3 +519,57 @@ def test_iam_evaluation_gives_the_evaluators_size_and_its_tests_count() -> None:
     ]
     # "about": within a tenth of the non-blank lines of the evaluator's modules.
     assert abs(len(code) - int(lines)) <= len(code) / 10, len(code)
+
+
+# --- docs/traffic.md ------------------------------------------------------------------
+
+
+def test_the_traffic_doc_gives_the_rehearsals_defaults_and_scaled_durations() -> None:
+    import importlib
+    import math
+
+    from finlex_release import probe
+
+    command = importlib.import_module("traffic.__main__")
+    from traffic import scenarios
+
+    doc = REPO / "docs" / "traffic.md"
+    defaults = command.parse([])
+    (rate,) = stated(doc, r"sends a steady (\d+) requests/s")
+    assert float(rate) == defaults.rate
+    count, controls, last = stated(
+        doc,
+        r"make rehearse-traffic # (\d+) scenarios, then (\d+) negative controls "
+        r"over scenarios 1-(\d+)",
+    )
+    assert int(count) == len(scenarios.SCENARIOS)
+    assert int(controls) == len(scenarios.DEFAULT_CONTROLS)
+    controlled = list(scenarios.SCENARIOS)[: int(last)]
+    assert controlled == command.CONTROLLED
+    (scale,) = stated(doc, r"`--time-scale` \(default ([\d.]+)\)")
+    assert float(scale) == defaults.time_scale
+    figures = stated(
+        doc,
+        r"the health check runs every ([\d.]+) s instead of (\d+) s, the deregistration delay is "
+        r"([\d.]+) s, the pre-stop delay ([\d.]+) s, the stop timeout ([\d.]+) s, the idle timeout "
+        r"([\d.]+) s",
+    )
+    factor = defaults.time_scale
+    interval = ecs("health_check_interval")
+    assert [float(figure) for figure in figures] == pytest.approx(
+        [
+            interval * factor,
+            interval,
+            ecs("deregistration_delay") * factor,
+            math.ceil(prestop_delay() * factor),  # the app's settings stay whole seconds
+            ecs("stop_timeout") * factor,
+            ecs("alb_idle_timeout") * factor,
+        ]
+    )
+    connections, one_in = stated(
+        doc, r"(\d+) keep-alive connections, one request in (\w+) on a new connection"
+    )
+    assert int(connections) == probe.DEFAULT_CONNECTIONS
+    assert {"ten": 0.1}[one_in] == probe.DEFAULT_FRESH_SHARE
+    (idle,) = stated(doc, r"(\d+) more connections each send a request")
+    assert int(idle) == scenarios.IDLE_CONNECTIONS
