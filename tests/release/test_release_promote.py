@@ -170,7 +170,7 @@ def test_staging_verifies_records_and_production_gets_that_digest(stack, product
     new = push_image(tag="1.0.1")
     deploy_staging(run, "finlex:1.0.1")
     with live() as url:
-        result = verify_record(run, url, "finlex:1.0.1", "--passed", "probe")
+        result = verify_record(run, url, "finlex:1.0.1", "--passed", "probe, scan-gate")
     assert result.code == 0, result.err
     name = f"/finlex/staging/verified/{new.digest.removeprefix('sha256:')}"
     assert result.out.splitlines()[-2:] == [f"digest={new.digest}", f"record={name}"]
@@ -181,7 +181,7 @@ def test_staging_verifies_records_and_production_gets_that_digest(stack, product
     assert data["commit"] == COMMIT
     assert data["environment"] == "staging"
     assert data["checks"] == list(record.REQUIRED_CHECKS)
-    assert data["reported"] == ["probe"]
+    assert data["reported"] == ["probe", "scan-gate"]
     assert data["verified_at"].endswith("Z")
     assert data["task_definition"].endswith("task-definition/finlex:2")
     assert "staging verified finlex@" in result.progress

@@ -20,6 +20,7 @@ digest is what a production rollback promotes again.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ from finlex_release import deploy, images, record, tested, verify
 from finlex_release.aws import client_factory
 from finlex_release.errors import NotFoundError, ReleaseError, UsageError
 from finlex_release.waiting import Progress
+
+_CHECK = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 
 def _clients(args: argparse.Namespace, context: Any) -> Any:
@@ -173,6 +176,17 @@ def _environment_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(error.message) from None
 
 
+def _check_names(text: str) -> list[str]:
+    """One or more check names, separated by commas or spaces."""
+    names = text.replace(",", " ").split()
+    for name in names or [text]:
+        if not _CHECK.match(name):
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is not a check name (lower-case letters, digits and '-', at most 32)"
+            )
+    return names
+
+
 def _limit(text: str) -> int:
     try:
         value = int(text)
@@ -213,10 +227,12 @@ def _register_verify_record(command: Callable[..., Any], seconds: Any) -> None:
     parser.add_argument("--expected-version", help="default: the repository's version file")
     parser.add_argument(
         "--passed",
-        action="append",
+        action="extend",
+        type=_check_names,
         default=[],
         metavar="CHECK",
-        help="a check the caller ran before and saw pass (e.g. probe); recorded as reported",
+        help="checks the caller ran before and saw pass (e.g. probe; repeat, or separate by "
+        "commas or spaces); recorded as reported",
     )
     parser.add_argument(
         "--allow-http", action="store_true", help="accept a plain http:// URL (local servers)"

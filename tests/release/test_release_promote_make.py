@@ -1,0 +1,95 @@
+"""make verify-record and make promote: what the recipes pass to the tool, and
+values that would be shell code reach it as one word and are refused there."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from release_fakes import CONFIG_DIGEST, fake_docker
+
+from prereq import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
+TAG = "0123456789abcdef0123456789abcdef01234567"
+DIGEST = "sha256:" + "a" * 64
+
+
+def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The real Makefile, no AWS credentials, a docker stand-in (as test_release_make)."""
+    require_tool("make")
+    docker = fake_docker(tmp_path / "docker", CONFIG_DIGEST)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
+    command.append(f"DOCKER={docker.path}")
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def dry_run(tmp_path: Path, goal: str, *variables: str) -> str:
+    result = make(tmp_path, "-n", goal, *variables)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_promote_passes_the_digest_and_both_environments(tmp_path: Path) -> None:
+    recipe = dry_run(tmp_path, "promote", f"DIGEST={DIGEST}", "ENVIRONMENT=production")
+    assert "finlex-release promote" in recipe
+    assert "--from 'staging' --to 'production'" in recipe
+    assert f"--image 'finlex@{DIGEST}'" in recipe
+    assert "finlex-release probe" not in recipe
+    assert "is not an image tag" not in recipe  # no TAG needed: release-tag-check skipped
+
+
+def test_make_promote_of_a_tag_checks_the_tag_and_runs_under_the_probe(tmp_path: Path) -> None:
+    recipe = dry_run(tmp_path, "promote", f"TAG={TAG}", "PROBE_URL=https://finlex.example.com")
+    assert f"--image 'finlex:{TAG}'" in recipe
+    assert "finlex-release probe --url 'https://finlex.example.com' --" in recipe
+    assert "is not an image tag" in recipe  # release-tag-check ran first
+
+
+def test_make_verify_record_passes_commit_environment_and_reported_checks(tmp_path: Path) -> None:
+    recipe = dry_run(
+        tmp_path,
+        "verify-record",
+        f"TAG={TAG}",
+        "ENVIRONMENT=staging",
+        "URL=https://staging.example.com",
+        "REVISION=abc123",
+        "PASSED=probe scan-gate",
+    )
+    assert "finlex-release verify-record" in recipe
+    assert "--environment 'staging'" in recipe
+    assert f"--image 'finlex:{TAG}'" in recipe
+    assert "--commit 'abc123'" in recipe
+    assert "--passed 'probe scan-gate'" in recipe
+
+
+@pytest.mark.parametrize(
+    ("goal", "variable", "says"),
+    [
+        ("promote", "DIGEST", "digest must look like sha256"),
+        ("promote", "ENVIRONMENT", "argument --to: environment"),
+        ("promote", "PROMOTE_FROM", "argument --from: environment"),
+        ("verify-record", "ENVIRONMENT", "argument --environment: environment"),
+        ("verify-record", "PASSED", "is not a check name"),
+        ("verify-record", "DIGEST", "digest must look like sha256"),
+    ],
+)
+def test_a_value_that_is_shell_code_is_one_refused_word(
+    tmp_path: Path, goal: str, variable: str, says: str
+) -> None:
+    marker = tmp_path / "injected"
+    settings = {"TAG": TAG, "URL": "https://finlex.example.com", "DIGEST": DIGEST}
+    settings[variable] = f"x';touch {marker};'"
+    result = make(tmp_path, goal, *(f"{k}={v}" for k, v in settings.items()))
+    assert not marker.exists(), f"{variable} ran as a shell command"
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(lines) == 1, result.stderr
+    assert f"finlex-release {goal}: " in lines[0]
+    assert says in lines[0]
