@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import doctor
+from doctor import aws_access, github_variables, local_tools, terraform_rehearsal, workflows
 from prereq import require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,7 +173,7 @@ def test_ca_bundle(bin_dir: Path, env: dict[str, str], mark: str, text: str) -> 
 
 def test_old_python_is_a_cross() -> None:
     machine = doctor.Machine(env={"PATH": ""}, python=(3, 10, 12))
-    result = doctor.check_python(machine)
+    result = local_tools.check_python(machine)
     assert not result.ok
     assert "3.10.12 is older than 3.11" in result.line()
 
@@ -201,7 +202,7 @@ def test_missing_mirror(tmp_path: Path) -> None:
     (tmp_path / "opt" / "tf" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(
         parents=True
     )
-    result = doctor.check_provider_mirror(mirror_machine(tmp_path))
+    result = terraform_rehearsal.check_provider_mirror(mirror_machine(tmp_path))
     assert not result.ok
     assert result.detail.endswith("and registry.terraform.io is not reachable")
     assert "terraform providers mirror" in result.fix
@@ -210,7 +211,7 @@ def test_missing_mirror(tmp_path: Path) -> None:
 
 
 def test_no_mirror_but_the_registry_is_a_check(tmp_path: Path) -> None:
-    result = doctor.check_provider_mirror(mirror_machine(tmp_path, registry=True))
+    result = terraform_rehearsal.check_provider_mirror(mirror_machine(tmp_path, registry=True))
     assert result.ok
     assert result.detail == (
         "no mirror; registry.terraform.io answers: make rehearse downloads 5.100.0 "
@@ -220,7 +221,7 @@ def test_no_mirror_but_the_registry_is_a_check(tmp_path: Path) -> None:
 
 def test_the_registry_download_of_an_earlier_run_is_a_check(tmp_path: Path) -> None:
     plugin(tmp_path / ".cache" / "terraform-providers", "5.100.0")
-    result = doctor.check_provider_mirror(mirror_machine(tmp_path))
+    result = terraform_rehearsal.check_provider_mirror(mirror_machine(tmp_path))
     assert result.ok
     assert "5.100.0 from registry.terraform.io under the lock" in result.detail
 
@@ -230,14 +231,14 @@ def test_mirror_from_the_variable(tmp_path: Path) -> None:
     plugin(tmp_path / "m", "5.99.1")
     plugin(tmp_path / "opt" / "other", "6.0.0")  # not looked at: the variable names the mirror
     machine = mirror_machine(tmp_path, FINLEX_TF_PROVIDER_MIRROR=str(tmp_path / "m"))
-    result = doctor.check_provider_mirror(machine)
+    result = terraform_rehearsal.check_provider_mirror(machine)
     assert result.ok
     assert result.detail == f"{tmp_path / 'm'} (5.99.1, 5.100.0)"
 
 
 def test_mirror_found_two_levels_under_opt(tmp_path: Path) -> None:
     plugin(tmp_path / "opt" / "image" / "tf-mirror", "5.100.0")
-    result = doctor.check_provider_mirror(mirror_machine(tmp_path))
+    result = terraform_rehearsal.check_provider_mirror(mirror_machine(tmp_path))
     assert result.ok
     assert result.detail == f"{tmp_path / 'opt' / 'image' / 'tf-mirror'} (5.100.0)"
 
@@ -250,13 +251,15 @@ def test_mirror_named_in_the_terraform_cli_config(tmp_path: Path) -> None:
         f'    path    = "{tmp_path / "cfg-mirror"}"\n'
         '    include = ["registry.terraform.io/*/*"]\n  }\n}\n'
     )
-    result = doctor.check_provider_mirror(mirror_machine(tmp_path, TF_CLI_CONFIG_FILE=str(config)))
+    result = terraform_rehearsal.check_provider_mirror(
+        mirror_machine(tmp_path, TF_CLI_CONFIG_FILE=str(config))
+    )
     assert result.ok
     assert result.detail.startswith(str(tmp_path / "cfg-mirror"))
 
 
 def test_moto_missing_from_the_venv(tmp_path: Path) -> None:
-    result = doctor.check_moto(doctor.Machine(env={"PATH": ""}, repo=tmp_path))
+    result = terraform_rehearsal.check_moto(doctor.Machine(env={"PATH": ""}, repo=tmp_path))
     assert not result.ok
     assert "make venv" in result.fix
 
@@ -269,7 +272,7 @@ def test_aws_without_credentials_or_region(tmp_path: Path) -> None:
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
     }
-    results = {r.name: r for r in doctor.check_aws(doctor.Machine(env=env))}
+    results = {r.name: r for r in aws_access.check_aws(doctor.Machine(env=env))}
     assert not results["AWS credentials"].ok
     assert "aws sso login" in results["AWS credentials"].fix
     assert not results["AWS region"].ok
@@ -279,14 +282,14 @@ def test_aws_without_credentials_or_region(tmp_path: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_REGION": "eu-west-1",
     }
-    results = {r.name: r for r in doctor.check_aws(doctor.Machine(env=env))}
+    results = {r.name: r for r in aws_access.check_aws(doctor.Machine(env=env))}
     assert results["AWS credentials"].ok
     assert results["AWS region"].ok
     assert results["AWS region"].detail == "eu-west-1"
 
 
 def test_workflow_variables_required_and_optional() -> None:
-    found = doctor.workflow_variables(REPO)
+    found = workflows.workflow_variables(REPO)
     assert found["AWS_REGION"] is True
     assert found["AWS_DEPLOY_ROLE_ARN"] is True
     assert found["FINLEX_CLUSTER"] is False  # `|| 'finlex'`
@@ -296,7 +299,7 @@ def test_workflow_variables_required_and_optional() -> None:
 def test_workflow_variables_in_comments_do_not_count(tmp_path: Path) -> None:
     # terraform.yml's comment "GitHub passes repository variables ... through vars.X"
     # made `make doctor FOR=deploy` ask for a variable named X.
-    assert "X" not in doctor.workflow_variables(REPO)
+    assert "X" not in workflows.workflow_variables(REPO)
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     (folder / "w.yml").write_text(
@@ -305,13 +308,13 @@ def test_workflow_variables_in_comments_do_not_count(tmp_path: Path) -> None:
         "  A: ${{ vars.READ }}  # vars.AFTER_A_VALUE\n"
         "  B: '${{ vars.OPTIONAL || 1 }}'\n"
     )
-    assert doctor.workflow_variables(tmp_path) == {"READ": True, "OPTIONAL": False}
+    assert workflows.workflow_variables(tmp_path) == {"READ": True, "OPTIONAL": False}
 
 
 @pytest.mark.parametrize("workflow", ["ci.yml", "deploy.yml", "terraform.yml"])
 def test_every_variable_the_workflow_reads_is_in_the_runbook(workflow: str) -> None:
     runbook = (REPO / "docs" / "runbook.md").read_text(encoding="utf-8")
-    variables = doctor.workflow_variables(REPO, [workflow])
+    variables = workflows.workflow_variables(REPO, [workflow])
     assert variables
     missing = [name for name in variables if f"`{name}`" not in runbook]
     assert not missing, f"docs/runbook.md does not explain the repository variables {missing}"
@@ -320,7 +323,7 @@ def test_every_variable_the_workflow_reads_is_in_the_runbook(workflow: str) -> N
 def test_github_variables_through_gh(bin_dir: Path) -> None:
     script(bin_dir, "gh", 'echo \'[{"name": "AWS_REGION"}]\'\n')
     machine = doctor.Machine(env={"PATH": str(bin_dir)})
-    results = {r.name: r for r in doctor.check_github_variables(machine)}
+    results = {r.name: r for r in github_variables.check_github_variables(machine)}
     assert results["variable AWS_REGION"].ok
     assert not results["variable AWS_DEPLOY_ROLE_ARN"].ok
     assert "gh variable set AWS_DEPLOY_ROLE_ARN" in results["variable AWS_DEPLOY_ROLE_ARN"].fix
@@ -328,7 +331,7 @@ def test_github_variables_through_gh(bin_dir: Path) -> None:
 
 
 def test_github_variables_without_gh_name_what_to_set(bin_dir: Path) -> None:
-    (result,) = doctor.check_github_variables(doctor.Machine(env={"PATH": str(bin_dir)}))
+    (result,) = github_variables.check_github_variables(doctor.Machine(env={"PATH": str(bin_dir)}))
     assert not result.ok
     assert "gh not on PATH" in result.detail
     assert "AWS_DEPLOY_ROLE_ARN" in result.fix
@@ -385,8 +388,8 @@ def test_make_image_stops_before_building_without_buildkit(bin_dir: Path, tmp_pa
 def test_disk_need_depends_on_the_goal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, goals: set[str], needed: float
 ) -> None:
-    monkeypatch.setattr(doctor, "free_gb", lambda _path: 1.0)
-    result = doctor.check_repo_disk(doctor.Machine(env={"PATH": ""}, repo=tmp_path), goals)
+    monkeypatch.setattr(local_tools, "free_gb", lambda _path: 1.0)
+    result = local_tools.check_repo_disk(doctor.Machine(env={"PATH": ""}, repo=tmp_path), goals)
     assert f"needs {needed} GB" in result.detail
     assert result.ok is (needed < 1.0)
     if not result.ok:

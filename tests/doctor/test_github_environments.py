@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 import doctor
+from doctor import github_api, github_environments, report, workflows
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,7 +122,7 @@ def machine(checkout: Path, url: str, **env: str) -> doctor.Machine:
 
 
 def check(checkout: Path, github: FakeGitHub, **env: str) -> dict[str, doctor.Result]:
-    results = doctor.check_github_environments(machine(checkout, github.url, **env))
+    results = github_environments.check_github_environments(machine(checkout, github.url, **env))
     named = {r.name: r for r in results}
     assert len(named) == len(results), results
     return named
@@ -284,7 +285,7 @@ def test_refused_token_or_unknown_repository(
 def test_no_token_is_one_not_checked_line_saying_how_to_check_by_hand(
     checkout: Path, github: FakeGitHub
 ) -> None:
-    results = doctor.check_github_environments(
+    results = github_environments.check_github_environments(
         doctor.Machine(
             env={"PATH": "", "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": REPOSITORY},
             repo=checkout,
@@ -305,7 +306,7 @@ def test_no_answer_is_not_checked(checkout: Path, github: FakeGitHub) -> None:
     url = github.url
     github.server.shutdown()
     github.server.server_close()
-    (result,) = doctor.check_github_environments(machine(checkout, url))
+    (result,) = github_environments.check_github_environments(machine(checkout, url))
     assert not result.checked
     assert result.detail.startswith(f"not checked: {url} did not answer (")
     assert "check by hand in Settings -> Environments" in result.detail
@@ -313,7 +314,7 @@ def test_no_answer_is_not_checked(checkout: Path, github: FakeGitHub) -> None:
 
 def test_an_answer_that_is_not_json_is_not_checked(checkout: Path, github: FakeGitHub) -> None:
     github.routes[f"/repos/{REPOSITORY}"] = (200, b"<html>proxy login</html>")
-    (result,) = doctor.check_github_environments(machine(checkout, github.url))
+    (result,) = github_environments.check_github_environments(machine(checkout, github.url))
     assert not result.checked
     assert "did not answer" in result.detail
 
@@ -326,7 +327,7 @@ def test_token_from_gh(checkout: Path, github: FakeGitHub, tmp_path: Path) -> No
     gh.write_text('#!/bin/sh\n[ "$1 $2" = "auth token" ] && echo gho_from_gh\n')
     gh.chmod(0o755)
     env = {"PATH": str(bin_dir), "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": REPOSITORY}
-    results = doctor.check_github_environments(doctor.Machine(env=env, repo=checkout))
+    results = github_environments.check_github_environments(doctor.Machine(env=env, repo=checkout))
     assert all(r.ok and r.checked for r in results), results
     assert {auth for _, auth in github.requests} == {"Bearer gho_from_gh"}
 
@@ -338,7 +339,7 @@ def test_repository_from_the_github_origin(tmp_path: Path) -> None:
         subprocess.run([git, "init", "-q", str(folder)], check=True)
         subprocess.run([git, "-C", str(folder), "remote", "add", "origin", url], check=True)
         m = doctor.Machine(env={"PATH": str(Path(git).parent)}, repo=folder)
-        assert doctor.github_repository(m) == REPOSITORY
+        assert github_api.github_repository(m) == REPOSITORY
 
 
 @pytest.mark.parametrize(
@@ -349,7 +350,9 @@ def test_repository_from_the_github_origin(tmp_path: Path) -> None:
     ],
 )
 def test_bad_settings_of_the_check_itself(checkout: Path, env: dict[str, str], detail: str) -> None:
-    (result,) = doctor.check_github_environments(machine(checkout, "https://x.invalid", **env))
+    (result,) = github_environments.check_github_environments(
+        machine(checkout, "https://x.invalid", **env)
+    )
     assert not result.ok
     assert result.detail.startswith(detail)
     assert result.fix
@@ -364,7 +367,7 @@ def test_not_checked_fails_only_with_strict(
 ) -> None:
     unchecked = doctor.Result("GitHub environments", ("deploy",), True, "not checked: x", "", False)
     passed = doctor.Result("python", ("deploy",), True, "3.11")
-    monkeypatch.setattr(doctor, "checks", lambda m, goals: [passed, unchecked])
+    monkeypatch.setattr(report, "checks", lambda m, goals: [passed, unchecked])
     assert doctor.main(["--for", "deploy", *argv], doctor.Machine(env={})) == code
     summary = capsys.readouterr().out.splitlines()[-1]
     assert summary.startswith("1 of 2 checks passed; 1 not checked (marked ?: ")
@@ -393,13 +396,15 @@ def test_the_environment_names_are_the_workflows(workflow: str, job: str) -> Non
     import yaml
 
     parsed = yaml.safe_load((REPO / ".github" / "workflows" / workflow).read_text())
-    assert doctor.workflow_environment(REPO, workflow, job) == parsed["jobs"][job]["environment"]
+    assert workflows.workflow_environment(REPO, workflow, job) == parsed["jobs"][job]["environment"]
 
 
 def test_a_job_without_environment_is_found(checkout: Path) -> None:
     path = checkout / ".github" / "workflows" / "terraform.yml"
     path.write_text(path.read_text().replace("    environment: infrastructure\n", ""))
-    (result,) = doctor.check_github_environments(machine(checkout, "https://x.invalid"))
+    (result,) = github_environments.check_github_environments(
+        machine(checkout, "https://x.invalid")
+    )
     assert not result.ok
     assert result.detail == "terraform.yml job apply names no environment"
 
@@ -407,7 +412,7 @@ def test_a_job_without_environment_is_found(checkout: Path) -> None:
 def test_the_trusted_branch_default_is_the_roots() -> None:
     text = (REPO / "infra" / "variables.tf").read_text()
     block = text.split('variable "default_branch" {', 1)[1].split("\n}\n", 1)[0]
-    assert f'default     = "{doctor.TERRAFORM_DEFAULT_BRANCH}"' in block
+    assert f'default     = "{github_environments.TERRAFORM_DEFAULT_BRANCH}"' in block
 
 
 def test_the_environment_may_be_given_by_name(checkout: Path) -> None:
@@ -418,4 +423,4 @@ def test_the_environment_may_be_given_by_name(checkout: Path) -> None:
             "    environment:\n      name: infra-2  # with a name key\n      url: https://x\n",
         )
     )
-    assert doctor.workflow_environment(checkout, "terraform.yml", "apply") == "infra-2"
+    assert workflows.workflow_environment(checkout, "terraform.yml", "apply") == "infra-2"
