@@ -573,3 +573,87 @@ def test_the_traffic_doc_gives_the_rehearsals_defaults_and_scaled_durations() ->
     assert {"ten": 0.1}[one_in] == probe.DEFAULT_FRESH_SHARE
     (idle,) = stated(doc, r"(\d+) more connections each send a request")
     assert int(idle) == scenarios.IDLE_CONNECTIONS
+
+
+# --- docs/architecture.md: where each shared value lives ---------------------------------
+
+
+def dockerfile_uid() -> str:
+    found = re.search(r"useradd [^\n]*--uid (\d+)", (REPO / "Dockerfile").read_text())
+    assert found, "the Dockerfile creates no user with --uid"
+    return found.group(1)
+
+
+# value -> (its default, the home's file, a pattern the home's file must hold)
+SHARED_VALUES: dict[str, tuple[str, str, str]] = {
+    "port": (str(settings.Settings().port), "application/settings.py", r"port: int = "),
+    "health path": (routes.HEALTH_PATH, "application/routes.py", r"^HEALTH_PATH = "),
+    "graceful bound": (
+        str(settings.DEFAULT_GRACEFUL_TIMEOUT),
+        "application/settings.py",
+        r"^DEFAULT_GRACEFUL_TIMEOUT = ",
+    ),
+    "pre-stop delay": (
+        str(prestop_delay()),
+        "infra/modules/ecs_cluster/variables.tf",
+        r"^\s+prestop_delay\s+= ",
+    ),
+    "stop timeout": (
+        str(ecs("stop_timeout")),
+        "infra/modules/ecs_cluster/variables.tf",
+        r'^variable "stop_timeout"',
+    ),
+    "UID": (dockerfile_uid(), "Dockerfile", r"^USER "),
+    "version": ((REPO / "application" / "VERSION").read_text().strip(), "application/VERSION", ""),
+    "idle timeout": (
+        str(ecs("alb_idle_timeout")),
+        "infra/modules/ecs_cluster/variables.tf",
+        r'^variable "alb_idle_timeout"',
+    ),
+    "revision header": (routes.REVISION_HEADER, "application/routes.py", r"^REVISION_HEADER = "),
+}
+
+
+def shared_value_rows() -> dict[str, tuple[str, str, str]]:
+    text = (REPO / "docs" / "architecture.md").read_text()
+    table = text.split("<!-- shared-values:start -->", 1)[1].split("<!-- shared-values:end -->")[0]
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        name, default, home, copies = (cell.strip() for cell in line.strip("|").split(" | "))
+        rows[name] = (default.strip("`"), home, copies)
+    return rows
+
+
+def test_architecture_gives_each_shared_value_its_default_and_its_home() -> None:
+    rows = shared_value_rows()
+    assert set(rows) == set(SHARED_VALUES)
+    for name, (default, home_file, pattern) in SHARED_VALUES.items():
+        said, home, _copies = rows[name]
+        assert said == default, f"docs/architecture.md gives {name} {said}; the code: {default}"
+        assert home_file.rsplit("/", 1)[-1] in home, f"{name}: the home is {home_file}"
+        assert re.search(pattern, (REPO / home_file).read_text(), re.MULTILINE), home_file
+
+
+def test_architecture_gives_the_copies_figures_their_homes() -> None:
+    rows = shared_value_rows()
+    (drain,) = re.findall(r"the deregistration delay \(`(\d+)` s\)", rows["graceful bound"][2])
+    assert int(drain) == ecs("deregistration_delay") > settings.DEFAULT_GRACEFUL_TIMEOUT
+    (laptop,) = re.findall(
+        r"default is `(\d+)` \(`DEFAULT_PRESTOP_DELAY`", rows["pre-stop delay"][2]
+    )
+    assert int(laptop) == settings.DEFAULT_PRESTOP_DELAY
+    (user,) = re.findall(
+        r"`container_user` of the ecs_cluster module \(`([\d:]+)`\)", rows["UID"][2]
+    )
+    assert user == effective(ECS, "ecs_cluster", "container_user")
+    assert user.split(":")[0] == dockerfile_uid()
+    for name, (_default, _home, copies) in rows.items():
+        for test in re.findall(r"`(tests/[\w/]+\.py)`", copies):
+            assert (REPO / test).is_file(), f"{name}: {test} does not exist"
+
+
+def test_the_readme_docs_row_links_every_page_of_docs() -> None:
+    readme = (REPO / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| [`docs/`](docs/) |")]
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", row))
+    assert linked == {page.name for page in (REPO / "docs").glob("*.md")}
