@@ -173,7 +173,9 @@ def test_staging_verifies_records_and_production_gets_that_digest(stack, product
         result = verify_record(run, url, "finlex:1.0.1", "--passed", "probe, scan-gate")
     assert result.code == 0, result.err
     name = f"/finlex/staging/verified/{new.digest.removeprefix('sha256:')}"
-    assert result.out.splitlines()[-2:] == [f"digest={new.digest}", f"record={name}"]
+    # Only key=value lines on stdout: deploy.yml appends them to GITHUB_OUTPUT.
+    assert result.out.splitlines() == [f"digest={new.digest}", f"record={name}"]
+    assert "verified: " in result.progress
     stored = boto3.client("ssm", region_name=REGION).get_parameter(Name=name)["Parameter"]
     data = json.loads(stored["Value"])
     assert data["digest"] == new.digest

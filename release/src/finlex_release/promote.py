@@ -20,6 +20,7 @@ digest is what a production rollback promotes again.
 from __future__ import annotations
 
 import argparse
+import io
 import re
 from collections.abc import Callable
 from typing import Any
@@ -95,6 +96,9 @@ def run_verify_record(args: argparse.Namespace, context: Any) -> None:
     arn = service_runs(ecs, args.cluster, args.service, args.container_name, image)
     progress: Progress = context.progress
     progress(f"{args.cluster}/{args.service} runs {image.uri} ({arn.rsplit('/', 1)[-1]})")
+    # stdout is the record's key=value lines (deploy.yml appends them to GITHUB_OUTPUT);
+    # verify's result line goes with the progress.
+    verified = io.StringIO()
     verify.verify(
         base,
         expected,
@@ -103,8 +107,9 @@ def run_verify_record(args: argparse.Namespace, context: Any) -> None:
         allow_http=args.allow_http,
         clock=context.clock,
         progress=progress,
-        out=context.out,
+        out=verified,
     )
+    progress(verified.getvalue().strip())
     # The service may have changed while verify polled: the record is of what still runs.
     service_runs(ecs, args.cluster, args.service, args.container_name, image)
     written = record.Record(
