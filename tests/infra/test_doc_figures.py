@@ -657,3 +657,24 @@ def test_the_readme_docs_row_links_every_page_of_docs() -> None:
     (row,) = [line for line in readme.splitlines() if line.startswith("| [`docs/`](docs/) |")]
     linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", row))
     assert linked == {page.name for page in (REPO / "docs").glob("*.md")}
+
+
+def workflow_strings(value: Any) -> list[str]:
+    """Every string of a parsed workflow (comments are not in it)."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in workflow_strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in workflow_strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_the_runbook_names_every_variable_and_secret_the_workflows_read() -> None:
+    runbook = (REPO / "docs" / "runbook.md").read_text()
+    section = runbook.split("### 1.6 Connect GitHub", 1)[1].split("\n## ", 1)[0]
+    read: set[str] = set()
+    for workflow in sorted((REPO / ".github" / "workflows").glob("*.yml")):
+        for text in workflow_strings(yaml.safe_load(workflow.read_text())):
+            read.update(re.findall(r"\b(?:vars|secrets)\.([A-Z][A-Z0-9_]*)", text))
+    assert read, "the workflows read no variable"
+    missing = sorted(name for name in read if f"`{name}`" not in section)
+    assert missing == [], "the runbook's section 1.6 does not name them"
