@@ -670,11 +670,22 @@ def workflow_strings(value: Any) -> list[str]:
 
 def test_the_runbook_names_every_variable_and_secret_the_workflows_read() -> None:
     runbook = (REPO / "docs" / "runbook.md").read_text()
-    section = runbook.split("### 1.6 Connect GitHub", 1)[1].split("\n## ", 1)[0]
     read: set[str] = set()
     for workflow in sorted((REPO / ".github" / "workflows").glob("*.yml")):
         for text in workflow_strings(yaml.safe_load(workflow.read_text())):
             read.update(re.findall(r"\b(?:vars|secrets)\.([A-Z][A-Z0-9_]*)", text))
     assert read, "the workflows read no variable"
-    missing = sorted(name for name in read if f"`{name}`" not in section)
-    assert missing == [], "the runbook's section 1.6 does not name them"
+    missing = sorted(name for name in read if f"`{name}`" not in runbook)
+    assert missing == [], "the runbook (section 1.6 for a repository variable) does not name them"
+
+
+def test_every_make_target_a_doc_names_exists() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.MULTILINE))
+    for doc in [*DOCS, INFRA / "bootstrap" / "README.md"]:
+        text = doc.read_text(encoding="utf-8")
+        named = set(re.findall(r"`make ([a-z][a-z0-9-]*)", text))
+        for block in text.split("```")[1::2]:  # fenced code blocks
+            named.update(re.findall(r"^\s*make ([a-z][a-z0-9-]*)", block, re.MULTILINE))
+        unknown = sorted(named - targets)
+        assert unknown == [], f"{doc.relative_to(REPO)} names make targets the Makefile lacks"
