@@ -689,3 +689,23 @@ def test_every_make_target_a_doc_names_exists() -> None:
             named.update(re.findall(r"^\s*make ([a-z][a-z0-9-]*)", block, re.MULTILINE))
         unknown = sorted(named - targets)
         assert unknown == [], f"{doc.relative_to(REPO)} names make targets the Makefile lacks"
+
+
+def test_the_release_readme_gives_the_probe_and_verify_constants() -> None:
+    from finlex_release import probe, verify
+
+    readme = REPO / "release" / "README.md"
+    (every,) = stated(readme, r"Long runs print progress every (\d+) s")
+    assert float(every) == probe.PROGRESS_EVERY
+    grace, kill = stated(
+        readme, r"passed on after (\d+) s if it did not end by itself, and is killed (\d+) s later"
+    )
+    assert (float(grace), float(kill)) == (probe.COMMAND_GRACE, probe.COMMAND_KILL_AFTER)
+    (excerpt,) = stated(readme, r"an excerpt of its first (\d+) characters")
+    cut, errors = stated(readme, r"cut at (\d+) characters \((\d+) for errors\)")
+    assert int(excerpt) == int(cut) == verify.EXCERPT_CHARS
+    assert (
+        "4 * EXCERPT_CHARS"
+        in (REPO / "release" / "src" / "finlex_release" / "verify.py").read_text()
+    )
+    assert int(errors) == 4 * verify.EXCERPT_CHARS
