@@ -709,3 +709,8 @@ def test_the_release_readme_gives_the_probe_and_verify_constants() -> None:
         in (REPO / "release" / "src" / "finlex_release" / "verify.py").read_text()
     )
     assert int(errors) == 4 * verify.EXCERPT_CHARS
+
+
+def test_infra_readme_gives_the_state_versions_their_default_life() -> None:
+    (days,) = stated(INFRA / "README.md", r"expires old state versions after (\d+) days")
+    assert int(days) == int(default_of(INFRA / "bootstrap", "noncurrent_version_days"))
