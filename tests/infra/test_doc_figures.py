@@ -714,3 +714,21 @@ def test_the_release_readme_gives_the_probe_and_verify_constants() -> None:
 def test_infra_readme_gives_the_state_versions_their_default_life() -> None:
     (days,) = stated(INFRA / "README.md", r"expires old state versions after (\d+) days")
     assert int(days) == int(default_of(INFRA / "bootstrap", "noncurrent_version_days"))
+
+
+def test_the_stop_while_routed_figures_are_the_tests_settings() -> None:
+    """The README and the ECS module's README quote the HAProxy test's settings."""
+    import importlib.util
+
+    path = REPO / "tests" / "application" / "test_stop_while_routed.py"
+    spec = importlib.util.spec_from_file_location("stop_while_routed_settings", path)
+    assert spec, path
+    assert spec.loader, path
+    routed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(routed)
+    expected = (str(routed.CHECK_INTER_MS), str(routed.CHECK_FALL), str(routed.RATE))
+    for doc in (REPO / "README.md", ECS / "README.md"):
+        said = stated(doc, r"checks every (\d+) ms, (\d+) to fail, no retries, (\d+) requests/s")
+        assert said == expected, doc.relative_to(REPO)
+    (delay,) = stated(REPO / "README.md", r"0 of \d+ with a (\d+) s delay")
+    assert int(delay) == routed.PRESTOP_DELAY
