@@ -732,3 +732,23 @@ def test_the_stop_while_routed_figures_are_the_tests_settings() -> None:
         assert said == expected, doc.relative_to(REPO)
     (delay,) = stated(REPO / "README.md", r"0 of \d+ with a (\d+) s delay")
     assert int(delay) == routed.PRESTOP_DELAY
+
+
+def test_the_scan_docs_give_the_gates_threshold_and_the_allowlists_limit() -> None:
+    from finlex_release import allowlist, cli
+
+    scan_gate = vars(cli.build_parser().parse_args(MINIMAL_ARGV["scan-gate"]))
+    supply = REPO / "docs" / "supply-chain.md"
+    (threshold,) = stated(supply, r"findings at or above (\w+) not allowlisted")
+    assert threshold == scan_gate["threshold"]
+    release = (REPO / "release" / "README.md").read_text()
+    (said_threshold, said_unknown) = re.findall(
+        r"^\| `--(?:threshold|unknown-severity-as)` \| `(\w+)` \|", release, re.MULTILINE
+    )
+    assert (said_threshold, said_unknown) == (
+        scan_gate["threshold"],
+        scan_gate["unknown_severity_as"],
+    )
+    (apart,) = stated(supply, r"`added` and `expires`, at most (\d+) days apart")
+    (after,) = stated(REPO / "release" / "README.md", r"# at most (\d+) days after added")
+    assert int(apart) == int(after) == allowlist.MAX_DAYS
