@@ -752,3 +752,27 @@ def test_the_scan_docs_give_the_gates_threshold_and_the_allowlists_limit() -> No
     (apart,) = stated(supply, r"`added` and `expires`, at most (\d+) days apart")
     (after,) = stated(REPO / "release" / "README.md", r"# at most (\d+) days after added")
     assert int(apart) == int(after) == allowlist.MAX_DAYS
+
+
+def locked_version(package: str) -> str:
+    lock = (REPO / "requirements" / "app.lock").read_text()
+    found = re.search(rf"^{package}==([\w.]+) ", lock, re.MULTILINE)
+    assert found, f"requirements/app.lock pins no {package}"
+    return found.group(1)
+
+
+def test_docs_give_the_server_python_and_flask_versions_the_code_pins() -> None:
+    performance = REPO / "docs" / "performance.md"
+    granian, flask = stated(performance, r"Granian (\d+\.\d+\.\d+), Flask (\d+\.\d+\.\d+)")
+    assert (granian, flask) == (locked_version("granian"), locked_version("flask"))
+    shipped = set(re.findall(r"Granian (\d+\.\d+) as shipped", prose(performance)))
+    assert shipped == {granian.rsplit(".", 1)[0]}
+    release = (REPO / "release" / "pyproject.toml").read_text()
+    required = re.search(r'requires-python = ">=(\d+\.\d+)"', release)
+    assert required, "release/pyproject.toml names no requires-python"
+    mypy = re.search(r'^python_version = "(\d+\.\d+)"', (REPO / "pyproject.toml").read_text(), re.M)
+    assert mypy, "pyproject.toml names no python_version"
+    said = set()
+    for doc in DOCS:
+        said.update(re.findall(r"Python (\d+\.\d+)\+", prose(doc)))
+    assert said == {required.group(1)} == {mypy.group(1)}
