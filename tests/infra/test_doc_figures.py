@@ -776,3 +776,15 @@ def test_docs_give_the_server_python_and_flask_versions_the_code_pins() -> None:
     for doc in DOCS:
         said.update(re.findall(r"Python (\d+\.\d+)\+", prose(doc)))
     assert said == {required.group(1)} == {mypy.group(1)}
+
+
+def test_the_runbook_gives_the_pipelines_sessions_their_length() -> None:
+    from finlex_release import deploy
+
+    (hours,) = stated(REPO / "docs" / "runbook.md", r"through OIDC \((\w+) hour at most\)")
+    module = INFRA / "modules" / "github_oidc"
+    longest = int(default_of(module, "max_session_duration"))
+    assert "max_session_duration" not in labelled(INFRA, "module")["github_oidc"]
+    assert {"one": 3600}[hours] == longest
+    # A deploy follows ECS within its session.
+    assert longest > deploy.DEFAULT_TIMEOUT
