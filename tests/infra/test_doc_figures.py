@@ -22,6 +22,7 @@ import yaml
 import routes
 import settings
 from infra_hcl import INFRA, MONITORING, default_of, expr, labelled, locals_of
+from infra_hcl import resources as resources_of
 
 REPO = Path(__file__).resolve().parents[2]
 ECS = INFRA / "modules" / "ecs_cluster"
@@ -788,3 +789,15 @@ def test_the_runbook_gives_the_pipelines_sessions_their_length() -> None:
     assert {"one": 3600}[hours] == longest
     # A deploy follows ECS within its session.
     assert longest > deploy.DEFAULT_TIMEOUT
+
+
+def test_docs_count_the_alarms_the_module_creates() -> None:
+    alarms = [
+        name for name in resources_of(MONITORING) if name.startswith("aws_cloudwatch_metric_alarm.")
+    ]
+    assert len(alarms) == len(alarm_names())
+    (runbook,) = stated(
+        REPO / "docs" / "runbook.md", r"creates (\w+) CloudWatch alarms on the service"
+    )
+    (cost,) = stated(INFRA / "README.md", r"\| (\d+) alarms reading \d+ metrics")
+    assert {"seven": 7}.get(runbook) == int(cost) == len(alarms)
