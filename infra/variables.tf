@@ -212,6 +212,11 @@ variable "secrets" {
     condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:[0-9]{12}:parameter/|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)[^*?]+$", arn))])
     error_message = "secrets values must be exact ARNs of an SSM parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf), without wildcards."
   }
+
+  validation {
+    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:[^:]+:(ssm|secretsmanager):${var.aws_region}:[0-9]{12}:(parameter/${var.name}/|secret:${var.name}/)", arn))])
+    error_message = "secrets values must be in aws_region and named under the service's name (the SSM parameter /NAME/..., the secret NAME/...): the permissions boundary of the service's roles (modules/github_oidc) lets the execution role read no other."
+  }
 }
 
 variable "secrets_kms_key_arn" {

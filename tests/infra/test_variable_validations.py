@@ -380,7 +380,21 @@ def test_root_secrets_rules(root_plan) -> None:
     example = INFRA / "examples" / "quickstart-default-vpc.tfvars"
     code, output = root_plan.plan({"secrets": {"FINLEX_API_KEY": PARAMETER}}, var_files=(example,))
     assert code == 0, output
-    for bad in ({"api_key": PARAMETER}, {"FINLEX_API_KEY": "arn:aws:ssm:us-east-1:1:parameter/*"}):
+    outside = {
+        "another prefix": "arn:aws:ssm:us-east-1:123456789012:parameter/other/api-key",
+        "another region": "arn:aws:ssm:eu-west-1:123456789012:parameter/finlex/api-key",
+        "a secret outside": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+    }
+    for bad in (
+        {"api_key": PARAMETER},
+        {"FINLEX_API_KEY": "arn:aws:ssm:us-east-1:1:parameter/*"},
+        *({"FINLEX_API_KEY": arn} for arn in outside.values()),
+    ):
         code, output = root_plan.plan({"secrets": bad}, var_files=(example,))
         assert code != 0, bad
         assert 'variable "secrets"' in output, output
+    for arn in outside.values():
+        code, output = root_plan.plan({"secrets": {"FINLEX_API_KEY": arn}}, var_files=(example,))
+        assert "permissions boundary" in " ".join(output.replace("│", " ").split()), output
+    code, output = root_plan.plan({"secrets": {"DB": SECRET_ARN}}, var_files=(example,))
+    assert code == 0, output

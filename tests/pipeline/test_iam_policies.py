@@ -403,6 +403,8 @@ PINNED: dict[str, dict[str, list[str]]] = {
             "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
         ],
         "WriteTheServiceLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "ReadTheServiceSecrets": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
+        "DecryptTheServiceSecretsThroughTheirService": ["kms:Decrypt"],
     },
     "terraform_apply": {
         **STATE,
@@ -705,6 +707,8 @@ def test_kms_keys_are_granted_only_when_set_and_only_through_their_service(
     assert sorted(kms_reads) == sorted(
         PINNED["terraform_read"]["KmsFinlexKeyMetadata"] + ["kms:ListAliases"]
     )
+    # The service roles decrypt their secrets through SSM or Secrets Manager, in both variants.
+    assert_boundary_decrypts_secrets_only(plain.pop("service_role_boundary"))
     assert "kms:" not in json.dumps(plain)
     kms = documents(plan, "kms")
     (state,) = statements_of(kms["state_read"], "StateKmsKeyDecryptThroughS3")
@@ -713,9 +717,30 @@ def test_kms_keys_are_granted_only_when_set_and_only_through_their_service(
     (ecr,) = statements_of(kms["terraform_apply"], "EcrKmsKeyGrantsThroughEcr")
     assert as_list(ecr["Resource"]) == [ECR_KEY]
     assert ecr["Condition"] == {"StringEquals": {"kms:ViaService": f"ecr.{REGION}.amazonaws.com"}}
-    # The deploy role and the boundary (the service's roles) never need a key:
-    # ECR encrypts and decrypts pushes and pulls through its own grant.
-    assert "kms:" not in json.dumps(kms["deploy"]) + json.dumps(kms["service_role_boundary"])
+    # The deploy role never needs a key: ECR encrypts and decrypts pushes and
+    # pulls through its own grant. The boundary (the service's roles) lets the
+    # execution role decrypt its secrets through SSM or Secrets Manager only.
+    assert "kms:" not in json.dumps(kms["deploy"])
+    assert_boundary_decrypts_secrets_only(kms["service_role_boundary"])
+
+
+def assert_boundary_decrypts_secrets_only(boundary: dict[str, Any]) -> None:
+    """The boundary's one KMS statement: Decrypt through SSM or Secrets Manager, for the
+    secrets under the project's prefix (modules/ecs_cluster's secrets)."""
+    (decrypt,) = statements_of(boundary, "DecryptTheServiceSecretsThroughTheirService")
+    (test,) = decrypt["Condition"]
+    assert test == "StringEquals"
+    assert sorted(as_list(decrypt["Condition"][test]["kms:ViaService"])) == [
+        f"secretsmanager.{REGION}.amazonaws.com", f"ssm.{REGION}.amazonaws.com",
+    ]  # fmt: skip
+    assert list(decrypt["Condition"][test]) == ["kms:ViaService"]
+    others = [s for s in boundary["Statement"] if s is not decrypt]
+    assert "kms:" not in json.dumps(others)
+    (secrets,) = statements_of(boundary, "ReadTheServiceSecrets")
+    assert sorted(as_list(secrets["Resource"])) == [
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/*",
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{PREFIX}/*",
+    ]
 
 
 TRUSTED_SUBJECTS = {

@@ -463,8 +463,9 @@ resource "aws_iam_role_policy" "terraform_plan_state" {
 }
 
 # --- the boundary of every role the apply role creates or changes -------------
-# What the service's own roles may ever do: the execution role pulls the image
-# and writes the container's logs; the task role (the app) calls no AWS API.
+# What the service's own roles may ever do: the execution role pulls the image,
+# writes the container's logs and reads the container's secrets under the
+# project's prefix; the task role (the app) calls no AWS API.
 # A role that the apply role makes can do no more than this, whatever policy
 # it is given. Widening it is an administrator's change.
 
@@ -489,6 +490,32 @@ data "aws_iam_policy_document" "service_role_boundary" {
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*:log-stream:*"]
+  }
+
+  # The container's secrets (modules/ecs_cluster's secrets), named under the
+  # project's prefix; the execution role's own policy names their exact ARNs.
+  # ECS reads them with the execution role when a task starts.
+  statement {
+    sid     = "ReadTheServiceSecrets"
+    effect  = "Allow"
+    actions = ["ssm:GetParameters", "secretsmanager:GetSecretValue"]
+    resources = [
+      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${local.p}/*",
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${local.p}/*",
+    ]
+  }
+
+  statement {
+    sid       = "DecryptTheServiceSecretsThroughTheirService"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = ["${local.arn_kms}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com", "secretsmanager.${local.region}.amazonaws.com"]
+    }
   }
 }
 
