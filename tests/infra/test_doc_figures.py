@@ -21,12 +21,10 @@ import yaml
 
 import routes
 import settings
-from infra_hcl import INFRA, MONITORING, default_of, expr, labelled, locals_of
+from infra_hcl import ECR, ECS, INFRA, MONITORING, default_of, expr, labelled, locals_of
 from infra_hcl import resources as resources_of
 
 REPO = Path(__file__).resolve().parents[2]
-ECS = INFRA / "modules" / "ecs_cluster"
-ECR = INFRA / "modules" / "ecr"
 DOCS = [
     REPO / "README.md",
     INFRA / "README.md",
