@@ -799,3 +799,29 @@ def test_docs_count_the_alarms_the_module_creates() -> None:
     )
     (cost,) = stated(INFRA / "README.md", r"\| (\d+) alarms reading \d+ metrics")
     assert {"seven": 7}.get(runbook) == int(cost) == len(alarms)
+
+
+CODE_HOMES = ("application", "release/src", "tools", "bench", "tests", "infra", ".github", ".ci")
+CODE_FILES = ("Makefile", "Dockerfile")
+
+
+def test_every_finlex_variable_a_doc_names_is_read_somewhere() -> None:
+    named: set[str] = set()
+    for doc in DOCS:
+        named.update(
+            re.findall(r"\bFINLEX_[A-Z][A-Z0-9_]*[A-Z0-9]", doc.read_text(encoding="utf-8"))
+        )
+    sources = [REPO / name for name in CODE_FILES]
+    for home in CODE_HOMES:
+        sources += [
+            path
+            for path in (REPO / home).rglob("*")
+            if path.is_file()
+            and path.suffix in {".py", ".sh", ".tf", ".yml", ".hcl", ""}
+            and not {"__pycache__", ".terraform"} & set(path.parts)
+            and path.stat().st_size < 1_000_000  # sources, not a provider binary
+            and path != Path(__file__).resolve()
+        ]
+    code = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in sources)
+    unknown = sorted(name for name in named if not re.search(rf"\b{name}\b", code))
+    assert unknown == [], "the docs name variables no code reads"
