@@ -825,3 +825,19 @@ def test_every_finlex_variable_a_doc_names_is_read_somewhere() -> None:
     code = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in sources)
     unknown = sorted(name for name in named if not re.search(rf"\b{name}\b", code))
     assert unknown == [], "the docs name variables no code reads"
+
+
+def test_docs_give_the_rolling_deploys_bounds_the_service_has() -> None:
+    service = resources_of(ECS)["aws_ecs_service.this"]
+    bounds = (
+        str(service["deployment_minimum_healthy_percent"]),
+        str(service["deployment_maximum_percent"]),
+    )
+    patterns = {
+        INFRA / "README.md": r"min (\d+)% / max (\d+)%",
+        ECS / "README.md": r"minimum (\d+) % / maximum (\d+) % healthy",
+        REPO / "docs" / "architecture.md": r"\((\d+) % minimum, (\d+) % maximum\)",
+        REPO / "docs" / "traffic.md": r"minimum healthy (\d+) %, maximum (\d+) %",
+    }
+    for doc, pattern in patterns.items():
+        assert stated(doc, pattern) == bounds, doc.relative_to(REPO)
