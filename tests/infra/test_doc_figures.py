@@ -841,3 +841,27 @@ def test_docs_give_the_rolling_deploys_bounds_the_service_has() -> None:
     }
     for doc, pattern in patterns.items():
         assert stated(doc, pattern) == bounds, doc.relative_to(REPO)
+
+
+def test_the_runbook_gives_the_longest_deployment_alarm_window() -> None:
+    alarms = resources_of(MONITORING)
+    windows = []
+    for key in deployment_alarm_keys():
+        periods = alarms[f"aws_cloudwatch_metric_alarm.{key}"]["evaluation_periods"]
+        if isinstance(periods, str):  # a variable: its root default
+            name = re.fullmatch(r"\$\{var\.(\w+)\}", periods)
+            assert name, periods
+            periods = effective(MONITORING, "monitoring", name.group(1))
+        windows.append(int(periods))
+    said = stated(
+        REPO / "docs" / "runbook.md",
+        r"the longest deployment-alarm window is (\d+) minutes \(p99 and 5xx rate: (\d+) periods "
+        r"of (\d+) s\)",
+    )
+    periods = {
+        int(body["period"])
+        for address, body in alarms.items()
+        if address.startswith("aws_cloudwatch_metric_alarm.") and "period" in body
+    }
+    assert len(periods) == 1, "the runbook says all alarms evaluate one period length"
+    assert [int(figure) for figure in said] == [max(windows), max(windows), *periods]
