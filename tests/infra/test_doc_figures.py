@@ -865,3 +865,24 @@ def test_the_runbook_gives_the_longest_deployment_alarm_window() -> None:
     }
     assert len(periods) == 1, "the runbook says all alarms evaluate one period length"
     assert [int(figure) for figure in said] == [max(windows), max(windows), *periods]
+
+
+def test_the_rehearsal_doc_has_a_row_for_every_step() -> None:
+    """Each step the rehearsal runs under a fixed name has its row in the steps table."""
+    tree = ast.parse((REPO / "tools" / "rehearse" / "steps.py").read_text())
+    named = {
+        node.elts[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Tuple)
+        and len(node.elts) == 2
+        and isinstance(node.elts[0], ast.Constant)
+        and isinstance(node.elts[0].value, str)
+        and isinstance(node.elts[1], ast.Attribute)
+        and isinstance(node.elts[1].value, ast.Name)
+        and node.elts[1].value.id == "self"
+    }
+    assert len(named) >= 10, named
+    text = (REPO / "docs" / "rehearsal.md").read_text()
+    table = text.split("| step | what runs |", 1)[1].split("\n\n", 1)[0]
+    rows = set(re.findall(r"^\| ([^|]+?) \|", table, re.MULTILINE))
+    assert sorted(named - rows) == []
