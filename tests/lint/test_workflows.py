@@ -220,14 +220,24 @@ def test_deploy_concurrency_never_cancels_a_rollout() -> None:
     assert "${{" not in concurrency["group"], "one fixed group for every deploy"
 
 
+def make_targets(job: dict[str, Any]) -> list[str]:
+    return [m["target"] for s in steps(job) if "run" in s for m in MAKE_TARGET.finditer(s["run"])]
+
+
 def test_deploy_pushes_the_tested_image_then_gates_deploys_verifies() -> None:
-    (job,) = [j for j in jobs(WORKFLOW_DIR / "deploy.yml").values() if assumes_aws_role(j)]
-    targets = [
-        m["target"] for s in steps(job) if "run" in s for m in MAKE_TARGET.finditer(s["run"])
-    ]
+    job = jobs(WORKFLOW_DIR / "deploy.yml")["release"]
+    targets = make_targets(job)
     # No `make image` here: the image is the one CI built and tested, checked by its ID.
     # First the release toolchain alone (finlex-release, requirements/release.lock).
-    assert targets == ["release-venv", "image-load", "push", "scan-gate", "deploy", "verify"]
+    # verify-record runs verify's checks, then writes the verification record.
+    assert targets == [
+        "release-venv",
+        "image-load",
+        "push",
+        "scan-gate",
+        "deploy",
+        "verify-record",
+    ]
     credentials_at = next(
         i for i, s in enumerate(steps(job)) if "configure-aws-credentials" in str(s.get("uses"))
     )
@@ -238,7 +248,7 @@ def test_deploy_pushes_the_tested_image_then_gates_deploys_verifies() -> None:
 def test_deploy_receives_the_image_ci_tested_by_id() -> None:
     deploy = jobs(WORKFLOW_DIR / "deploy.yml")
     assert deploy["ci"]["with"]["release-tag"] == "${{ github.sha }}"
-    (job,) = [j for j in deploy.values() if assumes_aws_role(j)]
+    job = deploy["release"]
     download = [s for s in steps(job) if "actions/download-artifact" in str(s.get("uses", ""))]
     assert len(download) == 1
     assert download[0]["with"]["name"] == "finlex-image"
@@ -268,6 +278,40 @@ def test_deploy_receives_the_image_ci_tested_by_id() -> None:
     )
     assert upload["with"]["path"] == "finlex-image.tar"
     assert test_job["env"]["FINLEX_IMAGE_TAG"] == "${{ inputs.release-tag || 'ci' }}"
+
+
+SKIP_STAGING = "vars.FINLEX_SKIP_STAGING == 'true'"
+
+
+def test_deploy_goes_to_staging_then_production_promotes_that_digest() -> None:
+    """Issue 18: one digest, verified in staging, promoted to production behind its
+    reviewers; FINLEX_SKIP_STAGING keeps the one-environment path (production first)."""
+    deploy = jobs(WORKFLOW_DIR / "deploy.yml")
+    # `release` deploys to the first environment, `deploy` promotes to production.
+    first, production = deploy["release"], deploy["deploy"]
+    first_environment = f"${{{{ {SKIP_STAGING} && 'production' || 'staging' }}}}"
+    assert first["environment"] == first_environment
+    assert first["env"]["ENVIRONMENT"] == first_environment  # whose record it writes
+    record = next(s for s in steps(first) if "verify-record" in str(s.get("run", "")))
+    assert record["id"] == "record"
+    assert record["run"].startswith("make --silent verify-record ")
+    assert "PASSED=probe" in record["run"]
+    assert record["run"].endswith('>> "$GITHUB_OUTPUT"')
+    assert first["outputs"]["digest"] == "${{ steps.record.outputs.digest }}"
+
+    assert production["if"] == "vars.FINLEX_SKIP_STAGING != 'true'"
+    assert production["environment"] == "production"
+    assert "release" in production["needs"]
+    assert production["env"]["DIGEST"] == "${{ needs.release.outputs.digest }}"
+    assert production["env"]["ENVIRONMENT"] == "production"
+    assert production["env"]["PROMOTE_FROM"] == "staging"
+    # Nothing is built, loaded or pushed for production: the digest staging verified.
+    assert make_targets(production) == ["release-venv", "promote", "verify-record"]
+    uses = [str(s.get("uses", "")) for s in steps(production)]
+    assert not any("download-artifact" in use for use in uses)
+    promote = next(s for s in steps(production) if "make promote" in str(s.get("run", "")))
+    assert 'DIGEST="$DIGEST"' in promote["run"]
+    assert 'PROBE_URL="$URL"' in promote["run"]
 
 
 def _load_ci() -> dict[str, Any]:

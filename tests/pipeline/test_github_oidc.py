@@ -593,6 +593,7 @@ def test_plan_and_drift_jobs_run_outside_any_environment() -> None:
     production = module_variables()["deploy_environment"]["default"]
     assert deploy["jobs"]["deploy"]["environment"] == production
     # Every job that asks for an OIDC token is one of these four.
-    for doc, names in ((workflow, {"plan", "apply", "drift"}), (deploy, {"deploy"})):
+    # deploy.yml: release (staging, or production alone) and deploy (production's promote).
+    for doc, names in ((workflow, {"plan", "apply", "drift"}), (deploy, {"release", "deploy"})):
         asking = {n for n, job in doc["jobs"].items() if "id-token" in job.get("permissions", {})}
         assert asking == names

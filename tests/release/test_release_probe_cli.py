@@ -325,7 +325,9 @@ def test_the_deploy_job_probes_the_public_url_during_the_deploy() -> None:
     import yaml
 
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
-    job = workflow["jobs"]["deploy"]
-    (step,) = [s for s in job["steps"] if "make deploy" in s.get("run", "")]
-    assert 'PROBE_URL="$URL"' in step["run"]
-    assert job["env"]["URL"] == "${{ vars.FINLEX_URL }}"  # the public URL make verify polls
+    # release: the first environment's deploy; deploy: production's promote.
+    for name, target in (("release", "make deploy"), ("deploy", "make promote")):
+        job = workflow["jobs"][name]
+        (step,) = [s for s in job["steps"] if target in s.get("run", "")]
+        assert 'PROBE_URL="$URL"' in step["run"], name
+        assert job["env"]["URL"] == "${{ vars.FINLEX_URL }}"  # the environment's public URL
