@@ -886,3 +886,13 @@ def test_the_rehearsal_doc_has_a_row_for_every_step() -> None:
     table = text.split("| step | what runs |", 1)[1].split("\n\n", 1)[0]
     rows = set(re.findall(r"^\| ([^|]+?) \|", table, re.MULTILINE))
     assert sorted(named - rows) == []
+
+
+def test_architecture_names_each_deploy_job_step_in_the_workflows_order() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
+    text = prose(REPO / "docs" / "architecture.md")
+    for number, job in ((3, "release"), (4, "deploy")):
+        runs = [step.get("run", "") for step in workflow["jobs"][job]["steps"]]
+        targets = [t for run in runs for t in re.findall(r"\bmake (?:--\S+ )*([a-z][a-z-]*)", run)]
+        step = text.split(f" {number}. **Job `{job}`", 1)[1].split(f" {number + 1}. **", 1)[0]
+        assert re.findall(r"`make ([a-z][a-z-]*)", step) == targets, f"step {number}, job {job}"
