@@ -896,3 +896,11 @@ def test_architecture_names_each_deploy_job_step_in_the_workflows_order() -> Non
         targets = [t for run in runs for t in re.findall(r"\bmake (?:--\S+ )*([a-z][a-z-]*)", run)]
         step = text.split(f" {number}. **Job `{job}`", 1)[1].split(f" {number + 1}. **", 1)[0]
         assert re.findall(r"`make ([a-z][a-z-]*)", step) == targets, f"step {number}, job {job}"
+
+
+def test_the_readme_names_every_make_target_the_deploy_workflow_runs() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
+    runs = [text for text in workflow_strings(workflow["jobs"]) if "make " in text]
+    targets = {t for run in runs for t in re.findall(r"\bmake (?:--\S+ )*([a-z][a-z-]*)", run)}
+    readme = (REPO / "README.md").read_text()
+    assert sorted(t for t in targets if f"`make {t}`" not in readme) == []
