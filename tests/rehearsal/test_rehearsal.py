@@ -155,6 +155,19 @@ def test_each_role_made_calls_none_denied_and_every_grant_called_or_listed(
     assert re.search(r"✔ roles: 0 denied, every grant called or listed .*every grant", full)
 
 
+def test_a_secret_is_resolved_into_the_task_definition_and_read_as_ecs_reads_it(
+    full: str,
+) -> None:
+    assert re.search(
+        r"✔ secret: resolved into the task definition .*FINLEX_API_KEY <- "
+        r"arn:aws:ssm:us-east-1:\d{12}:parameter/finlex/api-key in finlex:\d+, finlex:\d+; "
+        r"the execution role reads it \(gate: ReadSecretParameters; "
+        r"boundary: ReadTheServiceSecrets\), not /finlex/\S+; "
+        r"the value in no state, plan or log \(\d+ searched\)",
+        full,
+    ), full
+
+
 def test_plan_after_deploy_is_empty(full: str) -> None:
     assert re.search(r"✔ plan after deploy is empty .*exit 0", full)
 

@@ -9,6 +9,7 @@ apart from those and the bootstrap, so that "nothing is left" is a reading.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,37 @@ def private_network(url: str) -> Network:
 
 def bucket(url: str, name: str) -> None:
     client(url, "s3").create_bucket(Bucket=name)
+
+
+def secret_parameter(url: str, name: str) -> tuple[str, str]:
+    """(ARN, value) of a new SecureString parameter, as an operator adds a secret.
+
+    The value is random and lives in the account only: the rehearsal passes the
+    ARN to Terraform, and looks for the value where it must never appear.
+    """
+    value = secrets.token_urlsafe(24)
+    ssm = client(url, "ssm")
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString")
+    return str(ssm.get_parameter(Name=name)["Parameter"]["ARN"]), value
+
+
+def task_definition(url: str, revision: str) -> dict[str, Any]:
+    """The task definition ECS holds for `revision` (family:revision or ARN)."""
+    found = client(url, "ecs").describe_task_definition(taskDefinition=revision)
+    return dict(found["taskDefinition"])
+
+
+def permissions_boundary(url: str, role_name: str) -> dict[str, Any] | None:
+    """The policy document of a role's permissions boundary, at its default version."""
+    iam = client(url, "iam")
+    boundary = iam.get_role(RoleName=role_name)["Role"].get("PermissionsBoundary")
+    if not boundary:
+        return None
+    arn = str(boundary["PermissionsBoundaryArn"])
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return _document(
+        iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    )
 
 
 def leftovers(url: str, keep_buckets: set[str], keep_users: set[str]) -> list[str]:
@@ -173,6 +205,21 @@ class Session:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_SESSION_TOKEN": self.token,
         }
+
+
+def session_client(url: str, service: str, session: Session) -> Any:
+    """A boto3 client of `service` with `session`'s credentials, trying each call once."""
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=session.access_key,
+        aws_secret_access_key=session.secret_key,
+        aws_session_token=session.token,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
 
 
 def assume(url: str, role_arn: str, session_name: str) -> Session:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
+
 import tfplan
-from iamsim.evaluate import Decision
+from iamsim.evaluate import Decision, Request, evaluate
 from rehearse import account, emulator, grants, image
 from rehearse.account import Session
 from rehearse.emulator import Emulator
@@ -56,7 +58,12 @@ PIPELINE = "github_oidc"  # the module of the pipeline's roles
 SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
 # The checks after the applies, in the order they run (--checks picks some).
-CHECKS = ("release", "plan", "replace", "planfile", "broken", "destroy")
+CHECKS = ("release", "secret", "plan", "replace", "planfile", "broken", "destroy")
+# secret: one SSM parameter passed as a secret (-var=secrets), read as the ECS agent reads it.
+SECRET_NAME = "FINLEX_API_KEY"  # noqa: S105 - a variable's name, not a password
+SECRET_PARAMETER = "/finlex/api-key"  # noqa: S105 - a parameter's name
+UNMAPPED_PARAMETER = "/finlex/not-a-secret-of-the-service"
+TASK_DEFINITION = "module.ecs_cluster.aws_ecs_task_definition.this"
 # planfile: the reviewed change, a plan made beside it, and the out-of-band drift.
 TFPLAN = Path(__file__).resolve().parents[1] / "tfplan.py"
 LOG_GROUP = "module.ecs_cluster.aws_cloudwatch_log_group.this"
@@ -241,6 +248,7 @@ class Rehearsal:
         # even when an earlier one failed (a broken policy hides no broken plan).
         checks: dict[str, list[tuple[str, Callable[[], Any]]]] = {
             "release": [("release: under the deploy role", self.release)],
+            "secret": [("secret: resolved into the task definition", self.secret_resolved)],
             "plan": [("plan after deploy is empty", self.plan_is_empty)],
             "replace": [
                 ("create_before_destroy: plans", self.replacement_plans),
@@ -339,6 +347,11 @@ class Rehearsal:
         self.zone_id = account.hosted_zone(self.account.url, "example.com")
         account.bucket(self.account.url, LOGS_BUCKET)
         self.network = account.private_network(self.account.url)
+        # A secret as an operator adds one (docs/runbook.md): the parameter first, then its ARN.
+        self.secret_arn, self._secret_value = account.secret_parameter(
+            self.account.url, SECRET_PARAMETER
+        )
+        self.unmapped_arn, _ = account.secret_parameter(self.account.url, UNMAPPED_PARAMETER)
         return f"{self.copy.name}/ + emulator_override.tf; hosted zone {self.zone_id}"
 
     def validate(self) -> str:
@@ -371,6 +384,7 @@ class Rehearsal:
     def example_vars(self, example: Path) -> list[str]:
         args = [f"-var-file={self.copy / 'examples' / example.name}"]
         args.append(f"-var=hosted_zone_id={self.zone_id}")
+        args.append(f"-var=secrets={json.dumps({SECRET_NAME: self.secret_arn})}")
         if "vpc_id" in example.read_text() and "private" in example.stem:
             net = self.network
             args += [
@@ -502,6 +516,92 @@ class Rehearsal:
             "scan-gate blocked, then passed with the finding allowlisted; "
             f"deployed 2 releases; rolled back to {running}"
         )
+
+    # --- secret: what ECS resolves when a task starts ----------------------------------
+
+    def secret_resolved(self) -> str:
+        """The secret's ARN in Terraform's and the running revision; its read as ECS makes it.
+
+        moto starts no task, so nothing reads the secret by itself: the
+        administrator assumes the execution role (the gate checks no trust
+        policy for it) and calls ssm:GetParameters on the task definition's
+        valueFrom, as the ECS agent does, through the gate. The gate applies the
+        role's identity policy only; its permissions boundary is evaluated here
+        on its document, and the KMS decryption SSM makes is not modelled.
+        """
+        revisions = [self._state_value(TASK_DEFINITION, "arn")]
+        revisions.append(account.running_revision(self.account.url, "finlex", "finlex"))
+        expected = [{"name": SECRET_NAME, "valueFrom": self.secret_arn}]
+        for revision in revisions:
+            definition = account.task_definition(self.account.url, revision)
+            (container,) = definition["containerDefinitions"]
+            if container.get("secrets") != expected:
+                raise StepError(f"{revision}: secrets {container.get('secrets')}, not {expected}")
+            if SECRET_NAME in {item["name"] for item in container.get("environment", [])}:
+                raise StepError(f"{revision}: {SECRET_NAME} is also a plain variable")
+        role_arn = str(definition["executionRoleArn"])
+        agent = account.assume(self.account.url, role_arn, "ecs-agent")
+        allowed_by = self._agent_reads(agent)
+        boundary = self._boundary_allows(role_arn)
+        places = self._value_nowhere()
+        names = ", ".join(r.rsplit("/", 1)[-1] for r in dict.fromkeys(revisions))
+        return (
+            f"{SECRET_NAME} <- {self.secret_arn} in {names}; the execution role reads it "
+            f"(gate: {allowed_by}; boundary: {boundary}), not {UNMAPPED_PARAMETER}; "
+            f"the value in no state, plan or log ({places} searched)"
+        )
+
+    def _agent_reads(self, agent: Session) -> str:
+        """The ECS agent's read of the secret and of a parameter it was not given."""
+        ssm = account.session_client(self.account.url, "ssm", agent)
+        first = len(self.account.gate.records())
+        got = ssm.get_parameters(Names=[self.secret_arn], WithDecryption=True)["Parameters"]
+        if [item["Value"] for item in got] != [self._secret_value]:
+            raise StepError(f"the execution role read {len(got)} parameters, not the secret")
+        made = [r for r in self.account.gate.records()[first:] if r.principal == agent.role_arn]
+        if not made or made[-1].denied:
+            raise StepError("the gate did not record the execution role's read as allowed")
+        record = made[-1]
+        try:
+            ssm.get_parameters(Names=[self.unmapped_arn], WithDecryption=True)
+        except ClientError as error:
+            if "ssm:GetParameters" not in str(error):
+                raise StepError(f"{UNMAPPED_PARAMETER}: {error}") from error
+        else:
+            raise StepError(f"the execution role read {UNMAPPED_PARAMETER}, not one of its secrets")
+        return str(record.authorizations[0].statement)
+
+    def _boundary_allows(self, role_arn: str) -> str:
+        """The statement of the role's permissions boundary that admits the agent's read.
+
+        AWS allows a call only if the boundary does too; the gate does not apply
+        boundaries, so the read it allowed is checked against this one here.
+        """
+        role_name = role_arn.rsplit("/", 1)[-1]
+        document = account.permissions_boundary(self.account.url, role_name)
+        if document is None:
+            return "none"
+        principal = f"arn:aws:sts::{emulator.ACCOUNT_ID}:assumed-role/{role_name}/ecs-agent"
+        request = Request(principal, "ssm:GetParameters", self.secret_arn)
+        result = evaluate(request, {"boundary": document})
+        if result.decision is not Decision.ALLOWED:
+            raise StepError(f"the execution role's boundary refuses its secret: {result.reason}")
+        return str(result.statement)
+
+    def _value_nowhere(self) -> int:
+        """Where the secret's value must not be: the state, a saved plan, every log."""
+        tf = self._tf(self.copy)
+        state = json.dumps(tf.json("show"))
+        if self.secret_arn not in state:
+            raise StepError("the state does not name the secret's ARN: nothing was searched")
+        plan = next(iter(sorted(self.workdir.glob("apply-*.tfplan"))))
+        texts = {"the state": state, plan.name: json.dumps(tf.json("show", str(plan)))}
+        for log in sorted(self.workdir.glob("*.log")) + sorted(self.workdir.glob("*.jsonl")):
+            texts[log.name] = log.read_text(errors="replace")
+        found = [name for name, text in texts.items() if self._secret_value in text]
+        if found:
+            raise StepError(f"the secret's value is in {', '.join(found)}")
+        return len(texts)
 
     # --- broken copies: each role without one statement it needs ----------------------
 
