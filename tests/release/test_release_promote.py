@@ -8,54 +8,23 @@ that skipped the check would deploy it, and the test would see the change.
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from release_fakes import REGION, EcsController, Pushed, clients_with, push_image
+from release_lookalike import COMMIT, VERSION, live
 
-import routes
 from finlex_release import record
 from finlex_release.errors import Exit
 
 REPO = Path(__file__).resolve().parents[2]
-VERSION = (REPO / "application" / "VERSION").read_text(encoding="utf-8").strip()
-COMMIT = "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
 PRODUCTION = "finlex-production"
 
 
 def controller(script: list[str] | None = None) -> EcsController:
     return EcsController(boto3.client("ecs", region_name=REGION), script or ["COMPLETED"])
-
-
-@contextlib.contextmanager
-def live(revision: str = COMMIT) -> Iterator[str]:
-    """A finlex look-alike: /healthz and /version answer 200 from `revision`."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"version": VERSION}).encode()
-            self.send_response(200)
-            self.send_header(routes.REVISION_HEADER, revision)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
