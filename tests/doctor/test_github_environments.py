@@ -12,6 +12,7 @@ with its fix.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -76,7 +77,7 @@ class FakeGitHub:
         infrastructure: dict[str, Any] | None = None,
         rules: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
-        """The repository and its two environments; each good unless told otherwise."""
+        """The repository and its environments; each good unless told otherwise."""
         base = f"/repos/{REPOSITORY}"
         self.routes[base] = (200, {"full_name": REPOSITORY, "default_branch": default_branch})
         environments = {
@@ -84,6 +85,7 @@ class FakeGitHub:
             or {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": []},
             "infrastructure": infrastructure
             or {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": [REVIEWERS]},
+            "staging": {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": []},
         }
         for name, body in environments.items():
             self.routes[f"{base}/environments/{name}"] = (200, {"name": name, **body})
@@ -116,6 +118,22 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path / "checkout"
 
 
+def named(checkout: Path) -> list[str]:
+    """The environments the checkout's workflows name, in order, read by PyYAML: a name,
+    or the names an expression may yield (deploy.yml: staging, or production alone)."""
+    import yaml
+
+    found: list[str] = []
+    for path in sorted((checkout / ".github" / "workflows").glob("*.yml")):
+        for body in yaml.safe_load(path.read_text())["jobs"].values():
+            value = str(body.get("environment", ""))
+            kept = re.sub(r"(==|!=)\s*'[^']*'", "", value)
+            for name in re.findall(r"'([^']+)'", kept) if "${{" in value else [value]:
+                if name and name not in found:
+                    found.append(name)
+    return found
+
+
 def machine(checkout: Path, url: str, **env: str) -> doctor.Machine:
     base = {"PATH": "", "GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}
     return doctor.Machine(env={**base, "GITHUB_REPOSITORY": REPOSITORY, **env}, repo=checkout)
@@ -142,20 +160,26 @@ def test_good_settings_pass_with_the_token_and_the_documented_requests(
 ) -> None:
     github.settle()
     results = check(checkout, github)
+    environments = named(checkout)
+    assert environments[0] == "production"
+    assert environments[-1] == "infrastructure"
     assert [(r.name, r.ok, r.detail) for r in results.values()] == [
         (f"GitHub repository {REPOSITORY}", True, "default branch main"),
-        ("environment production", True, "only main may deploy"),
-        ("environment infrastructure", True, "only main may deploy"),
+        *[(f"environment {name}", True, "only main may deploy") for name in environments],
         ("environment infrastructure reviewers", True, "octocat, platform"),
     ]
     assert {auth for _, auth in github.requests} == {f"Bearer {TOKEN}"}
     base = f"/repos/{REPOSITORY}"
     assert [path for path, _ in github.requests] == [
         base,
-        f"{base}/environments/production",
-        f"{base}/environments/production/deployment-branch-policies?per_page=100",
-        f"{base}/environments/infrastructure",
-        f"{base}/environments/infrastructure/deployment-branch-policies?per_page=100",
+        *[
+            path
+            for name in environments
+            for path in (
+                f"{base}/environments/{name}",
+                f"{base}/environments/{name}/deployment-branch-policies?per_page=100",
+            )
+        ],
         f"{base}/environments/infrastructure",
     ]
 
@@ -295,9 +319,9 @@ def test_no_token_is_one_not_checked_line_saying_how_to_check_by_hand(
     assert (result.ok, result.checked) == (True, False)
     assert result.line() == (
         "? GitHub environments: not checked: no GitHub token (GITHUB_TOKEN, GH_TOKEN or "
-        "gh auth login); check by hand in Settings -> Environments: production and "
-        "infrastructure each allow the default branch alone (Selected branches), "
-        "infrastructure has required reviewers (docs/runbook.md 1.6)  [deploy]"
+        f"gh auth login); check by hand in Settings -> Environments: "
+        f"{' and '.join(named(checkout))} each allow the default branch alone (Selected "
+        "branches), infrastructure has required reviewers (docs/runbook.md 1.6)  [deploy]"
     )
     assert github.requests == []
 
@@ -396,17 +420,36 @@ def test_the_environment_names_are_the_workflows(workflow: str, job: str) -> Non
     import yaml
 
     parsed = yaml.safe_load((REPO / ".github" / "workflows" / workflow).read_text())
-    assert workflows.workflow_environment(REPO, workflow, job) == parsed["jobs"][job]["environment"]
+    named = workflows.job_environments(REPO, workflow)[job]
+    value = parsed["jobs"][job]["environment"]
+    if "${{" in value:  # chosen by an expression: each name it may yield
+        assert named
+        assert all(f"'{name}'" in value for name in named)
+    else:
+        assert named == (value,)
 
 
-def test_a_job_without_environment_is_found(checkout: Path) -> None:
-    path = checkout / ".github" / "workflows" / "terraform.yml"
-    path.write_text(path.read_text().replace("    environment: infrastructure\n", ""))
+@pytest.mark.parametrize(
+    ("workflow", "job", "environment"),
+    [
+        ("terraform.yml", "apply", r"infrastructure"),
+        ("deploy.yml", "release", r"\$\{\{.*"),  # staging, or production alone
+        ("deploy.yml", "deploy", r"production"),
+    ],
+)
+def test_a_job_without_environment_is_found(
+    checkout: Path, workflow: str, job: str, environment: str
+) -> None:
+    """Each job that assumes the deploy or the apply role: its role trusts the environment."""
+    path = checkout / ".github" / "workflows" / workflow
+    text, removed = re.subn(rf"^    environment: {environment}\n", "", path.read_text(), flags=re.M)
+    assert removed == 1
+    path.write_text(text)
     (result,) = github_environments.check_github_environments(
         machine(checkout, "https://x.invalid")
     )
     assert not result.ok
-    assert result.detail == "terraform.yml job apply names no environment"
+    assert result.detail == f"{workflow} job {job} names no environment"
 
 
 def test_the_trusted_branch_default_is_the_roots() -> None:
@@ -423,4 +466,4 @@ def test_the_environment_may_be_given_by_name(checkout: Path) -> None:
             "    environment:\n      name: infra-2  # with a name key\n      url: https://x\n",
         )
     )
-    assert workflows.workflow_environment(checkout, "terraform.yml", "apply") == "infra-2"
+    assert workflows.job_environments(checkout, "terraform.yml")["apply"] == ("infra-2",)

@@ -10,7 +10,7 @@ anything. Standard library only, so it runs before any venv exists.
     python3 tools/doctor --for image --quiet   # only the crosses (make image's pre-check)
     python3 tools/doctor --for deploy --strict # a check that could not run fails too
 
-A check that needs what this machine lacks (a GitHub token, the network) says
+A check that needs what this machine lacks (gh, a GitHub token, the network) says
 "not checked" on a `?` line, with how to check it by hand; it fails only with
 --strict (make doctor STRICT=1).
 
@@ -24,8 +24,8 @@ The package, one module per group of checks:
     docker_build.py         Docker client, BuildKit, engine, its disk, base image, CA bundle
     terraform_rehearsal.py  Terraform, the hashicorp/aws provider, moto
     aws_access.py           AWS credentials and region for a real deploy
-    workflows.py            what .github/workflows reference: variables, environments
-    github_variables.py     those variables set on GitHub (through gh)
+    workflows.py            what .github/workflows evaluate: vars., secrets., environments
+    github_variables.py     those variables and secrets set on GitHub (through gh)
     github_api.py           GitHub's REST API: token, repository, GET, errors
     github_environments.py  the environments' branch rules and reviewers, the default branch
     goals.py                GOALS and which checks each goal runs

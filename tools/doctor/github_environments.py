@@ -19,7 +19,7 @@ from .github_api import (
 )
 from .machine import Machine
 from .result import Result
-from .workflows import workflow_environment
+from .workflows import job_environments, workflow_paths
 
 # The deploy and apply roles trust `repo:OWNER/NAME:environment:NAME` alone. GitHub
 # issues that `sub` only to a job it has started in the environment, and it starts
@@ -29,8 +29,14 @@ from .workflows import workflow_environment
 
 # The root's default_branch (infra/variables.tf): the branch the plan role trusts.
 TERRAFORM_DEFAULT_BRANCH = "main"
-# (workflow, job, whether its environment must have required reviewers)
-ENVIRONMENT_JOBS = (("deploy.yml", "deploy", False), ("terraform.yml", "apply", True))
+# The jobs that must name an environment (their role trusts it alone): (workflow, job,
+# whether its environment must have required reviewers). Every other job that names
+# one has its environments checked too.
+ENVIRONMENT_JOBS = (
+    ("deploy.yml", "release", False),
+    ("deploy.yml", "deploy", False),
+    ("terraform.yml", "apply", True),
+)
 TFVARS_BRANCH = re.compile(r'^\s*default_branch\s*=\s*"([^"]*)"', re.MULTILINE)
 
 
@@ -136,15 +142,20 @@ def environment_results(
 
 
 def environment_jobs(repo: Path) -> list[tuple[str, bool]]:
-    """(environment, needs reviewers) of each job in ENVIRONMENT_JOBS; ValueError if one
-    names none."""
-    jobs = []
-    for workflow, job, reviewed in ENVIRONMENT_JOBS:
-        name = workflow_environment(repo, workflow, job)
-        if name is None:
+    """(environment, needs reviewers) of every environment a workflow job may run in, in
+    the workflows' order; ValueError if a job of ENVIRONMENT_JOBS names none."""
+    named: dict[str, bool] = {}
+    by_job = {path.name: job_environments(repo, path.name) for path in workflow_paths(repo)}
+    for workflow, job, _ in ENVIRONMENT_JOBS:
+        if not by_job.get(workflow, {}).get(job):
             raise ValueError(f"{workflow} job {job} names no environment")
-        jobs.append((name, reviewed))
-    return jobs
+    reviewed_jobs = {(workflow, job) for workflow, job, reviewed in ENVIRONMENT_JOBS if reviewed}
+    for workflow, jobs in by_job.items():
+        for job, environments in jobs.items():
+            for environment in environments:
+                reviewed = (workflow, job) in reviewed_jobs
+                named[environment] = named.get(environment, False) or reviewed
+    return list(named.items())
 
 
 def by_hand(jobs: Sequence[tuple[str, bool]]) -> str:

@@ -12,7 +12,7 @@ from .docker_build import (
     check_engine_disk,
 )
 from .github_environments import check_github_environments
-from .github_variables import check_github_variables
+from .github_variables import check_github_secrets, check_github_variables
 from .local_tools import check_python, check_repo_disk, check_tool, check_venv_module
 from .machine import Machine
 from .result import Result
@@ -67,5 +67,6 @@ def checks(m: Machine, goals: set[str]) -> list[Result]:
         )
         results += check_aws(m)
         results += check_github_variables(m)
+        results += check_github_secrets(m)
         results += check_github_environments(m)
     return [r for r in results if goals.intersection(r.goals)]
