@@ -29,7 +29,7 @@ HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PO
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS TRAFFIC_ARGS \
              CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP PROBE_URL \
-             ENVIRONMENT PROMOTE_FROM DIGEST PASSED \
+             DEPLOY_ENVIRONMENT PROMOTE_FROM DIGEST PASSED \
              RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -73,7 +73,7 @@ HELP_DEPLOY_BASE    := make deploy: the revision to copy instead of the running 
 HELP_DEPLOY_WAIT    := make deploy: 1 = wait for a deployment in progress instead of refusing
 HELP_ALLOW_HTTP     := make verify: 1 = accept a plain http:// URL (a local server)
 HELP_PROBE_URL      := make deploy: run it under finlex-release probe against this URL; fail on a failed request or a gap over 250 ms
-HELP_ENVIRONMENT    := make verify-record/promote: the environment verified or promoted to (staging, production)
+HELP_DEPLOY_ENVIRONMENT := make verify-record/promote: the environment verified or promoted to (staging, production)
 HELP_PROMOTE_FROM   := make promote: the environment whose verification record the digest needs
 HELP_DIGEST         := make verify-record/promote: sha256:... of ECR_REPOSITORY to use instead of TAG
 HELP_PASSED         := make verify-record: checks run before and passed, recorded as reported, e.g. PASSED=probe
@@ -466,29 +466,29 @@ rollback: $(RELEASE_READY) ## put back the revision the running one replaced (fi
 	$(RELEASE) rollback $(REGION_ARG) --cluster $(CLUSTER) --service $(SERVICE)
 
 # Environments (release/README.md, verify-record and promote). verify-record writes
-# ENVIRONMENT's verification record of ECR_REPOSITORY:TAG (or @DIGEST) once CLUSTER/SERVICE
+# DEPLOY_ENVIRONMENT's verification record of ECR_REPOSITORY:TAG (or @DIGEST) once CLUSTER/SERVICE
 # runs it and URL answers from REVISION; it prints digest=... and record=... . promote deploys
-# to CLUSTER/SERVICE (of ENVIRONMENT) the digest PROMOTE_FROM verified, under the probe
+# to CLUSTER/SERVICE (of DEPLOY_ENVIRONMENT) the digest PROMOTE_FROM verified, under the probe
 # with PROBE_URL as deploy does.
-ENVIRONMENT    ?= production
+DEPLOY_ENVIRONMENT ?= production
 PROMOTE_FROM   ?= staging
 DIGEST         ?=
 PASSED         ?=
 RELEASE_IMAGE   = $(if $(DIGEST),$(ECR_REPOSITORY)@$(DIGEST),$(ECR_REPOSITORY):$(TAG))
 
 .PHONY: verify-record
-verify-record: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## ENVIRONMENT's service runs the image and URL answers from REVISION: write the verification record
+verify-record: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## DEPLOY_ENVIRONMENT's service runs the image and URL answers from REVISION: write the verification record
 	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, the environment's public URL" >&2; exit 2; fi
-	$(RELEASE) verify-record $(REGION_ARG) --environment $(call shell-quote,$(ENVIRONMENT)) \
+	$(RELEASE) verify-record $(REGION_ARG) --environment $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --url $(call shell-quote,$(URL)) \
 	  --commit $(call shell-quote,$(REVISION)) $(if $(PASSED),--passed $(call shell-quote,$(PASSED))) \
 	  $(if $(filter 1,$(ALLOW_HTTP)),--allow-http)
 
 .PHONY: promote
-promote: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## deploy to ENVIRONMENT's CLUSTER/SERVICE the digest PROMOTE_FROM verified (DIGEST, or ECR_REPOSITORY:TAG)
+promote: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## deploy to DEPLOY_ENVIRONMENT's CLUSTER/SERVICE the digest PROMOTE_FROM verified (DIGEST, or ECR_REPOSITORY:TAG)
 	$(if $(PROBE_URL),$(RELEASE) probe --url $(call shell-quote,$(PROBE_URL)) --) \
-	  $(RELEASE) promote $(REGION_ARG) --from $(call shell-quote,$(PROMOTE_FROM)) --to $(call shell-quote,$(ENVIRONMENT)) \
+	  $(RELEASE) promote $(REGION_ARG) --from $(call shell-quote,$(PROMOTE_FROM)) --to $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --cluster $(call shell-quote,$(CLUSTER)) \
 	  --service $(call shell-quote,$(SERVICE)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
 	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)

@@ -291,7 +291,7 @@ def test_deploy_goes_to_staging_then_production_promotes_that_digest() -> None:
     first, production = deploy["release"], deploy["deploy"]
     first_environment = f"${{{{ {SKIP_STAGING} && 'production' || 'staging' }}}}"
     assert first["environment"] == first_environment
-    assert first["env"]["ENVIRONMENT"] == first_environment  # whose record it writes
+    assert first["env"]["DEPLOY_ENVIRONMENT"] == first_environment  # whose record it writes
     record = next(s for s in steps(first) if "verify-record" in str(s.get("run", "")))
     assert record["id"] == "record"
     assert record["run"].startswith("make --silent verify-record ")
@@ -303,7 +303,7 @@ def test_deploy_goes_to_staging_then_production_promotes_that_digest() -> None:
     assert production["environment"] == "production"
     assert "release" in production["needs"]
     assert production["env"]["DIGEST"] == "${{ needs.release.outputs.digest }}"
-    assert production["env"]["ENVIRONMENT"] == "production"
+    assert production["env"]["DEPLOY_ENVIRONMENT"] == "production"
     assert production["env"]["PROMOTE_FROM"] == "staging"
     # Nothing is built, loaded or pushed for production: the digest staging verified.
     assert make_targets(production) == ["release-venv", "promote", "verify-record"]

@@ -37,7 +37,7 @@ def dry_run(tmp_path: Path, goal: str, *variables: str) -> str:
 
 
 def test_make_promote_passes_the_digest_and_both_environments(tmp_path: Path) -> None:
-    recipe = dry_run(tmp_path, "promote", f"DIGEST={DIGEST}", "ENVIRONMENT=production")
+    recipe = dry_run(tmp_path, "promote", f"DIGEST={DIGEST}", "DEPLOY_ENVIRONMENT=production")
     assert "finlex-release promote" in recipe
     assert "--from 'staging' --to 'production'" in recipe
     assert f"--image 'finlex@{DIGEST}'" in recipe
@@ -57,7 +57,7 @@ def test_make_verify_record_passes_commit_environment_and_reported_checks(tmp_pa
         tmp_path,
         "verify-record",
         f"TAG={TAG}",
-        "ENVIRONMENT=staging",
+        "DEPLOY_ENVIRONMENT=staging",
         "URL=https://staging.example.com",
         "REVISION=abc123",
         "PASSED=probe scan-gate",
@@ -73,9 +73,9 @@ def test_make_verify_record_passes_commit_environment_and_reported_checks(tmp_pa
     ("goal", "variable", "says"),
     [
         ("promote", "DIGEST", "digest must look like sha256"),
-        ("promote", "ENVIRONMENT", "argument --to: environment"),
+        ("promote", "DEPLOY_ENVIRONMENT", "argument --to: environment"),
         ("promote", "PROMOTE_FROM", "argument --from: environment"),
-        ("verify-record", "ENVIRONMENT", "argument --environment: environment"),
+        ("verify-record", "DEPLOY_ENVIRONMENT", "argument --environment: environment"),
         ("verify-record", "PASSED", "is not a check name"),
         ("verify-record", "DIGEST", "digest must look like sha256"),
     ],

@@ -112,7 +112,7 @@ def test_the_record_step_prints_only_github_output_lines(endpoint: str) -> None:
             "--silent",
             "verify-record",
             f"TAG={TAG}",
-            "ENVIRONMENT=staging",
+            "DEPLOY_ENVIRONMENT=staging",
             "SERVICE=finlex-staging",
             f"URL={url}",
             "ALLOW_HTTP=1",
@@ -135,7 +135,7 @@ def test_make_promote_of_an_unverified_digest_stops_with_nothing_registered(
     _, digest = pushed(endpoint, TAG)  # tested, in the repository, never verified in staging
     ecs = client(endpoint, "ecs")
     before = ecs.list_task_definitions()["taskDefinitionArns"]
-    result = make(endpoint, "promote", f"DIGEST={digest}", "ENVIRONMENT=production")
+    result = make(endpoint, "promote", f"DIGEST={digest}", "DEPLOY_ENVIRONMENT=production")
     assert result.returncode == 2, result.stdout + result.stderr  # make's code for any failure
     lines = [line for line in result.stderr.splitlines() if line.startswith("finlex-release")]
     assert lines == [
