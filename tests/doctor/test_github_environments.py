@@ -76,6 +76,7 @@ class FakeGitHub:
         production: dict[str, Any] | None = None,
         infrastructure: dict[str, Any] | None = None,
         rules: dict[str, list[dict[str, Any]]] | None = None,
+        variables: dict[str, str] | None = None,
     ) -> None:
         """The repository and its environments; each good unless told otherwise."""
         base = f"/repos/{REPOSITORY}"
@@ -87,6 +88,8 @@ class FakeGitHub:
             or {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": [REVIEWERS]},
             "staging": {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": []},
         }
+        for name, value in (variables or {}).items():
+            self.routes[f"{base}/actions/variables/{name}"] = (200, {"name": name, "value": value})
         for name, body in environments.items():
             self.routes[f"{base}/environments/{name}"] = (200, {"name": name, **body})
             found = (rules or {}).get(name, [{"id": 7, "name": default_branch, "type": "branch"}])
@@ -118,22 +121,6 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path / "checkout"
 
 
-def named(checkout: Path) -> list[str]:
-    """The environments the checkout's workflows name, in order, read by PyYAML: a name,
-    or the names an expression may yield (deploy.yml: staging, or production alone)."""
-    import yaml
-
-    found: list[str] = []
-    for path in sorted((checkout / ".github" / "workflows").glob("*.yml")):
-        for body in yaml.safe_load(path.read_text())["jobs"].values():
-            value = str(body.get("environment", ""))
-            kept = re.sub(r"(==|!=)\s*'[^']*'", "", value)
-            for name in re.findall(r"'([^']+)'", kept) if "${{" in value else [value]:
-                if name and name not in found:
-                    found.append(name)
-    return found
-
-
 def machine(checkout: Path, url: str, **env: str) -> doctor.Machine:
     base = {"PATH": "", "GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}
     return doctor.Machine(env={**base, "GITHUB_REPOSITORY": REPOSITORY, **env}, repo=checkout)
@@ -160,9 +147,8 @@ def test_good_settings_pass_with_the_token_and_the_documented_requests(
 ) -> None:
     github.settle()
     results = check(checkout, github)
-    environments = named(checkout)
-    assert environments[0] == "production"
-    assert environments[-1] == "infrastructure"
+    # FINLEX_SKIP_STAGING unset: release runs in staging, deploy promotes to production.
+    environments = ["staging", "production", "infrastructure"]
     assert [(r.name, r.ok, r.detail) for r in results.values()] == [
         (f"GitHub repository {REPOSITORY}", True, "default branch main"),
         *[(f"environment {name}", True, "only main may deploy") for name in environments],
@@ -172,6 +158,7 @@ def test_good_settings_pass_with_the_token_and_the_documented_requests(
     base = f"/repos/{REPOSITORY}"
     assert [path for path, _ in github.requests] == [
         base,
+        f"{base}/actions/variables/FINLEX_SKIP_STAGING",
         *[
             path
             for name in environments
@@ -182,6 +169,34 @@ def test_good_settings_pass_with_the_token_and_the_documented_requests(
         ],
         f"{base}/environments/infrastructure",
     ]
+
+
+def test_one_environment_only_needs_no_staging(checkout: Path, github: FakeGitHub) -> None:
+    """FINLEX_SKIP_STAGING=true: release runs in production, and staging need not exist
+    (the check had called it missing)."""
+    github.settle(variables={"FINLEX_SKIP_STAGING": "true"})
+    base = f"/repos/{REPOSITORY}"
+    del github.routes[f"{base}/environments/staging"]
+    results = check(checkout, github)
+    assert [(r.name, r.ok) for r in results.values()] == [
+        (f"GitHub repository {REPOSITORY}", True),
+        ("environment production", True),
+        ("environment infrastructure", True),
+        ("environment infrastructure reviewers", True),
+    ]
+    assert not any("staging" in path for path, _ in github.requests)
+
+
+def test_variables_the_token_may_not_read_leave_every_environment(
+    checkout: Path, github: FakeGitHub
+) -> None:
+    github.settle()
+    base = f"/repos/{REPOSITORY}"
+    github.routes[f"{base}/actions/variables/FINLEX_SKIP_STAGING"] = (403, {"message": "no"})
+    del github.routes[f"{base}/environments/staging"]
+    failed = only_failure(check(checkout, github))
+    assert failed.name == "environment staging"
+    assert "does not exist" in failed.detail
 
 
 def test_another_default_branch_is_what_the_environments_must_allow(
@@ -319,9 +334,9 @@ def test_no_token_is_one_not_checked_line_saying_how_to_check_by_hand(
     assert (result.ok, result.checked) == (True, False)
     assert result.line() == (
         "? GitHub environments: not checked: no GitHub token (GITHUB_TOKEN, GH_TOKEN or "
-        f"gh auth login); check by hand in Settings -> Environments: "
-        f"{' and '.join(named(checkout))} each allow the default branch alone (Selected "
-        "branches), infrastructure has required reviewers (docs/runbook.md 1.6)  [deploy]"
+        "gh auth login); check by hand in Settings -> Environments: production and staging "
+        "and infrastructure each allow the default branch alone (Selected branches), "
+        "infrastructure has required reviewers (docs/runbook.md 1.6)  [deploy]"
     )
     assert github.requests == []
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import doctor
-from doctor import github_environments, github_variables, workflows
+from doctor import expressions, github_environments, github_variables, workflows
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted(p.name for p in (REPO / ".github" / "workflows").glob("*.yml"))
@@ -286,3 +286,47 @@ def test_every_environment_a_job_may_run_in_is_checked(deploy_checkout: Path) ->
         ("staging", False),
         ("infrastructure", True),
     ]
+
+
+# --- which environment an expression chooses -------------------------------------------
+
+CHOICE = "vars.FINLEX_SKIP_STAGING == 'true' && 'production' || 'staging'"
+
+
+@pytest.mark.parametrize(
+    ("expression", "variables", "value"),
+    [
+        (CHOICE, {}, "staging"),  # an unset variable is ''
+        (CHOICE, {"FINLEX_SKIP_STAGING": "true"}, "production"),
+        (CHOICE, {"FINLEX_SKIP_STAGING": "TRUE"}, "production"),  # strings ignore case
+        (CHOICE, {"FINLEX_SKIP_STAGING": "false"}, "staging"),
+        ("vars.A || 'fallback'", {"A": "set"}, "set"),
+        ("vars.A || 'fallback'", {}, "fallback"),
+        ("!(vars.A != 'x') && 'yes'", {"A": "x"}, "yes"),
+        ("vars.a == 'x'", {"A": "x"}, True),  # names ignore case
+        ("null || false || 0", {}, 0.0),
+    ],
+)
+def test_an_expression_yields_what_github_would(
+    expression: str, variables: dict[str, str], value: object
+) -> None:
+    assert expressions.evaluate(expression, variables) == value
+
+
+@pytest.mark.parametrize(
+    "expression", ["github.ref == 'x'", "format('{0}', vars.A)", "vars.A ==", "(vars.A", "'a' 'b'"]
+)
+def test_what_the_doctor_cannot_evaluate_is_a_value_error(expression: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        expressions.evaluate(expression, {})
+
+
+def test_an_expression_it_cannot_evaluate_leaves_every_name(made_up: Path) -> None:
+    path = made_up / ".github" / "workflows" / "made-up.yml"
+    path.write_text(MADE_UP.replace("vars.SKIP ==", "github.ref =="), encoding="utf-8")
+    assert workflows.job_environments(made_up, "made-up.yml", {})["first"] == (
+        "production",
+        "staging",
+    )
+    path.write_text(MADE_UP, encoding="utf-8")
+    assert workflows.job_environments(made_up, "made-up.yml", {})["first"] == ("staging",)

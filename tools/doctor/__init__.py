@@ -25,6 +25,7 @@ The package, one module per group of checks:
     terraform_rehearsal.py  Terraform, the hashicorp/aws provider, moto
     aws_access.py           AWS credentials and region for a real deploy
     workflows.py            what .github/workflows evaluate: vars., secrets., environments
+    expressions.py          GitHub's expressions, enough to tell a job's environment
     github_variables.py     those variables and secrets set on GitHub (through gh)
     github_api.py           GitHub's REST API: token, repository, GET, errors
     github_environments.py  the environments' branch rules and reviewers, the default branch

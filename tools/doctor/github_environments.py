@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .github_api import (
@@ -19,7 +19,7 @@ from .github_api import (
 )
 from .machine import Machine
 from .result import Result
-from .workflows import job_environments, workflow_paths
+from .workflows import environment_values, job_environments, workflow_paths
 
 # The deploy and apply roles trust `repo:OWNER/NAME:environment:NAME` alone. GitHub
 # issues that `sub` only to a job it has started in the environment, and it starts
@@ -37,6 +37,7 @@ ENVIRONMENT_JOBS = (
     ("deploy.yml", "deploy", False),
     ("terraform.yml", "apply", True),
 )
+VARIABLE = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
 TFVARS_BRANCH = re.compile(r'^\s*default_branch\s*=\s*"([^"]*)"', re.MULTILINE)
 
 
@@ -141,11 +142,16 @@ def environment_results(
     return results
 
 
-def environment_jobs(repo: Path) -> list[tuple[str, bool]]:
-    """(environment, needs reviewers) of every environment a workflow job may run in, in
-    the workflows' order; ValueError if a job of ENVIRONMENT_JOBS names none."""
+def environment_jobs(
+    repo: Path, variables: Mapping[str, str] | None = None
+) -> list[tuple[str, bool]]:
+    """(environment, needs reviewers) of every environment a workflow job may run in (with
+    the repository's variables: will run in), in the workflows' order; ValueError if a job
+    of ENVIRONMENT_JOBS names none."""
     named: dict[str, bool] = {}
-    by_job = {path.name: job_environments(repo, path.name) for path in workflow_paths(repo)}
+    by_job = {
+        path.name: job_environments(repo, path.name, variables) for path in workflow_paths(repo)
+    }
     for workflow, job, _ in ENVIRONMENT_JOBS:
         if not by_job.get(workflow, {}).get(job):
             raise ValueError(f"{workflow} job {job} names no environment")
@@ -156,6 +162,35 @@ def environment_jobs(repo: Path) -> list[tuple[str, bool]]:
                 reviewed = (workflow, job) in reviewed_jobs
                 named[environment] = named.get(environment, False) or reviewed
     return list(named.items())
+
+
+def environment_variables(repo: Path) -> list[str]:
+    """The repository variables a job's environment depends on (deploy.yml's release
+    job: FINLEX_SKIP_STAGING chooses production over staging)."""
+    names = [
+        name.upper()
+        for path in workflow_paths(repo)
+        for value in environment_values(repo, path.name).values()
+        for name in VARIABLE.findall(value)
+    ]
+    return list(dict.fromkeys(names))
+
+
+def repository_variables(
+    api: GitHubApi, repository: str, names: Sequence[str]
+) -> dict[str, str] | None:
+    """Those variables' values (an unset one is '', as in a workflow); None if the token
+    may not read them."""
+    values = {}
+    for name in names:
+        try:
+            answer = api.object(f"/repos/{repository}/actions/variables/{name}")
+        except GitHubError as error:
+            if error.status != 404:
+                return None
+            answer = {}
+        values[name] = str(answer.get("value", ""))
+    return values
 
 
 def by_hand(jobs: Sequence[tuple[str, bool]]) -> str:
@@ -199,6 +234,9 @@ def check_github_environments(m: Machine) -> list[Result]:
     try:
         default = str(api.object(f"/repos/{repository}").get("default_branch", ""))
         results = [repository_result(m, repository, default)]
+        names = environment_variables(m.repo)
+        if names:
+            jobs = environment_jobs(m.repo, repository_variables(api, repository, names))
         for environment, reviewed in jobs:
             results += environment_results(api, repository, environment, default, reviewed)
     except GitHubUnreachableError as error:

@@ -9,10 +9,12 @@ PyYAML's reading of the same files).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+
+from .expressions import evaluate
 
 # GitHub gives every job this secret itself; nobody sets it.
 AUTOMATIC_SECRETS = frozenset({"GITHUB_TOKEN"})
@@ -159,14 +161,11 @@ def workflow_paths(repo: Path, names: Sequence[str] = ()) -> list[Path]:
     return [folder / n for n in names] if names else sorted(folder.glob("*.y*ml"))
 
 
-def job_environments(repo: Path, workflow: str) -> dict[str, tuple[str, ...]]:
-    """job -> the environments it may run in, for each job of the workflow (none: `()`).
-
-    `environment: NAME`, `environment:` with `name: NAME` under it, or an expression
-    such as `${{ vars.X == 'true' && 'production' || 'staging' }}`: each name it may yield.
-    """
+def environment_values(repo: Path, workflow: str) -> dict[str, str]:
+    """job -> its `environment:` as written (a name or an expression; "" for none), for
+    each job of the workflow: `environment: X` or `name: X` under it."""
     text = (repo / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
-    found: dict[str, tuple[str, ...]] = {}
+    found: dict[str, str] = {}
     body_indent: dict[str, int] = {}
     waiting_for_name: str | None = None  # the job whose `environment:` had no value
     for job, line, _ in segments(text):
@@ -175,25 +174,46 @@ def job_environments(repo: Path, workflow: str) -> dict[str, tuple[str, ...]]:
             continue
         indent = len(key.group(1))
         if job not in found:
-            found[job] = ()  # the job's own line
+            found[job] = ""  # the job's own line
             continue
         body_indent.setdefault(job, indent)
-        value = line[key.end() :].strip()
+        value = line[key.end() :].strip().strip("\"'")
         if waiting_for_name == job and indent > body_indent[job] and key.group(2) == "name":
-            found[job], waiting_for_name = environment_names(value), None
+            found[job], waiting_for_name = value, None
         elif indent == body_indent[job] and key.group(2) == "environment":
-            found[job] = environment_names(value)
+            found[job] = value
             waiting_for_name = job if not value else None
     return found
 
 
-def environment_names(value: str) -> tuple[str, ...]:
-    """The environments an `environment:` value names: the name, or what its expression
-    may yield (its string literals, except those compared with == or !=)."""
-    value = value.strip().strip("\"'")
+def job_environments(
+    repo: Path, workflow: str, variables: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """job -> the environments it may run in, for each job of the workflow (none: `()`).
+
+    An expression such as `${{ vars.X == 'true' && 'production' || 'staging' }}` may
+    yield each of its names; given the repository's variables, the one it yields.
+    """
+    return {
+        job: environment_names(value, variables)
+        for job, value in environment_values(repo, workflow).items()
+    }
+
+
+def environment_names(value: str, variables: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The environments an `environment:` value names: the name, what its expression
+    yields with these variables, or else what it may yield (its string literals, except
+    those compared with == or !=)."""
     expressions = EXPRESSION.findall(value)
     if not expressions:
         return (value,) if ENVIRONMENT_NAME.match(value) else ()
+    if variables is not None and EXPRESSION.fullmatch(value):
+        try:
+            chosen = evaluate(expressions[0], variables)
+        except ValueError:
+            chosen = None
+        if isinstance(chosen, str) and ENVIRONMENT_NAME.match(chosen):
+            return (chosen,)
     names = []
     for expression in expressions:
         for literal in LITERAL.finditer(expression):
