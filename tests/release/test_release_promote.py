@@ -322,6 +322,42 @@ def test_no_record_while_a_deployment_is_in_progress(stack, run) -> None:
     assert parameters() == []
 
 
+class DeployedMeanwhile(EcsController):
+    """ECS on which someone deploys `image` right after the first look at the service."""
+
+    def __init__(self, image: str) -> None:
+        super().__init__(boto3.client("ecs", region_name=REGION), ["COMPLETED"])
+        self.image, self.looks = image, 0
+
+    def describe_services(self, **kwargs):
+        self.looks += 1
+        if self.looks == 2:
+            definition = self.real.describe_task_definition(taskDefinition="finlex")
+            settings = {
+                k: v
+                for k, v in definition["taskDefinition"].items()
+                if k in {"family", "containerDefinitions", "networkMode", "cpu", "memory"}
+            }
+            settings["containerDefinitions"][0]["image"] = self.image
+            arn = self.real.register_task_definition(**settings)["taskDefinition"]
+            self.real.update_service(
+                cluster="finlex", service="finlex", taskDefinition=arn["taskDefinitionArn"]
+            )
+        return super().describe_services(**kwargs)
+
+
+def test_no_record_when_another_digest_landed_while_verify_polled(stack, run) -> None:
+    push_image(tag="1.0.1")
+    other = push_image(tag="1.0.2")
+    deploy_staging(run, "finlex:1.0.1")
+    ecs = DeployedMeanwhile(f"{other.uri}@{other.digest}")
+    with live() as url:
+        line = refused(verify_record(run, url, "finlex:1.0.1", ecs=ecs))
+    assert f"finlex/finlex runs {other.uri}@{other.digest} in container finlex" in line
+    assert ecs.looks == 2  # looked before and after verify
+    assert parameters() == []
+
+
 def test_no_record_of_an_untested_image(stack, run) -> None:
     push_image(tag="1.0.1", tested=False)
     with live() as url:
