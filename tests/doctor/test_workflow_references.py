@@ -171,11 +171,15 @@ jobs:
 
 
 def gh(bin_dir: Path, listings: dict[tuple[str, str], list[str]]) -> None:
-    """A gh that lists names: (variable|secret, environment or "") -> names; any other
-    environment does not exist (gh exits 1, as on GitHub's 404)."""
+    """A gh that lists names: (variable|secret, environment or "") -> NAME or NAME=value;
+    any other environment does not exist (gh exits 1, as on GitHub's 404)."""
+
+    def items(names: list[str]) -> str:
+        pairs = [[*n.split("=", 1), ""][:2] for n in names]
+        return json.dumps([{"name": name, "value": value} for name, value in pairs])
+
     cases = "".join(
-        f"  '{group}:{env}') echo '{json.dumps([{'name': n} for n in names])}' ;;\n"
-        for (group, env), names in listings.items()
+        f"  '{group}:{env}') echo '{items(names)}' ;;\n" for (group, env), names in listings.items()
     )
     path = bin_dir / "gh"
     path.write_text(
@@ -211,7 +215,7 @@ def test_a_variable_of_the_environment_is_set_for_its_jobs(deploy_checkout: Path
     found = settings(
         deploy_checkout,
         {
-            ("variable", ""): ["WORKFLOW_LEVEL", "REGION"],
+            ("variable", ""): ["WORKFLOW_LEVEL", "REGION", "SKIP=true"],
             ("variable", "production"): ["ROLE_ARN"],
             ("secret", ""): [],
             ("secret", "production"): ["API_KEY"],
@@ -219,8 +223,8 @@ def test_a_variable_of_the_environment_is_set_for_its_jobs(deploy_checkout: Path
     )
     assert found == {
         "variable WORKFLOW_LEVEL": (True, "set", ""),
-        "variable SKIP": (True, "not set (optional)", ""),
-        "variable ROLE_ARN": (True, "set in production", ""),  # no staging environment
+        "variable SKIP": (True, "set", ""),
+        "variable ROLE_ARN": (True, "set in production", ""),
         "variable REGION": (True, "set", ""),
         "secret API_KEY": (True, "set in production", ""),
     }
@@ -249,11 +253,61 @@ def test_each_environment_that_exists_needs_it(deploy_checkout: Path) -> None:
         "not set",
         "gh variable set ROLE_ARN --env staging --body VALUE (docs/runbook.md 1.6)",
     )
+    # Read by release alone, which runs in staging (SKIP unset).
     assert found["secret API_KEY"] == (
         False,
         "not set",
-        "gh secret set API_KEY --env production; gh secret set API_KEY --env staging "
-        "(docs/runbook.md 1.6)",
+        "gh secret set API_KEY --env staging (docs/runbook.md 1.6)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("skip", "staging", "expected"),
+    [
+        # release runs in production: a staging environment left from before needs nothing
+        ("SKIP=true", [], (True, "set in production", "")),
+        # release runs in staging, which GitHub would create empty: ROLE_ARN is missing
+        # there (the check had called it set, from production alone)
+        (
+            "SKIP=false",
+            None,
+            (
+                False,
+                "not set",
+                "gh variable set ROLE_ARN --env staging --body VALUE (docs/runbook.md 1.6)",
+            ),
+        ),
+    ],
+)
+def test_a_job_needs_it_in_the_environment_it_will_run_in(
+    deploy_checkout: Path, skip: str, staging: list[str] | None, expected: tuple[object, ...]
+) -> None:
+    listings = {
+        ("variable", ""): ["REGION", "WORKFLOW_LEVEL", skip],
+        ("variable", "production"): ["ROLE_ARN"],
+        ("secret", ""): ["API_KEY"],
+    }
+    if staging is not None:
+        listings[("variable", "staging")] = staging
+    assert settings(deploy_checkout, listings)["variable ROLE_ARN"] == expected
+
+
+def test_an_environment_it_cannot_tell_is_needed_only_where_it_exists(
+    deploy_checkout: Path,
+) -> None:
+    """release's environment chosen by what the doctor cannot evaluate (github.ref): it
+    may run in production or staging; only production exists."""
+    path = deploy_checkout / ".github" / "workflows" / "deploy.yml"
+    path.write_text(DEPLOY.replace("vars.SKIP ==", "github.ref =="), encoding="utf-8")
+    listings = {
+        ("variable", ""): ["REGION", "WORKFLOW_LEVEL"],
+        ("variable", "production"): ["ROLE_ARN"],
+        ("secret", ""): ["API_KEY"],
+    }
+    assert settings(deploy_checkout, listings)["variable ROLE_ARN"] == (
+        True,
+        "set in production",
+        "",
     )
 
 

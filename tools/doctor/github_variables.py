@@ -62,10 +62,28 @@ def not_checked(kind: Kind, wanted: dict[str, bool], why: str) -> Result:
     )
 
 
-def environments_of(m: Machine, found: Sequence[Reference]) -> dict[str, list[tuple[str, ...]]]:
+def variable_values(m: Machine, gh: str) -> dict[str, str] | None:
+    """The repository's variables and their values (what chooses a job's environment)."""
+    answer = m.run([gh, "variable", "list", "--json", "name,value"])
+    if answer is None or answer.returncode != 0:
+        return None
+    try:
+        return {
+            str(item["name"]).upper(): str(item.get("value", ""))
+            for item in json.loads(answer.stdout)
+        }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def environments_of(
+    m: Machine, found: Sequence[Reference], variables: dict[str, str] | None
+) -> dict[str, list[tuple[str, ...]]]:
     """name -> the environments of each job that reads it (`()`: a job without one, or
-    outside any job)."""
-    jobs = {path.name: job_environments(m.repo, path.name) for path in workflow_paths(m.repo)}
+    outside any job); with the repository's variables, those the jobs will run in."""
+    jobs = {
+        path.name: job_environments(m.repo, path.name, variables) for path in workflow_paths(m.repo)
+    }
     scopes: dict[str, list[tuple[str, ...]]] = {}
     for ref in found:
         where = jobs.get(ref.workflow, {}).get(ref.job, ()) if ref.job else ()
@@ -92,20 +110,26 @@ def where_set(name: str, scopes: list[tuple[str, ...]], lists: Listings) -> tupl
     meaning the repository).
 
     The repository's value reaches every job. An environment's reaches only the jobs in
-    it, so that is enough only when every job that reads the name runs in an environment,
-    and then it must be in each of them that exists (a job whose environment is chosen by
-    an expression needs it only in those the repository has).
+    it, so that is enough only when every job that reads the name runs in an environment.
+    A job's one environment must have it (one that does not exist yet, GitHub creates
+    empty); a job whose environment could not be told among several needs it in each of
+    those that exist.
     """
     if name in lists.repository:
         return "set", []
     if not all(scopes):
         return "", []
-    every = list(dict.fromkeys(env for scope in scopes for env in scope))
-    existing = [env for env in every if lists.environment(env) is not None]
-    missing = [env for env in existing if name not in (lists.environment(env) or set())]
-    if existing and not missing:
-        return f"set in {', '.join(existing)}", []
-    return "", missing or every
+    needed = [
+        env
+        for scope in scopes
+        for env in scope
+        if len(scope) == 1 or lists.environment(env) is not None
+    ]
+    needed = list(dict.fromkeys(needed))
+    missing = [env for env in needed if name not in (lists.environment(env) or set())]
+    if needed and not missing:
+        return f"set in {', '.join(needed)}", []
+    return "", missing or list(dict.fromkeys(env for scope in scopes for env in scope))
 
 
 def check_github_settings(m: Machine, kind: Kind) -> list[Result]:
@@ -122,7 +146,7 @@ def check_github_settings(m: Machine, kind: Kind) -> list[Result]:
         why = "gh not on PATH" if gh is None else "gh cannot list them (gh auth login?)"
         return [not_checked(kind, wanted, why)]
     lists = Listings(m, gh, kind, repository)
-    scopes = environments_of(m, found)
+    scopes = environments_of(m, found, variable_values(m, gh))
     results = []
     for name, required in wanted.items():
         check = f"{kind.noun} {name}"
