@@ -125,6 +125,7 @@ def references(repo: Path, names: Sequence[str] = ()) -> list[Reference]:
 def _references_in(
     expression: str, condition: bool, workflow: str, job: str | None
 ) -> list[Reference]:
+    """The references of one expression; a condition only tests what it reads."""
     expression = LITERAL.sub("''", expression)
     found = []
     for match in REFERENCE.finditer(expression):
