@@ -204,18 +204,13 @@ variable "secrets" {
   default     = {}
 
   validation {
-    condition     = alltrue([for name in keys(var.secrets) : can(regex("^[A-Z][A-Z0-9_]{0,127}$", name))])
-    error_message = "secrets names must be upper-case environment variable names (A-Z, 0-9, `_`, starting with a letter), e.g. FINLEX_API_KEY."
+    condition     = alltrue([for name in keys(var.secrets) : can(regex("^[A-Z][A-Z0-9_]{0,127}$", name)) && !startswith(name, "AWS_") && !startswith(name, "ECS_")])
+    error_message = "secrets names must be upper-case environment variable names (A-Z, 0-9, `_`, starting with a letter, e.g. FINLEX_API_KEY), not starting with AWS_ or ECS_ (ECS sets those in the container)."
   }
 
   validation {
-    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:[0-9]{12}:parameter/|secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)[^*?]+$", arn))])
-    error_message = "secrets values must be exact ARNs of an SSM parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf), without wildcards."
-  }
-
-  validation {
-    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:[^:]+:(ssm|secretsmanager):${var.aws_region}:[0-9]{12}:(parameter/${var.name}/|secret:${var.name}/)", arn))])
-    error_message = "secrets values must be in aws_region and named under the service's name (the SSM parameter /NAME/..., the secret NAME/...): the permissions boundary of the service's roles (modules/github_oidc) lets the execution role read no other."
+    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.-][A-Za-z0-9_./-]*$", arn)) || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$", arn))])
+    error_message = "secrets values must be exact ARNs: arn:aws:ssm:REGION:ACCOUNT:parameter/NAME, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf (the full ARN with its 6-character suffix; no wildcard, no JSON key or version suffix)."
   }
 }
 

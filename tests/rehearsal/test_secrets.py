@@ -81,6 +81,10 @@ variable "secrets" {
 variable "secrets_kms_key_arn" {
   type = string
 }
+variable "permissions_boundary_arn" {
+  type    = string
+  default = null
+}
 module "ecs_cluster" {
   source               = "MODULE"
   name                 = "finlex"
@@ -95,6 +99,7 @@ module "ecs_cluster" {
   environment          = { FINLEX_GREETING = "plain" }
   secrets              = var.secrets
   secrets_kms_key_arn  = var.secrets_kms_key_arn
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 '''.replace("MODULE", module).replace("REGION", "REGION").replace("ACCOUNT", "ACCOUNT"))
 (work / "emulator_override.tf").write_text(provider_override(e.url))
@@ -179,6 +184,28 @@ results["bare_actions"] = sorted(a for s in bare["Statement"] for a in (
     [s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
 family = admin("ecs").describe_task_definition(taskDefinition="finlex")["taskDefinition"]
 results["bare_secrets"] = family["containerDefinitions"][0].get("secrets")
+
+# Refused at plan time, one line each: a name that is also a plain variable or one of
+# the app's settings, and, under the root's boundary, an ARN the boundary does not admit.
+def refused(secrets, *extra):
+    given = ["-var", f"secrets={json.dumps(secrets)}", "-var", f"secrets_kms_key_arn={key}"]
+    done = tf.run("plan", "-input=false", "-no-color", *targets, *given, *extra, check=False)
+    return [done.returncode, " ".join((done.stderr + done.stdout).replace("│", " ").split())]
+
+boundary = "-var=permissions_boundary_arn=arn:aws:iam::ACCOUNT:policy/finlex-service-role-boundary"
+elsewhere = parameter.replace("/finlex/", "/other/")
+in_another_region = parameter.replace("REGION", "eu-west-1")
+secret_outside = other_secret.replace(":secret:finlex/", ":secret:")
+results["refused"] = {
+    "also in environment": refused({"FINLEX_GREETING": parameter}),
+    "a module setting": refused({"FINLEX_PORT": parameter}),
+    "an app setting": refused({"FINLEX_THREADS": parameter}),
+    "outside the prefix": refused({"FINLEX_API_KEY": elsewhere}, boundary),
+    "another region": refused({"FINLEX_API_KEY": in_another_region}, boundary),
+    "a secret outside": refused({"DB": secret_outside}, boundary),
+    "under the prefix": refused(mapped, boundary),
+    "outside, no boundary": refused({"FINLEX_API_KEY": elsewhere}),
+}
 
 logs = (work / "terraform.log").read_text() + (work / "gate.jsonl").read_text()
 everything = texts + none_texts + logs
@@ -273,6 +300,31 @@ def test_the_customer_key_decrypts_only_through_the_secrets_services(
 def test_no_value_in_the_plan_the_state_or_a_log(found: dict[str, Any]) -> None:
     assert found["arn_in_plan"], "the plan should show the ARN (so the check reads real text)"
     assert found["values_seen"] == []
+
+
+REFUSALS = {
+    "also in environment": "must not also be plain variables of the container",
+    "a module setting": "must not also be plain variables of the container",
+    "an app setting": "must not be one of the app's settings",
+    "outside the prefix": "With a permissions boundary, secrets must be in this region and account",
+    "another region": "With a permissions boundary, secrets must be in this region and account",
+    "a secret outside": "With a permissions boundary, secrets must be in this region and account",
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_plans_refuse_secrets_that_would_clash_or_be_unreadable(
+    found: dict[str, Any], case: str
+) -> None:
+    code, output = found["refused"][case]
+    assert code != 0, output
+    assert REFUSALS[case] in output, output
+
+
+def test_plans_accept_secrets_the_boundary_admits_or_without_one(found: dict[str, Any]) -> None:
+    for case in ("under the prefix", "outside, no boundary"):
+        code, output = found["refused"][case]
+        assert code == 0, output
 
 
 def test_without_secrets_the_role_reads_none(found: dict[str, Any]) -> None:

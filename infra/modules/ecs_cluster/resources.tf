@@ -46,6 +46,15 @@ locals {
     var.environment,
   )
 
+  # The app's own settings (application/settings.py ENVIRONMENT; tests/infra ties the two).
+  # None may be a secret: a setting is configuration, and the app prints a bad
+  # setting's value in its start-up error, which would put a secret in the log.
+  app_setting_names = [
+    "FINLEX_HOST", "FINLEX_PORT", "FINLEX_WORKERS", "FINLEX_THREADS", "FINLEX_LOG_LEVEL",
+    "FINLEX_GRACEFUL_TIMEOUT", "FINLEX_PRESTOP_DELAY", "FINLEX_MAX_BODY_BYTES",
+    "FINLEX_KEEPALIVE_TIMEOUT", "FINLEX_REVISION", "FINLEX_STOPPING_FILE",
+  ]
+
   # Secrets by exact ARN: ECS reads each when a task starts (as the execution
   # role) and sets the variable. Only ARNs are in the task definition, the plan
   # and the state. Null when there are none, as ECS itself leaves it.
@@ -517,6 +526,19 @@ resource "aws_iam_role_policy" "execution" {
   name   = "ecr-pull-and-logs"
   role   = aws_iam_role.execution.id
   policy = data.aws_iam_policy_document.execution.json
+
+  lifecycle {
+    # The root's boundary (modules/github_oidc, ReadTheServiceSecrets) admits
+    # the secrets of this region and account under the service's name only: a
+    # secret elsewhere would fail every task's start, so the plan fails instead.
+    precondition {
+      condition = var.permissions_boundary_arn == null || alltrue([
+        for arn in local.secret_arns :
+        can(regex("^arn:[^:]+:(ssm|secretsmanager):${local.region}:${local.account_id}:(parameter/${var.name}/|secret:${var.name}/)", arn))
+      ])
+      error_message = "With a permissions boundary, secrets must be in this region and account and named under the service's name (the parameter /${var.name}/..., the secret ${var.name}/...): the boundary of the service's roles (modules/github_oidc) lets the execution role read no other."
+    }
+  }
 }
 
 # The app calls no AWS API: the task role has no permissions. It exists so
@@ -560,6 +582,17 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = length(setintersection(keys(var.secrets), keys(local.container_environment))) == 0
+      error_message = "secrets names must not also be plain variables of the container (environment, or the FINLEX_* settings this module sets): a variable is either a value or a secret."
+    }
+
+    # A bad setting's start-up error prints its value (application/settings.py).
+    precondition {
+      condition     = length(setintersection(keys(var.secrets), local.app_setting_names)) == 0
+      error_message = "secrets names must not be one of the app's settings (FINLEX_PORT, FINLEX_LOG_LEVEL, ... in application/settings.py): they are configuration, and the app prints a bad setting's value."
+    }
   }
 }
 

@@ -417,19 +417,6 @@ variable "environment" {
   default     = {}
 }
 
-locals {
-  # The app's own settings (application/settings.py ENVIRONMENT; tests/infra ties the two).
-  # None may be a secret: a setting is configuration, and the app prints a bad
-  # setting's value in its start-up error, which would put a secret in the log.
-  app_setting_names = [
-    "FINLEX_HOST", "FINLEX_PORT", "FINLEX_WORKERS", "FINLEX_THREADS", "FINLEX_LOG_LEVEL",
-    "FINLEX_GRACEFUL_TIMEOUT", "FINLEX_PRESTOP_DELAY", "FINLEX_MAX_BODY_BYTES",
-    "FINLEX_KEEPALIVE_TIMEOUT", "FINLEX_REVISION", "FINLEX_STOPPING_FILE",
-  ]
-  ssm_parameter_arn  = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.-][A-Za-z0-9_./-]*$"
-  secretsmanager_arn = "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
-}
-
 variable "secrets" {
   description = "Secrets of the container: environment variable name => the exact ARN of an SSM Parameter Store parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, with the 6-character suffix). ECS reads each value when a task starts and sets the variable; the task definition, the plan and the state hold the ARN only. The execution role may read exactly these ARNs. A new value reaches only tasks started after it changed (force a new deployment)."
   type        = map(string)
@@ -440,18 +427,11 @@ variable "secrets" {
     error_message = "secrets names must be upper-case environment variable names (A-Z, 0-9, `_`, starting with a letter, e.g. FINLEX_API_KEY), not starting with AWS_ or ECS_ (ECS sets those in the container)."
   }
 
-  validation {
-    condition     = length(setintersection(keys(var.secrets), keys(var.environment))) == 0
-    error_message = "secrets names must not also be in environment: a variable is either a plain value or a secret."
-  }
+  # Names against environment and the app's settings, and ARNs against the
+  # permissions boundary: preconditions in resources.tf (they read other values).
 
   validation {
-    condition     = length(setintersection(keys(var.secrets), local.app_setting_names)) == 0
-    error_message = "secrets names must not be one of the app's settings (FINLEX_PORT, FINLEX_LOG_LEVEL, ... in application/settings.py): the module sets those as plain values, and the app prints a bad setting's value."
-  }
-
-  validation {
-    condition     = alltrue([for arn in values(var.secrets) : can(regex(local.ssm_parameter_arn, arn)) || can(regex(local.secretsmanager_arn, arn))])
+    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.-][A-Za-z0-9_./-]*$", arn)) || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$", arn))])
     error_message = "secrets values must be exact ARNs: arn:aws:ssm:REGION:ACCOUNT:parameter/NAME, or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf (the full ARN with its 6-character suffix; no wildcard, no JSON key or version suffix)."
   }
 }
