@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 from collections.abc import Callable, Iterator
@@ -84,8 +85,8 @@ def module_variables() -> dict[str, dict[str, Any]]:
 
 
 # The repository's name in ecr_repository_arn's validation: the prefix, or any
-# name where the repository is another environment's (ecr_repository_shared).
-SHARED_CHOICE = '${var.ecr_repository_shared ? "[a-z0-9]+" : var.name_prefix}'
+# name where the repository is another environment's (shared_ecr_repository_arn).
+SHARED_CHOICE = '${var.shared_ecr_repository_arn != null ? "[a-z0-9]+" : var.name_prefix}'
 
 
 def validation_regex(variable: str, prefix: str = PREFIX, shared: bool = False) -> re.Pattern[str]:
@@ -258,7 +259,9 @@ def test_root_passes_the_finlex_prefix_and_the_infra_outputs() -> None:
     root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
     assert root_vars["name"]["default"] == PREFIX
     assert module["ecr_repository_arn"] == "${local.image_repository.arn}"
-    assert module["ecr_repository_shared"] == "${!var.create_shared_resources}"
+    assert module["shared_ecr_repository_arn"] == (
+        "${var.create_shared_resources ? null : data.aws_ecr_repository.shared[0].arn}"
+    )
     assert module["push_images"] == "${var.deploy_role_pushes_images}"
     assert module["ecs_service_arn"] == "${module.ecs_cluster.service_arn}"
     assert module["task_definition_family"] == "${module.ecs_cluster.task_definition_family}"
@@ -411,6 +414,24 @@ def test_locals_name_the_github_issuer() -> None:
     ).values()
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     assert provider["url"] == "https://${local.oidc_host}"
+
+
+def test_only_the_two_policies_the_teardown_deletes_depend_on_the_repository() -> None:
+    """Destroying module.ecr destroys every policy that references its ARN.
+
+    The service's teardown (the apply role) may delete the deploy policy and the
+    boundary (terraform_apply_teardown), never the Terraform roles' own: a
+    reference to var.ecr_repository_arn there made the rehearsal's destroy detach
+    terraform_read from both Terraform roles, refused. The shared repository's
+    read comes from shared_ecr_repository_arn, which the root takes from the
+    data source, never from module.ecr.
+    """
+    referencing = {
+        name
+        for name, body in policy_documents().items()
+        if "var.ecr_repository_arn" in json.dumps(body)
+    }
+    assert referencing == {"deploy", "service_role_boundary"}
 
 
 def test_another_stacks_provider_is_trusted_by_the_arn_its_url_gives() -> None:

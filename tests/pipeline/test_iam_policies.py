@@ -70,7 +70,7 @@ VARIANTS = {
     "promoted": {"push_images": False, "plan_environment": "production-plan"},
     "staging": {
         "name_prefix": STAGING,
-        "ecr_repository_shared": True,
+        "shared_ecr_repository_arn": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/finlex",
         "plan_environment": "staging-plan",
         "deploy_environment": "staging",
         "apply_environment": "staging-infrastructure",

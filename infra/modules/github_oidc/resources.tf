@@ -377,7 +377,7 @@ data "aws_iam_policy_document" "terraform_read" {
   # Another environment's stack owns the shared image repository: this one's
   # data source reads it (describe, tags, its images), and nothing writes it.
   dynamic "statement" {
-    for_each = var.ecr_repository_shared ? [var.ecr_repository_arn] : []
+    for_each = var.shared_ecr_repository_arn == null ? [] : [var.shared_ecr_repository_arn]
     content {
       sid       = "EcrSharedRepositoryRead"
       effect    = "Allow"

@@ -104,15 +104,20 @@ variable "ecr_repository_arn" {
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/${var.ecr_repository_shared ? "[a-z0-9]+" : var.name_prefix}(?:[._/-][a-z0-9._/-]*)?$", var.ecr_repository_arn))
-    error_message = "ecr_repository_arn must be the ARN of an ECR repository named after name_prefix (or, with ecr_repository_shared, of any repository)."
+    condition     = can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/${var.shared_ecr_repository_arn != null ? "[a-z0-9]+" : var.name_prefix}(?:[._/-][a-z0-9._/-]*)?$", var.ecr_repository_arn))
+    error_message = "ecr_repository_arn must be the ARN of an ECR repository named after name_prefix (or, with shared_ecr_repository_arn, of any repository)."
   }
 }
 
-variable "ecr_repository_shared" {
-  description = "The repository belongs to another environment's stack (the shared image repository): it need not be named after name_prefix, the plan and apply roles only read it, and none of this module's roles may change it."
-  type        = bool
-  default     = false
+variable "shared_ecr_repository_arn" {
+  description = "The shared image repository, when another environment's stack owns it (the same ARN as ecr_repository_arn, from a data source): ecr_repository_arn need not be named after name_prefix, the plan and apply roles read it and none of this module's roles may change it. Null: the repository is this stack's own. A variable of its own, so that a stack that owns the repository gives the Terraform roles' policies no dependency on it (their teardown would detach them)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.shared_ecr_repository_arn == null || can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9][a-z0-9._/-]*$", coalesce(var.shared_ecr_repository_arn, "x")))
+    error_message = "shared_ecr_repository_arn must be null or the ARN of an ECR repository."
+  }
 }
 
 variable "push_images" {
