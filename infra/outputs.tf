@@ -17,17 +17,17 @@ output "aws_region" {
 
 output "ecr_repository_url" {
   description = "URL of the ECR repository to push images to."
-  value       = module.ecr.repository_url
+  value       = local.image_repository.url
 }
 
 output "ecr_repository_name" {
   description = "Name of the ECR repository."
-  value       = module.ecr.repository_name
+  value       = local.image_repository.name
 }
 
 output "ecr_repository_arn" {
   description = "ARN of the ECR repository (for the pipeline's push permissions)."
-  value       = module.ecr.repository_arn
+  value       = local.image_repository.arn
 }
 
 output "ecs_cluster_name" {
@@ -112,4 +112,9 @@ output "alarm_names" {
 output "deployment_alarm_names" {
   description = "The alarms whose ALARM state rolls a deployment back."
   value       = module.monitoring.deployment_alarm_names
+}
+
+output "environment" {
+  description = "The environment this state holds (its var file environments/<environment>.tfvars)."
+  value       = var.environment
 }

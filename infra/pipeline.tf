@@ -10,14 +10,21 @@ module "github_oidc" {
   deploy_environment = var.deploy_environment
   apply_environment  = var.apply_environment
   default_branch     = var.default_branch
+  plan_environment   = var.plan_environment
   oidc_provider_arn  = var.github_oidc_provider_arn
+  # The account's one OIDC provider for GitHub: production's stack creates it
+  # (unless github_oidc_provider_arn names one); the others trust it by its ARN.
+  create_oidc_provider = var.create_shared_resources
 
   # The deploy role works on these resources only.
-  ecr_repository_arn     = module.ecr.repository_arn
-  ecs_service_arn        = module.ecs_cluster.service_arn
-  task_definition_family = module.ecs_cluster.task_definition_family
-  task_role_arn          = module.ecs_cluster.task_role_arn
-  execution_role_arn     = module.ecs_cluster.task_execution_role_arn
+  ecr_repository_arn = local.image_repository.arn
+  # Only where another stack owns it: from the data source, never from module.ecr.
+  shared_ecr_repository_arn = var.create_shared_resources ? null : data.aws_ecr_repository.shared[0].arn
+  push_images               = var.deploy_role_pushes_images
+  ecs_service_arn           = module.ecs_cluster.service_arn
+  task_definition_family    = module.ecs_cluster.task_definition_family
+  task_role_arn             = module.ecs_cluster.task_role_arn
+  execution_role_arn        = module.ecs_cluster.task_execution_role_arn
 
   # The Terraform roles: state, and where the apply role may change things.
   state_bucket_name = var.state_bucket_name

@@ -28,19 +28,59 @@ locals {
   task_subnet_ids = var.vpc_id == null ? sort(data.aws_subnets.default[0].ids) : var.task_subnet_ids
 }
 
+# --- the shared image repository ----------------------------------------------
+# Production's stack (create_shared_resources) creates it; every other
+# environment reads it by name. An image is built and pushed once, and each
+# environment deploys it by digest.
+
+data "aws_ecr_repository" "shared" {
+  count = var.create_shared_resources ? 0 : 1
+  name  = var.image_repository_name
+}
+
+locals {
+  image_repository = var.create_shared_resources ? {
+    url  = module.ecr[0].repository_url
+    arn  = module.ecr[0].repository_arn
+    name = module.ecr[0].repository_name
+    } : {
+    url  = data.aws_ecr_repository.shared[0].repository_url
+    arn  = data.aws_ecr_repository.shared[0].arn
+    name = data.aws_ecr_repository.shared[0].name
+  }
+
+  # The other environments' roles, by the names their own stacks give them
+  # (modules/github_oidc, modules/ecs_cluster): names, not references, since
+  # each lives in another state. The execution role has a generated suffix.
+  account_iam     = regex("^(arn:[^:]+:iam::[0-9]{12}):", module.github_oidc.deploy_role_arn)[0]
+  peer_deployers  = [for peer in var.image_shared_with : "${local.account_iam}:role/${peer}-github-deploy"]
+  peer_executions = [for peer in var.image_shared_with : "${local.account_iam}:role/${peer}-execution-*"]
+}
+
+# The repository moved under count when environments came (it is production's
+# alone): the same repository, no replacement.
+moved {
+  from = module.ecr
+  to   = module.ecr[0]
+}
+
 module "ecr" {
   source = "./modules/ecr"
+  count  = var.create_shared_resources ? 1 : 0
 
-  name         = var.name
+  name         = coalesce(var.image_repository_name, var.name)
   force_delete = var.ecr_force_delete
   kms_key_arn  = var.ecr_kms_key_arn
 
   # The image Terraform's own task definition names must outlive later releases.
   protected_image_tags = [var.image_tag]
 
-  # Only the pipeline's deploy role pushes; only the task execution role pulls.
-  push_principal_arns = [module.github_oidc.deploy_role_arn]
-  pull_principal_arns = [module.ecs_cluster.task_execution_role_arn]
+  # Only the deploy roles that build push (this one unless it only promotes,
+  # and the other environments'); only the task execution roles pull; every
+  # deploy role reads manifests.
+  push_principal_arns = concat(var.deploy_role_pushes_images ? [module.github_oidc.deploy_role_arn] : [], local.peer_deployers)
+  pull_principal_arns = concat([module.ecs_cluster.task_execution_role_arn], local.peer_executions)
+  read_principal_arns = var.deploy_role_pushes_images ? [] : [module.github_oidc.deploy_role_arn]
   scan_type           = var.ecr_scan_type
 }
 
@@ -62,8 +102,8 @@ module "ecs_cluster" {
   alb_deletion_protection = var.alb_deletion_protection
   access_logs_bucket      = var.access_logs_bucket
 
-  image_repository_url = module.ecr.repository_url
-  image_repository_arn = module.ecr.repository_arn
+  image_repository_url = local.image_repository.url
+  image_repository_arn = local.image_repository.arn
   image_tag            = var.image_tag
   cpu                  = var.cpu
   memory               = var.memory

@@ -509,3 +509,75 @@ variable "state_kms_key_arn" {
     error_message = "state_kms_key_arn must be null or the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
   }
 }
+
+# --- environments (environments/*.tfvars) --------------------------------------
+# One root, one state and one var file per environment. Production's stack
+# creates what the environments share (the image repository and GitHub's OIDC
+# provider); every other environment reads them. A root applied without an
+# environment file is production alone, as before environments existed.
+
+variable "environment" {
+  description = "Name of the environment this state holds (production, staging, ...), as its var file environments/<environment>.tfvars and its state key name it. Each environment's roles reach only its own resources through name (their prefix) and the Project tag (= name)."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.environment)) && !endswith(var.environment, "-")
+    error_message = "environment must be 1-20 characters: a lowercase letter, then lowercase letters, digits or `-`, not ending in `-`."
+  }
+}
+
+variable "create_shared_resources" {
+  description = "Create the resources every environment shares: the image repository and GitHub's OIDC provider (production's stack). False reads them: the repository by image_repository_name, the provider by its URL (or github_oidc_provider_arn); that stack's roles never change them."
+  type        = bool
+  default     = true
+}
+
+variable "image_repository_name" {
+  description = "Name of the shared image repository. Null: name, for the stack that creates it. A stack with create_shared_resources = false must name the repository production's stack created."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_repository_name == null || can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", coalesce(var.image_repository_name, "x")))
+    error_message = "image_repository_name must be null or an ECR repository name (lowercase letters, digits, `.`, `_`, `-`, `/` namespaces)."
+  }
+
+  validation {
+    condition     = var.create_shared_resources || var.image_repository_name != null
+    error_message = "image_repository_name must name the shared repository when create_shared_resources is false (the name production's stack gave it, finlex by default)."
+  }
+}
+
+variable "deploy_role_pushes_images" {
+  description = "Let this environment's deploy role push images. True for the environment that builds (staging, or production alone); false for one that only deploys digests another environment pushed and verified (production behind staging): its deploy role then has no push action, and the repository policy refuses it pushes too."
+  type        = bool
+  default     = true
+}
+
+variable "image_shared_with" {
+  description = "For the stack that creates the image repository: the name of every other environment's stack in this account (e.g. finlex-staging). Their deploy roles may push (if their own policy lets them) and read manifests, their task execution roles pull; the repository policy refuses every other principal."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for peer in var.image_shared_with : can(regex("^[a-z][a-z0-9-]{0,19}$", peer)) && !endswith(peer, "-")])
+    error_message = "image_shared_with must list stack names (the other environments' name): 1-20 lowercase letters, digits or `-`."
+  }
+
+  validation {
+    condition     = var.create_shared_resources || length(var.image_shared_with) == 0
+    error_message = "image_shared_with belongs to the stack that creates the repository (create_shared_resources = true)."
+  }
+}
+
+variable "plan_environment" {
+  description = "GitHub environment of terraform.yml's plan and drift jobs for this environment. Null: the plan role trusts pull requests and the default branch without an environment (one environment alone); set, it trusts that environment's tokens only, so each environment's plan role names its own."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.plan_environment == null || can(regex("^[A-Za-z0-9._-]{1,255}$", coalesce(var.plan_environment, "x")))
+    error_message = "plan_environment must be null or a GitHub environment name of letters, digits, `.`, `_` or `-`."
+  }
+}

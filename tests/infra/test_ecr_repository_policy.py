@@ -55,17 +55,20 @@ module "ecr" {{
   name                = "finlex"
   push_principal_arns = {push}
   pull_principal_arns = {pull}
+  read_principal_arns = {read}
   scan_type           = "{scan_type}"
 }}
 """
 
 
-def planned(tmp_path: Path, push: list[str], pull: list[str], scan_type: str) -> dict[str, Any]:
+def planned(
+    tmp_path: Path, push: list[str], pull: list[str], scan_type: str, read: list[str] | None = None
+) -> dict[str, Any]:
     """The planned resources of module.ecr, by type (terraform show -json)."""
     terraform, mirror = require_terraform_and_mirror("test_ecr_repository_policy")
     root = ROOT.format(
         source=ECR, push=json.dumps(push), pull=json.dumps(pull), scan_type=scan_type,
-        repository=REPOSITORY,
+        repository=REPOSITORY, read=json.dumps(read or []),
     )  # fmt: skip
     (tmp_path / "main.tf").write_text(root)
     env = {
@@ -101,6 +104,11 @@ def policy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def decide(policy: dict[str, Any], principal: str, action: str) -> Decision:
     request = Request(principal=principal, action=action, resource=REPOSITORY)
     return evaluate(request, EVERYTHING, policy).decision
+
+
+def test_one_environment_keeps_exact_principal_conditions(policy: dict[str, Any]) -> None:
+    """ArnNotLike only where a name has a wildcard: a production-alone policy is unchanged."""
+    assert {key for st in policy["Statement"] for key in st["Condition"]} == {"ArnNotEquals"}
 
 
 @pytest.mark.parametrize("action", PUSH)
@@ -152,6 +160,58 @@ def test_no_principals_no_policy(tmp_path: Path) -> None:
 
 def test_the_root_names_the_deploy_and_execution_roles() -> None:
     call = labelled(INFRA, "module")["ecr"]
-    assert call["push_principal_arns"] == ["${module.github_oidc.deploy_role_arn}"]
-    assert call["pull_principal_arns"] == ["${module.ecs_cluster.task_execution_role_arn}"]
+    assert call["push_principal_arns"] == (
+        "${concat(var.deploy_role_pushes_images ? [module.github_oidc.deploy_role_arn] : [], "
+        "local.peer_deployers)}"
+    )
+    assert call["pull_principal_arns"] == (
+        "${concat([module.ecs_cluster.task_execution_role_arn], local.peer_executions)}"
+    )
+    assert call["read_principal_arns"] == (
+        "${var.deploy_role_pushes_images ? [] : [module.github_oidc.deploy_role_arn]}"
+    )
     assert expr(call["scan_type"]) == "var.ecr_scan_type"
+
+
+# --- two environments: production's stack shares the repository with staging's ---------
+
+STAGING_DEPLOY = f"arn:aws:iam::{ACCOUNT}:role/finlex-staging-github-deploy"
+STAGING_EXECUTION = f"arn:aws:iam::{ACCOUNT}:role/finlex-staging-execution-20261206"
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """As the root renders it for production behind staging (environments/production.tfvars)."""
+    found = planned(
+        tmp_path_factory.mktemp("shared"),
+        push=[STAGING_DEPLOY],
+        pull=[EXECUTION, f"arn:aws:iam::{ACCOUNT}:role/finlex-staging-execution-*"],
+        scan_type="BASIC",
+        read=[DEPLOY],
+    )
+    return dict(json.loads(found["aws_ecr_repository_policy"]["policy"]))
+
+
+@pytest.mark.parametrize("action", PUSH)
+def test_behind_staging_only_stagings_deploy_role_pushes(
+    shared: dict[str, Any], action: str
+) -> None:
+    assert decide(shared, STAGING_DEPLOY, action) is Decision.ALLOWED
+    for other in (DEPLOY, EXECUTION, STAGING_EXECUTION, APPLY, ADMIN):
+        assert decide(shared, other, action) is Decision.EXPLICIT_DENY, other
+
+
+def test_behind_staging_productions_deploy_role_still_reads_manifests(
+    shared: dict[str, Any],
+) -> None:
+    assert decide(shared, DEPLOY, "ecr:BatchGetImage") is Decision.ALLOWED
+    assert decide(shared, DEPLOY, "ecr:GetDownloadUrlForLayer") is Decision.EXPLICIT_DENY
+
+
+def test_both_environments_tasks_pull_and_nothing_else_of_staging(shared: dict[str, Any]) -> None:
+    for puller in (EXECUTION, STAGING_EXECUTION):
+        assert decide(shared, puller, "ecr:GetDownloadUrlForLayer") is Decision.ALLOWED
+    # The wildcard covers the execution role's generated suffix, not other staging roles.
+    assert decide(shared, STAGING_DEPLOY, "ecr:GetDownloadUrlForLayer") is Decision.EXPLICIT_DENY
+    (pull,) = [st for st in shared["Statement"] if st["Sid"] == "DenyPullExceptTheTasks"]
+    assert list(pull["Condition"]) == ["ArnNotLike"]

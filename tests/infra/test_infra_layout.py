@@ -281,8 +281,13 @@ def test_modules_are_wired_together() -> None:
     assert modules["ecr"]["source"] == "./modules/ecr"
     ecs = modules["ecs_cluster"]
     assert ecs["source"] == "./modules/ecs_cluster"
-    assert expr(ecs["image_repository_url"]) == "module.ecr.repository_url"
-    assert expr(ecs["image_repository_arn"]) == "module.ecr.repository_arn"
+    assert expr(ecs["image_repository_url"]) == "local.image_repository.url"
+    assert expr(ecs["image_repository_arn"]) == "local.image_repository.arn"
+    # The shared repository: module.ecr where this stack creates it, else read.
+    text = (INFRA / "resources.tf").read_text()
+    assert "url  = module.ecr[0].repository_url" in text
+    assert "url  = data.aws_ecr_repository.shared[0].repository_url" in text
+    assert "from = module.ecr\n  to   = module.ecr[0]" in text
 
 
 EXAMPLE_TFVARS = [
@@ -290,6 +295,7 @@ EXAMPLE_TFVARS = [
     INFRA / "examples" / "quickstart-default-vpc.tfvars",
     INFRA / "examples" / "production-private-subnets.tfvars",
 ]
+ENVIRONMENT_TFVARS = sorted((INFRA / "environments").glob("*.tfvars"))
 
 
 @pytest.mark.parametrize("path", EXAMPLE_TFVARS, ids=lambda p: p.name)

@@ -257,6 +257,40 @@ def test_root_subnets_only_with_a_vpc(root_plan) -> None:
     assert 'variable "alb_subnet_ids"' in output
 
 
+QUICKSTART = INFRA / "examples" / "quickstart-default-vpc.tfvars"
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_each_environment_file_passes_the_root_validations(root_plan, environment) -> None:
+    env_file = INFRA / "environments" / f"{environment}.tfvars"
+    code, output = root_plan.plan({}, var_files=(QUICKSTART, env_file))
+    assert code == 0, f"{environment}.tfvars fails validation:\n{output}"
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        # A stack that reads the shared repository must name it.
+        ({"create_shared_resources": "false"}, "image_repository_name"),
+        # Only the stack that makes the repository shares it.
+        (
+            {"create_shared_resources": "false", "image_repository_name": "finlex",
+             "image_shared_with": ["finlex-staging"]},
+            "image_shared_with",
+        ),
+        ({"image_shared_with": ["Finlex Staging"]}, "image_shared_with"),
+        ({"image_repository_name": "Finlex"}, "image_repository_name"),
+        ({"environment": "Staging"}, "environment"),
+        ({"environment": "staging-"}, "environment"),
+        ({"plan_environment": "staging plan"}, "plan_environment"),
+    ],
+)  # fmt: skip
+def test_environment_settings_are_checked_one_line_each(root_plan, values, variable) -> None:
+    code, output = root_plan.plan(values, var_files=(QUICKSTART,))
+    assert code != 0
+    assert f'variable "{variable}"' in output, output
+
+
 def test_no_working_files_written(module_plan, root_plan) -> None:
     for planner in (module_plan, root_plan):
         names = {path.name for path in planner.folder.iterdir()}

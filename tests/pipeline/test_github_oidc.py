@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 from collections.abc import Callable, Iterator
@@ -83,12 +84,18 @@ def module_variables() -> dict[str, dict[str, Any]]:
     return {name: body for entry in doc["variable"] for name, body in entry.items()}
 
 
-def validation_regex(variable: str, prefix: str = PREFIX) -> re.Pattern[str]:
+# The repository's name in ecr_repository_arn's validation: the prefix, or any
+# name where the repository is another environment's (shared_ecr_repository_arn).
+SHARED_CHOICE = '${var.shared_ecr_repository_arn != null ? "[a-z0-9]+" : var.name_prefix}'
+
+
+def validation_regex(variable: str, prefix: str = PREFIX, shared: bool = False) -> re.Pattern[str]:
     """The regex of `variable`'s validation, with var.name_prefix = `prefix`."""
     (validation,) = module_variables()[variable]["validation"]
     match = re.search(r'regex\("(.*)",\s*var\.' + variable + r"\)", validation["condition"])
     assert match, f"{variable}: validation is not can(regex(..., var.{variable}))"
-    pattern = match.group(1).replace("${var.name_prefix}", prefix).replace("\\\\", "\\")
+    pattern = match.group(1).replace(SHARED_CHOICE, "[a-z0-9]+" if shared else "${var.name_prefix}")
+    pattern = pattern.replace("${var.name_prefix}", prefix).replace("\\\\", "\\")
     assert "${" not in pattern, pattern
     return re.compile(pattern)
 
@@ -96,12 +103,39 @@ def validation_regex(variable: str, prefix: str = PREFIX) -> re.Pattern[str]:
 # --- the deploy role's policy --------------------------------------------------------
 
 
-def deploy_actions() -> set[str]:
-    return {a for s in statements("deploy") for a in s["actions"]}
+def dynamic_statements(document: str) -> list[dict[str, Any]]:
+    """The content of each `dynamic "statement"` block of a policy document."""
+    return [
+        content
+        for block in policy_documents()[document].get("dynamic", [])
+        for content in block["statement"]["content"]
+    ]
+
+
+def deploy_actions(push_images: bool = True) -> set[str]:
+    """What the deploy role may do; its push statement is there only with push_images."""
+    found = {a for s in statements("deploy") for a in s["actions"]}
+    pushes = {a for s in dynamic_statements("deploy") for a in s["actions"]}
+    return found | pushes if push_images else found
+
+
+def test_the_push_statement_is_the_only_optional_one_and_holds_the_writes() -> None:
+    (push,) = dynamic_statements("deploy")
+    assert push["sid"] == "EcrPushToTheRepository"
+    assert set(push["actions"]) == DOCKER_PUSH - deploy_actions(push_images=False)
+    (block,) = policy_documents()["deploy"]["dynamic"]
+    assert block["statement"]["for_each"] == "${var.push_images ? [var.ecr_repository_arn] : []}"
+
+
+def test_without_push_images_the_deploy_role_cannot_write_an_image() -> None:
+    writes = {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart"}
+    writes |= {"ecr:CompleteLayerUpload"}
+    assert not writes & deploy_actions(push_images=False)
+    assert writes <= deploy_actions(push_images=True)
 
 
 def test_deploy_policy_has_no_star_action() -> None:
-    for statement in statements("deploy"):
+    for statement in statements("deploy") + dynamic_statements("deploy"):
         assert statement["effect"] == "Allow"
         assert "not_actions" not in statement
         assert "not_resources" not in statement
@@ -197,6 +231,16 @@ GOOD_AND_BAD_ARNS = {
 }
 
 
+def test_a_shared_repository_may_be_another_stacks_but_never_a_wildcard() -> None:
+    regex = validation_regex("ecr_repository_arn", prefix="finlex-staging", shared=True)
+    assert regex.fullmatch("arn:aws:ecr:eu-west-1:123456789012:repository/finlex")
+    for bad in ("arn:aws:ecr:eu-west-1:123456789012:repository/*", "*", "repository/finlex"):
+        assert not regex.fullmatch(bad), bad
+    # Not shared, the staging stack's own repository must carry its prefix.
+    own = validation_regex("ecr_repository_arn", prefix="finlex-staging")
+    assert not own.fullmatch("arn:aws:ecr:eu-west-1:123456789012:repository/finlex")
+
+
 @pytest.mark.parametrize("variable", sorted(GOOD_AND_BAD_ARNS))
 def test_arn_inputs_accept_finlex_resources_only(variable: str) -> None:
     regex = validation_regex(variable)
@@ -214,7 +258,11 @@ def test_root_passes_the_finlex_prefix_and_the_infra_outputs() -> None:
     assert module["name_prefix"] == "${var.name}"
     root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
     assert root_vars["name"]["default"] == PREFIX
-    assert module["ecr_repository_arn"] == "${module.ecr.repository_arn}"
+    assert module["ecr_repository_arn"] == "${local.image_repository.arn}"
+    assert module["shared_ecr_repository_arn"] == (
+        "${var.create_shared_resources ? null : data.aws_ecr_repository.shared[0].arn}"
+    )
+    assert module["push_images"] == "${var.deploy_role_pushes_images}"
     assert module["ecs_service_arn"] == "${module.ecs_cluster.service_arn}"
     assert module["task_definition_family"] == "${module.ecs_cluster.task_definition_family}"
     assert module["task_role_arn"] == "${module.ecs_cluster.task_role_arn}"
@@ -298,9 +346,18 @@ TRUSTED_SUBJECTS = {
 }
 
 
+# With plan_environment (one per environment), the plan role trusts that environment alone.
+PLAN_IN_AN_ENVIRONMENT = "repo:${var.github_repository}:environment:${var.plan_environment}"
+
+
 def test_each_role_trusts_one_kind_of_job_of_one_repository() -> None:
     (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
-    assert locals_["trust_subjects"] == TRUSTED_SUBJECTS
+    plan = TRUSTED_SUBJECTS["plan"]
+    assert locals_["trust_subjects"] == {
+        **TRUSTED_SUBJECTS,
+        "plan": f'${{var.plan_environment != null ? ["{PLAN_IN_AN_ENVIRONMENT}"] : '
+        f'["{plan[0]}", "{plan[1]}"]}}',
+    }
     roles = blocks(load_hcl(MODULE / "resources.tf"), "resource", "aws_iam_role")
     for role, key in (
         ("deploy", "deploy"),
@@ -357,6 +414,41 @@ def test_locals_name_the_github_issuer() -> None:
     ).values()
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     assert provider["url"] == "https://${local.oidc_host}"
+
+
+def test_only_the_two_policies_the_teardown_deletes_depend_on_the_repository() -> None:
+    """Destroying module.ecr destroys every policy that references its ARN.
+
+    The service's teardown (the apply role) may delete the deploy policy and the
+    boundary (terraform_apply_teardown), never the Terraform roles' own: a
+    reference to var.ecr_repository_arn there made the rehearsal's destroy detach
+    terraform_read from both Terraform roles, refused. The shared repository's
+    read comes from shared_ecr_repository_arn, which the root takes from the
+    data source, never from module.ecr.
+    """
+    referencing = {
+        name
+        for name, body in policy_documents().items()
+        if "var.ecr_repository_arn" in json.dumps(body)
+    }
+    assert referencing == {"deploy", "service_role_boundary"}
+
+
+def test_another_stacks_provider_is_trusted_by_the_arn_its_url_gives() -> None:
+    """Beside production, staging names the account's provider: no lookup, no list on "*"."""
+    (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
+    assert locals_["account_oidc_provider_arn"] == (
+        "arn:${data.aws_partition.current.partition}:iam::"
+        "${data.aws_caller_identity.current.account_id}:oidc-provider/${local.oidc_host}"
+    )
+    (provider,) = blocks(
+        load_hcl(MODULE / "resources.tf"), "resource", "aws_iam_openid_connect_provider"
+    ).values()
+    assert (
+        provider["count"] == "${var.oidc_provider_arn == null && var.create_oidc_provider ? 1 : 0}"
+    )
+    (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
+    assert entry["github_oidc"]["create_oidc_provider"] == "${var.create_shared_resources}"
 
 
 # --- the Terraform apply role: scoped, and its exceptions are the listed ones ------------

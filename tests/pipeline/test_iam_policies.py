@@ -60,9 +60,27 @@ MODULE_INPUTS = {
     "domain_name": "finlex.example.com",
 }
 # "kms" also names a default branch other than main (the plan role's trust).
+# "staging" and "promoted" are the two environments of infra/environments:
+# staging's stack under its own prefix, reading production's repository; and
+# production behind it, whose deploy role pushes nothing.
+STAGING = "finlex-staging"
 VARIANTS = {
     "kms": {"ecr_kms_key_arn": ECR_KEY, "state_kms_key_arn": STATE_KEY, "default_branch": "trunk"},
     "plain": {},
+    "promoted": {"push_images": False, "plan_environment": "production-plan"},
+    "staging": {
+        "name_prefix": STAGING,
+        "shared_ecr_repository_arn": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/finlex",
+        "plan_environment": "staging-plan",
+        "deploy_environment": "staging",
+        "apply_environment": "staging-infrastructure",
+        "ecs_service_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{STAGING}/{STAGING}",
+        "task_definition_family": STAGING,
+        "task_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{STAGING}-task-1",
+        "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{STAGING}-execution-1",
+        "domain_name": "staging.finlex.example.com",
+        "state_key": f"{STAGING}/terraform.tfstate",
+    },
 }
 
 
@@ -318,9 +336,12 @@ PINNED: dict[str, dict[str, list[str]]] = {
     "deploy": {
         "EcrLogin": ["ecr:GetAuthorizationToken"],
         "EcrFinlexRepository": [
-            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
             "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:DescribeRepositories",
-            "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:StartImageScan",
+            "ecr:StartImageScan",
+        ],
+        "EcrPushToTheRepository": [
+            "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage",
             "ecr:UploadLayerPart",
         ],
         "EcsFinlexService": ["ecs:DescribeServices", "ecs:UpdateService"],
@@ -380,6 +401,11 @@ PINNED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "terraform_apply_name": {
+        "DenyTargetGroupsOfOtherStacks": [
+            "elasticloadbalancing:AddTags", "elasticloadbalancing:DeleteTargetGroup",
+            "elasticloadbalancing:ModifyTargetGroup",
+            "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:RemoveTags",
+        ],
         "AcmTaggedCertificates": [
             "acm:AddTagsToCertificate", "acm:DeleteCertificate", "acm:RemoveTagsFromCertificate",
         ],
@@ -495,6 +521,12 @@ def pinned(variant: str) -> dict[str, dict[str, list[str]]]:
     if variant == "kms":
         for doc, statements in KMS_ONLY.items():
             expected[doc].update(statements)
+    if variant == "promoted":  # production behind staging: its deploy role pushes nothing
+        del expected["deploy"]["EcrPushToTheRepository"]
+    if variant == "staging":  # the shared repository, read and never written
+        expected["terraform_read"]["EcrSharedRepositoryRead"] = [
+            "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListTagsForResource",
+        ]  # fmt: skip
     return expected
 
 
@@ -754,6 +786,17 @@ TRUSTED_SUBJECTS = {
         'trust["deploy"]': ["repo:acme/finlex:environment:production"],
         'trust["plan"]': ["repo:acme/finlex:pull_request", "repo:acme/finlex:ref:refs/heads/trunk"],
         'trust["apply"]': ["repo:acme/finlex:environment:infrastructure"],
+    },
+    # Two environments: each role names its own GitHub environment, the plan role too.
+    "promoted": {
+        'trust["deploy"]': ["repo:acme/finlex:environment:production"],
+        'trust["plan"]': ["repo:acme/finlex:environment:production-plan"],
+        'trust["apply"]': ["repo:acme/finlex:environment:infrastructure"],
+    },
+    "staging": {
+        'trust["deploy"]': ["repo:acme/finlex:environment:staging"],
+        'trust["plan"]': ["repo:acme/finlex:environment:staging-plan"],
+        'trust["apply"]': ["repo:acme/finlex:environment:staging-infrastructure"],
     },
 }
 

@@ -45,6 +45,17 @@ def test_an_infra_folder_without_terraform_is_a_usage_error(tmp_path: Path) -> N
     assert f"--infra {tmp_path}: no providers.tf there" in result.stderr
 
 
+def test_an_infra_folder_without_environments_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "providers.tf").write_text("")
+    result = rehearse("--infra", str(tmp_path))
+    assert result.returncode == 2
+    assert (
+        f"--infra {tmp_path}: no environments/production.tfvars, environments/staging.tfvars, "
+        "environments/staging.backend.hcl there (--production-only rehearses production alone)"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_no_terraform_cli_is_one_line_naming_the_fix_and_exit_3(tmp_path: Path) -> None:
     result = rehearse(path=str(tmp_path))  # a PATH with no terraform on it
     assert result.returncode == 3

@@ -197,6 +197,63 @@ def test_only_the_reviewed_plan_file_applies_and_drift_is_reported(full: str) ->
         assert re.search(pattern, full), pattern
 
 
+def test_staging_applied_beside_production_on_its_own_state_object(full: str) -> None:
+    for pattern in (
+        r"✔ root: init on the s3 backend .*s3://\S+/finlex/terraform\.tfstate",
+        r"✔ staging: init on its own state object .*s3://\S+/finlex-staging/terraform\.tfstate",
+        r"✔ staging: apply quickstart-default-vpc \(administrator\) .*\d+ created.*"
+        r"cluster finlex-staging, shared repository finlex",
+        r"✔ staging: roles from its outputs .*plan: arn:aws:iam::\d+:role/finlex-staging-github-",
+        r"✔ staging: plan under its plan role is empty .*exit 0",
+        r"✔ staging: destroy .*\d+ destroyed under staging's apply role, then \d+ "
+        r"\(module\.github_oidc\) by the administrator",
+    ):
+        assert re.search(pattern, full), pattern
+
+
+# Each cross-environment call the rehearsal makes, as its line names it.
+CROSS_DENIALS = [
+    ("staging's plan role", "read production's state", "s3:GetObject",
+     r"arn:aws:s3:::finlex-tfstate-\S+/finlex/terraform\.tfstate"),
+    ("staging's plan role", "describe production's service", "ecs:DescribeServices",
+     r"arn:aws:ecs:\S+:service/finlex/finlex"),
+    ("staging's apply role", "write production's state", "s3:PutObject",
+     r"arn:aws:s3:::\S+/finlex/terraform\.tfstate"),
+    ("staging's apply role", "scale production's service", "ecs:UpdateService",
+     r"arn:aws:ecs:\S+:service/finlex/finlex"),
+    ("staging's apply role", "change production's target group",
+     "elasticloadbalancing:ModifyTargetGroup",
+     r"arn:aws:elasticloadbalancing:\S+:targetgroup/finle\S+"),
+    ("staging's apply role", r"change production's record api\.example\.com",
+     "route53:ChangeResourceRecordSets", r"arn:aws:route53:::hostedzone/\S+"),
+    ("staging's apply role", "change production's alarm", "cloudwatch:PutMetricAlarm",
+     r"arn:aws:cloudwatch:\S+:alarm:finlex-cpu-high"),
+    ("staging's apply role", "change production's log group", "logs:PutRetentionPolicy",
+     r"arn:aws:logs:\S+:log-group:/ecs/finlex"),
+    ("staging's apply role", "change production's deploy role", "iam:PutRolePolicy",
+     r"arn:aws:iam::\d+:role/finlex-github-deploy"),
+    ("staging's apply role", "delete the shared image repository", "ecr:DeleteRepository",
+     r"arn:aws:ecr:\S+:repository/finlex"),
+    ("staging's deploy role", "describe production's service", "ecs:DescribeServices",
+     r"arn:aws:ecs:\S+:service/finlex/finlex"),
+    ("staging's deploy role", "deploy to production's service", "ecs:UpdateService",
+     r"arn:aws:ecs:\S+:service/finlex/finlex"),
+    ("staging's deploy role", "pass production's task role", "iam:PassRole",
+     r"arn:aws:iam::\d+:role/finlex-(task|execution)-\S+"),
+    ("production's deploy role", "push an image", "ecr:PutImage",
+     r"arn:aws:ecr:\S+:repository/finlex"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "what", "action", "arn"), CROSS_DENIALS)
+def test_stagings_roles_are_denied_on_productions_resources_each_as_a_line(
+    full: str, who: str, what: str, action: str, arn: str
+) -> None:
+    assert re.search(r"✔ environments: staging's roles on production's, denied +[\d.]+ s  "
+                     rf"{len(CROSS_DENIALS)} calls", full)  # fmt: skip
+    assert re.search(rf"^\s+{who}: {what}: {action} on {arn} denied$", full, re.MULTILINE)
+
+
 def test_destroy_leaves_only_the_bootstrap(full: str) -> None:
     assert re.search(r"✔ destroy .*\d+ destroyed", full)
     assert re.search(r"✔ nothing left but the bootstrap .*only the state bucket", full)
@@ -218,7 +275,7 @@ def broken_copy(tmp_path: Path, breaks: list[tuple[str, str, str]]) -> Path:
 
 
 def quick(image: str, tmp_path: Path, infra: Path, *checks: str) -> str:
-    """One example, autoscaling on, the state bucket made by API; the failed summary."""
+    """One example, autoscaling on, the state bucket made by API, no staging; the failed summary."""
     result = rehearse(
         image,
         tmp_path / "work",
@@ -229,6 +286,7 @@ def quick(image: str, tmp_path: Path, infra: Path, *checks: str) -> str:
         "--autoscaling",
         "true",
         "--bucket-by-api",
+        "--production-only",
         *(["--checks", *checks] if checks else []),
     )
     assert result.returncode == 1, summary(result)

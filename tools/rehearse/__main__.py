@@ -64,6 +64,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "(quicker, for checks of the later steps; the full rehearsal applies it)",
     )
     parser.add_argument(
+        "--production-only",
+        action="store_true",
+        help="production alone, as a root without environments/*.tfvars (quicker; the full "
+        "rehearsal applies staging beside it and probes staging's roles on production's)",
+    )
+    parser.add_argument(
         "--checks",
         nargs="+",
         choices=CHECKS,
@@ -73,6 +79,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (args.infra / "providers.tf").is_file():
         parser.error(f"--infra {args.infra}: no providers.tf there")
+    missing = [
+        f"environments/{name}"
+        for name in ("production.tfvars", "staging.tfvars", "staging.backend.hcl")
+        if not (args.infra / "environments" / name).is_file()
+    ]
+    if missing and not args.production_only:
+        parser.error(
+            f"--infra {args.infra}: no {', '.join(missing)} there "
+            "(--production-only rehearses production alone)"
+        )
     return args
 
 
@@ -106,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 autoscaling=["true", "false"] if args.autoscaling == "both" else [args.autoscaling],
                 bootstrap_by_api=args.bucket_by_api,
                 checks=tuple(args.checks),
+                staging=not args.production_only,
             ).run()
         finally:
             account.stop()

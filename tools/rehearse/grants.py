@@ -116,8 +116,8 @@ class RoleUse:
     role_arn: str
     calls: int
     actions: frozenset[str]  # distinct actions allowed to the role's calls
-    denied: int  # denied calls outside the broken copies
-    denied_on_purpose: int  # denied calls of the broken copies
+    denied: int  # denied calls outside the broken copies and the probes
+    denied_on_purpose: int  # denied by design: broken copies, cross-environment probes
     uncalled: frozenset[str]  # granted, never called
     denied_calls: tuple[str, ...] = ()  # "action on ARN" of each denial counted in `denied`
 
@@ -131,7 +131,7 @@ class RoleUse:
         explained = len(self.uncalled) - len(self.unexplained)
         text = (
             f"{self.job} role: {self.calls} calls, {len(self.actions)} distinct actions, "
-            f"{self.denied} denied (+{self.denied_on_purpose} by its broken copy); "
+            f"{self.denied} denied (+{self.denied_on_purpose} on purpose: broken copy, probes); "
             f"{len(self.uncalled)} granted actions never called ({explained} listed with a reason)"
         )
         if self.unexplained:

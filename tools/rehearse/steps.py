@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 import tfplan
 from iamsim.evaluate import Decision, Request, evaluate
-from rehearse import account, emulator, grants, image
+from rehearse import account, emulator, environments, grants, image
 from rehearse.account import Session
 from rehearse.emulator import Emulator
 from rehearse.terraform import (
@@ -37,6 +37,7 @@ from rehearse.terraform import (
 T = TypeVar("T")
 
 STATE_BUCKET = f"finlex-tfstate-{emulator.ACCOUNT_ID}-{emulator.REGION}"
+PRODUCTION_KEY = "finlex/terraform.tfstate"  # environments/production.backend.hcl's key
 LOGS_BUCKET = f"finlex-alb-logs-{emulator.ACCOUNT_ID}-{emulator.REGION}"
 # The pipeline's roles, by the job that holds each, as the root's outputs name them.
 ROLE_OUTPUTS = {
@@ -155,7 +156,12 @@ class Rehearsal:
     autoscaling: list[str] = field(default_factory=lambda: ["true", "false"])
     bootstrap_by_api: bool = False
     checks: tuple[str, ...] = CHECKS
+    # Staging beside production (infra/environments); off: production alone.
+    staging: bool = True
     _vars: list[str] = field(default_factory=list)
+    _staging_vars: list[str] = field(default_factory=list)
+    # Sessions of staging's own roles (step "staging: roles"), by job.
+    staging_sessions: dict[str, Session] = field(default_factory=dict)
     # Sessions of the pipeline's roles (step "roles"), by job: plan, apply, deploy.
     sessions: dict[str, Session] = field(default_factory=dict)
     # What each role was granted, read while it exists (the destroy removes it).
@@ -240,7 +246,12 @@ class Rehearsal:
                 steps.append((label, self.applier(example, autoscaling, admin=first)))
                 if first:
                     steps.append(("roles: sessions from the root's outputs", self.roles))
+                    if self.staging:
+                        steps += self._staging_steps()
         steps.append(("image: manifest into ECR", self.push_image))
+        if self.staging:
+            name = "environments: staging's roles on production's, denied"
+            steps.append((name, self.cross_denials))
         for name, run in steps:
             if self.report.step(name, run) is None and self.report.failed:
                 return
@@ -265,6 +276,7 @@ class Rehearsal:
                 for role, (sid, _, _) in BROKEN.items()
             ],
             "destroy": [
+                *([("staging: destroy", self.staging_destroy)] if self.staging else []),
                 ("destroy", self.destroy),
                 ("nothing left but the bootstrap", self.nothing_left),
             ],
@@ -375,14 +387,17 @@ class Rehearsal:
 
     def init_root(self) -> str:
         config = self.workdir / "backend.hcl"
-        config.write_text(
-            backend_config(self.account.url, STATE_BUCKET, "finlex/terraform.tfstate")
-        )
-        self._tf(self.copy).run(*INIT, f"-backend-config={config}")
-        return f"s3://{STATE_BUCKET}/finlex/terraform.tfstate, use_lockfile"
+        config.write_text(backend_config(self.account.url, STATE_BUCKET, PRODUCTION_KEY))
+        # Beside staging, production's own key file too (the key it always had).
+        key_file = environments.backend_file(self.copy, "production")
+        keys = [f"-backend-config={key_file}"] if self.staging else []
+        self._tf(self.copy).run(*INIT, f"-backend-config={config}", *keys)
+        return f"s3://{STATE_BUCKET}/{PRODUCTION_KEY}, use_lockfile"
 
     def example_vars(self, example: Path) -> list[str]:
         args = [f"-var-file={self.copy / 'examples' / example.name}"]
+        if self.staging:  # production behind staging: its own var file after the example's
+            args.append(f"-var-file={environments.var_file(self.copy, 'production')}")
         args.append(f"-var=hosted_zone_id={self.zone_id}")
         args.append(f"-var=secrets={json.dumps({SECRET_NAME: self.secret_arn})}")
         if "vpc_id" in example.read_text() and "private" in example.stem:
@@ -836,7 +851,7 @@ class Rehearsal:
         releasing = ["-var=alb_deletion_protection=false", "-var=ecr_force_delete=true"]
         targets = [
             "-target=module.ecs_cluster.aws_lb.this",
-            "-target=module.ecr.aws_ecr_repository.this",
+            "-target=module.ecr[0].aws_ecr_repository.this",
         ]
         tf.run(
             "apply", "-auto-approve", "-input=false", "-no-color", *self._vars, *releasing, *targets
@@ -852,6 +867,122 @@ class Rehearsal:
         )
         return (
             f"{_destroyed(destroyed.stdout)} destroyed under the apply role, then "
+            f"{_destroyed(by_admin.stdout)} (module.{PIPELINE}) by the administrator"
+        )
+
+    # --- staging: a second environment, its own state, its own roles --------------------
+
+    def _staging_steps(self) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            ("staging: init on its own state object", self.staging_init),
+            ("staging: apply quickstart-default-vpc (administrator)", self.staging_apply),
+            ("staging: roles from its outputs", self.staging_roles),
+            ("staging: plan under its plan role is empty", self.staging_plan),
+        ]
+
+    def _staging_tf(self, role: str | None = None) -> Terraform:
+        """Terraform on the same root, with staging's data directory and a staging role."""
+        tf = self._tf(self.copy)
+        if role is not None:
+            tf.env.update(self.staging_sessions[role].env())
+        tf.env["TF_DATA_DIR"] = str(self.workdir / "staging.terraform")
+        return tf
+
+    def staging_init(self) -> str:
+        """The shared backend settings, then environments/staging.backend.hcl's key."""
+        key_file = environments.backend_file(self.copy, "staging")
+        self._staging_tf().run(
+            *INIT, f"-backend-config={self.workdir / 'backend.hcl'}", f"-backend-config={key_file}"
+        )
+        key = environments.setting(key_file, "key")
+        if key == PRODUCTION_KEY:
+            raise StepError(f"staging's state key is production's: {key}")
+        return f"s3://{STATE_BUCKET}/{key}, beside production's {PRODUCTION_KEY}"
+
+    def staging_apply(self) -> str:
+        """Staging from the quick start and its var file; it reads production's shared parts."""
+        quickstart = self.copy / "examples" / "quickstart-default-vpc.tfvars"
+        self._staging_vars = [
+            f"-var-file={quickstart}",
+            f"-var-file={environments.var_file(self.copy, 'staging')}",
+            f"-var=hosted_zone_id={self.zone_id}",
+        ]
+        tf = self._staging_tf()
+        applied = tf.run("apply", "-auto-approve", "-input=false", "-no-color", *self._staging_vars)
+        outputs = tf.json("output")
+        repository = outputs["ecr_repository_name"]["value"]
+        cluster = outputs["ecs_cluster_name"]["value"]
+        if cluster == "finlex" or repository != "finlex":
+            raise StepError(f"staging's cluster {cluster}, repository {repository}")
+        return f"{self._count(applied.stdout)}; cluster {cluster}, shared repository {repository}"
+
+    def staging_roles(self) -> str:
+        outputs = self._staging_tf().json("output")
+        for job, output in ROLE_OUTPUTS.items():
+            arn = str(outputs[output]["value"])
+            if arn in {s.role_arn for s in self.sessions.values()}:
+                raise StepError(f"staging's {job} role is production's: {arn}")
+            self.staging_sessions[job] = account.assume(self.account.url, arn, f"staging-{job}")
+        return "; ".join(f"{job}: {s.role_arn}" for job, s in self.staging_sessions.items())
+
+    def staging_plan(self) -> str:
+        """Staging's plan role reads all of its stack, the shared repository and provider too."""
+        plan = self._staging_tf("plan").run(
+            "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false",
+            *self._staging_vars, codes=(0, 2),
+        )  # fmt: skip
+        if plan.returncode == 2:
+            changed = re.findall(r"^\s+# (\S+) (will|must) be .*$", plan.stdout, re.MULTILINE)
+            raise StepError(f"staging's plan is not empty: {sorted({n for n, _ in changed})}")
+        return "exit 0"
+
+    def cross_denials(self) -> str:
+        """Each probe one line: staging's roles on production's resources, production's push."""
+        outputs = self._tf(self.copy).json("output")
+        prod = environments.find_production(
+            self.account.url, outputs, STATE_BUCKET, PRODUCTION_KEY, self.zone_id
+        )
+        staging_name = environments.setting(environments.var_file(self.copy, "staging"), "name")
+        first = len(self.account.gate.records())
+        lines: list[str] = []
+        failures: list[str] = []
+        try:
+            for probe in environments.probes(prod, staging_name):
+                if probe.job == "production-deploy":
+                    session = self._session("deploy")
+                else:
+                    session = self.staging_sessions[probe.job]
+                try:
+                    lines.append(environments.run_probe(self.account, session, probe))
+                except environments.ProbeError as error:
+                    failures.append(str(error))
+        finally:
+            # Denials on purpose: not counted against production's deploy role.
+            self._broken_windows.append((first, len(self.account.gate.records())))
+        if failures:
+            raise StepError("; ".join(failures))
+        return f"{len(lines)} calls, each denied naming its action and ARN\n" + "\n".join(lines)
+
+    def staging_destroy(self) -> str:
+        """The service under staging's apply role, then its roles by the administrator."""
+        tf = self._staging_tf("apply")
+        releasing = ["-var=alb_deletion_protection=false"]
+        tf.run(
+            "apply", "-auto-approve", "-input=false", "-no-color", *self._staging_vars,
+            *releasing, "-target=module.ecs_cluster.aws_lb.this",
+        )  # fmt: skip
+        owned = [
+            f"-target=module.{n}" for n in _module_calls(self.copy) if n not in {PIPELINE, "ecr"}
+        ]
+        destroyed = tf.run(
+            "destroy", "-auto-approve", "-input=false", "-no-color", *self._staging_vars,
+            *releasing, *owned,
+        )  # fmt: skip
+        by_admin = self._staging_tf().run(
+            "destroy", "-auto-approve", "-input=false", "-no-color", *self._staging_vars, *releasing
+        )
+        return (
+            f"{_destroyed(destroyed.stdout)} destroyed under staging's apply role, then "
             f"{_destroyed(by_admin.stdout)} (module.{PIPELINE}) by the administrator"
         )
 

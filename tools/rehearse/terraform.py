@@ -222,6 +222,9 @@ def working_copy(infra: Path, into: Path, url: str) -> Path:
     )
     shutil.copytree(infra, into, ignore=ignore)
     shutil.copytree(infra / "examples", into / "examples", dirs_exist_ok=True)
+    # Each environment's var file and state key (infra/environments).
+    if (infra / "environments").is_dir():
+        shutil.copytree(infra / "environments", into / "environments", dirs_exist_ok=True)
     for root in (into, into / "bootstrap"):
         (root / "emulator_override.tf").write_text(provider_override(url))
     return into

@@ -92,13 +92,13 @@ locals {
   role_arn_parts     = split(":", try(concat(var.pull_principal_arns, var.push_principal_arns)[0], "arn:aws:iam::000000000000:role/none"))
   inspector_role_arn = "arn:${local.role_arn_parts[1]}:iam::${local.role_arn_parts[4]}:role/aws-service-role/inspector2.amazonaws.com/AWSServiceRoleForAmazonInspector2"
   pullers            = concat(var.pull_principal_arns, var.scan_type == "ENHANCED" ? [local.inspector_role_arn] : [])
-  manifest_readers   = distinct(concat(local.pullers, var.push_principal_arns))
+  manifest_readers   = distinct(concat(local.pullers, var.push_principal_arns, var.read_principal_arns))
   only = {
     DenyPushExceptThePipeline       = { actions = local.push_actions, allowed = var.push_principal_arns }
     DenyPullExceptTheTasks          = { actions = ["ecr:GetDownloadUrlForLayer"], allowed = local.pullers }
     DenyManifestReadsExceptTheseTwo = { actions = ["ecr:BatchGetImage"], allowed = local.manifest_readers }
   }
-  repository_policy = length(var.push_principal_arns) + length(var.pull_principal_arns) > 0
+  repository_policy = length(var.push_principal_arns) + length(var.pull_principal_arns) + length(var.read_principal_arns) > 0
 }
 
 resource "aws_ecr_repository_policy" "this" {
@@ -116,7 +116,9 @@ resource "aws_ecr_repository_policy" "this" {
           Action    = rule.actions
         },
         # No one allowed: the deny has no exception (and no Condition).
-        { for key, value in { Condition = { ArnNotEquals = { "aws:PrincipalArn" = rule.allowed } } } : key => value if length(rule.allowed) > 0 },
+        # ArnNotLike where a name ends in a wildcard (another environment's
+        # execution role, whose name has a generated suffix).
+        { for key, value in { Condition = { (anytrue([for arn in rule.allowed : strcontains(arn, "*")]) ? "ArnNotLike" : "ArnNotEquals") = { "aws:PrincipalArn" = rule.allowed } } } : key => value if length(rule.allowed) > 0 },
       )
     ]
   })

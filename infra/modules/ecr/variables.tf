@@ -86,6 +86,17 @@ variable "pull_principal_arns" {
   }
 }
 
+variable "read_principal_arns" {
+  description = "IAM roles that may read manifests (BatchGetImage) but neither push nor pull layers: the deploy role of an environment that deploys digests another one pushed. The repository policy adds them to the manifest readers only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.read_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "read_principal_arns must hold IAM role ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
 variable "scan_type" {
   description = "BASIC: ECR scans each pushed image's OS packages. ENHANCED: Amazon Inspector scans this repository's images continuously, OS and language (Python) packages; it sets the registry's scanning configuration, which is account-wide (see README)."
   type        = string

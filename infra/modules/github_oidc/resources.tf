@@ -18,8 +18,11 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  oidc_host         = "token.actions.githubusercontent.com"
-  oidc_provider_arn = var.oidc_provider_arn != null ? var.oidc_provider_arn : aws_iam_openid_connect_provider.github[0].arn
+  oidc_host = "token.actions.githubusercontent.com"
+  # The provider's ARN follows from its URL: another stack's is named, not looked
+  # up (a lookup by URL lists every provider, a read on "*").
+  account_oidc_provider_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/${local.oidc_host}"
+  oidc_provider_arn         = var.oidc_provider_arn != null ? var.oidc_provider_arn : (var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : local.account_oidc_provider_arn)
 
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
@@ -73,7 +76,7 @@ locals {
   #   plan role only reads (no state lock), so any pull request may use it.
   trust_subjects = {
     deploy = ["repo:${var.github_repository}:environment:${var.deploy_environment}"]
-    plan = [
+    plan = var.plan_environment != null ? ["repo:${var.github_repository}:environment:${var.plan_environment}"] : [
       "repo:${var.github_repository}:pull_request",
       "repo:${var.github_repository}:ref:refs/heads/${var.default_branch}",
     ]
@@ -104,7 +107,7 @@ locals {
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
-  count = var.oidc_provider_arn == null ? 1 : 0
+  count = var.oidc_provider_arn == null && var.create_oidc_provider ? 1 : 0
 
   url            = "https://${local.oidc_host}"
   client_id_list = ["sts.amazonaws.com"]
@@ -166,24 +169,39 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["*"]
   }
 
-  # `docker push` (AWS's documented push set: layer checks and uploads,
-  # manifest read and write), then the CLI's describe and scan-gate calls.
+  # The CLI's describe and scan-gate calls, and the reads of `docker push`
+  # (layer checks, manifest read), which deploy's checks of a digest share.
   statement {
     sid    = "EcrFinlexRepository"
     effect = "Allow"
     actions = [
       "ecr:BatchCheckLayerAvailability",
       "ecr:BatchGetImage",
-      "ecr:CompleteLayerUpload",
       "ecr:DescribeImageScanFindings",
       "ecr:DescribeImages",
       "ecr:DescribeRepositories",
-      "ecr:InitiateLayerUpload",
-      "ecr:PutImage",
       "ecr:StartImageScan",
-      "ecr:UploadLayerPart",
     ]
     resources = [var.ecr_repository_arn]
+  }
+
+  # `docker push`'s writes (AWS's documented push set: layer uploads and the
+  # manifest). Only with push_images: an environment that deploys digests
+  # another one pushed and verified (production behind staging) has none, and
+  # the repository policy refuses it pushes as well.
+  dynamic "statement" {
+    for_each = var.push_images ? [var.ecr_repository_arn] : []
+    content {
+      sid    = "EcrPushToTheRepository"
+      effect = "Allow"
+      actions = [
+        "ecr:CompleteLayerUpload",
+        "ecr:InitiateLayerUpload",
+        "ecr:PutImage",
+        "ecr:UploadLayerPart",
+      ]
+      resources = [statement.value]
+    }
   }
 
   # Roll the service to a new task definition revision and follow it.
@@ -354,6 +372,18 @@ data "aws_iam_policy_document" "terraform_read" {
     effect    = "Allow"
     actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"]
     resources = ["${local.arn_ecr}:repository/${local.p}*"]
+  }
+
+  # Another environment's stack owns the shared image repository: this one's
+  # data source reads it (describe, tags, its images), and nothing writes it.
+  dynamic "statement" {
+    for_each = var.shared_ecr_repository_arn == null ? [] : [var.shared_ecr_repository_arn]
+    content {
+      sid       = "EcrSharedRepositoryRead"
+      effect    = "Allow"
+      actions   = ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListTagsForResource"]
+      resources = [statement.value]
+    }
   }
 
   statement {
@@ -1052,6 +1082,37 @@ resource "aws_iam_role_policy" "terraform_apply" {
 # The service's name: its certificate and its records. A managed policy of its
 # own, for the same 10,240-character limit of the apply role's inline policy.
 data "aws_iam_policy_document" "terraform_apply_name" {
+  # Target groups are named by the first five characters of the name (their
+  # name_prefix allows six), which another environment's stack shares
+  # (finlex, finlex-staging): ElbFinlexLoadBalancer's ARN pattern matches
+  # both. The Project tag tells them apart: every write ElbFinlexLoadBalancer
+  # grants on a target group is refused on one tagged for another stack. An
+  # untagged one (a create, before its tags) is not refused here.
+  statement {
+    sid    = "DenyTargetGroupsOfOtherStacks"
+    effect = "Deny"
+    actions = [
+      "elasticloadbalancing:AddTags",
+      "elasticloadbalancing:DeleteTargetGroup",
+      "elasticloadbalancing:ModifyTargetGroup",
+      "elasticloadbalancing:ModifyTargetGroupAttributes",
+      "elasticloadbalancing:RemoveTags",
+    ]
+    resources = ["${local.arn_elb}:targetgroup/*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = [local.p]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.scope_tag_key}"
+      values   = ["false"]
+    }
+  }
+
   # Certificates get random IDs: only those carrying the service's tag.
   statement {
     sid    = "AcmTaggedCertificates"

@@ -43,6 +43,17 @@ variable "apply_environment" {
   }
 }
 
+variable "plan_environment" {
+  description = "GitHub environment of the plan and drift jobs. Null: the plan role trusts pull requests and the default branch (no environment); set, only that environment's tokens, so that each environment's plan role names its own."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.plan_environment == null || can(regex("^[A-Za-z0-9._-]{1,255}$", coalesce(var.plan_environment, "x")))
+    error_message = "plan_environment must be null or a GitHub environment name of letters, digits, `.`, `_` or `-` (no wildcards)."
+  }
+}
+
 variable "default_branch" {
   description = "The repository's default branch: the plan role also trusts terraform.yml's plan on pushes to it and the daily drift job (sub repo:OWNER/NAME:ref:refs/heads/BRANCH); the deploy and apply environments must allow it alone."
   type        = string
@@ -79,6 +90,12 @@ variable "oidc_provider_arn" {
   }
 }
 
+variable "create_oidc_provider" {
+  description = "With oidc_provider_arn null: create the account's GitHub OIDC provider here (true), or trust the one another stack of this account created, by its ARN (false: an environment beside production)."
+  type        = bool
+  default     = true
+}
+
 # --- what the deploy role works on (module outputs of ecr and ecs_cluster) ---
 # Each ARN must name a resource of this service (its name starts with name_prefix).
 
@@ -87,9 +104,26 @@ variable "ecr_repository_arn" {
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/${var.name_prefix}(?:[._/-][a-z0-9._/-]*)?$", var.ecr_repository_arn))
-    error_message = "ecr_repository_arn must be the ARN of an ECR repository named after name_prefix."
+    condition     = can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/${var.shared_ecr_repository_arn != null ? "[a-z0-9]+" : var.name_prefix}(?:[._/-][a-z0-9._/-]*)?$", var.ecr_repository_arn))
+    error_message = "ecr_repository_arn must be the ARN of an ECR repository named after name_prefix (or, with shared_ecr_repository_arn, of any repository)."
   }
+}
+
+variable "shared_ecr_repository_arn" {
+  description = "The shared image repository, when another environment's stack owns it (the same ARN as ecr_repository_arn, from a data source): ecr_repository_arn need not be named after name_prefix, the plan and apply roles read it and none of this module's roles may change it. Null: the repository is this stack's own. A variable of its own, so that a stack that owns the repository gives the Terraform roles' policies no dependency on it (their teardown would detach them)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.shared_ecr_repository_arn == null || can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9][a-z0-9._/-]*$", coalesce(var.shared_ecr_repository_arn, "x")))
+    error_message = "shared_ecr_repository_arn must be null or the ARN of an ECR repository."
+  }
+}
+
+variable "push_images" {
+  description = "Let the deploy role push to the repository. False for an environment that deploys only digests another environment pushed (production behind staging): the role keeps the reads deploy and scan-gate need."
+  type        = bool
+  default     = true
 }
 
 variable "ecs_service_arn" {
