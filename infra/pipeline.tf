@@ -21,10 +21,14 @@ module "github_oidc" {
   # Only where another stack owns it: from the data source, never from module.ecr.
   shared_ecr_repository_arn = var.create_shared_resources ? null : data.aws_ecr_repository.shared[0].arn
   push_images               = var.deploy_role_pushes_images
-  ecs_service_arn           = module.ecs_cluster.service_arn
-  task_definition_family    = module.ecs_cluster.task_definition_family
-  task_role_arn             = module.ecs_cluster.task_role_arn
-  execution_role_arn        = module.ecs_cluster.task_execution_role_arn
+  # Verification records: this environment's own, and read-only those of the
+  # environment it promotes from.
+  records_environment    = var.environment
+  promotes_from          = var.promotes_from
+  ecs_service_arn        = module.ecs_cluster.service_arn
+  task_definition_family = module.ecs_cluster.task_definition_family
+  task_role_arn          = module.ecs_cluster.task_role_arn
+  execution_role_arn     = module.ecs_cluster.task_execution_role_arn
 
   # The Terraform roles: state, and where the apply role may change things.
   state_bucket_name = var.state_bucket_name

@@ -581,3 +581,14 @@ variable "plan_environment" {
     error_message = "plan_environment must be null or a GitHub environment name of letters, digits, `.`, `_` or `-`."
   }
 }
+
+variable "promotes_from" {
+  description = "Environment whose verified digests this environment's deploy role may promote (reads its verification records): production sets staging. Null: none (a production-only setup, FINLEX_SKIP_STAGING)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.promotes_from == null || can(regex("^[a-z][a-z0-9-]{0,19}$", coalesce(var.promotes_from, "x")))
+    error_message = "promotes_from must be null or 1-20 characters: a lowercase letter, then lowercase letters, digits or `-`."
+  }
+}

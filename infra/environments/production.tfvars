@@ -19,3 +19,7 @@ plan_environment   = "production-plan"
 create_shared_resources   = true
 deploy_role_pushes_images = false
 image_shared_with         = ["finlex-staging"]
+
+# This deploy role reads staging's verification records to promote a digest
+# (finlex-release promote --from staging), and writes production's own.
+promotes_from = "staging"

@@ -50,7 +50,7 @@ DOCKER_PUSH = {
     "ecr:UploadLayerPart",
 }
 # boto3 client name -> IAM action prefix
-IAM_PREFIX = {"ecr": "ecr", "ecs": "ecs", "elbv2": "elasticloadbalancing"}
+IAM_PREFIX = {"ecr": "ecr", "ecs": "ecs", "elbv2": "elasticloadbalancing", "ssm": "ssm"}
 
 
 def load_hcl(path: Path) -> dict[str, Any]:
@@ -112,19 +112,33 @@ def dynamic_statements(document: str) -> list[dict[str, Any]]:
     ]
 
 
+def optional_statements() -> dict[str, tuple[dict[str, Any], str]]:
+    """Each `dynamic "statement"` of the deploy policy by sid: (content, for_each)."""
+    return {
+        content["sid"]: (content, block["statement"]["for_each"])
+        for block in policy_documents()["deploy"].get("dynamic", [])
+        for content in block["statement"]["content"]
+    }
+
+
 def deploy_actions(push_images: bool = True) -> set[str]:
     """What the deploy role may do; its push statement is there only with push_images."""
     found = {a for s in statements("deploy") for a in s["actions"]}
-    pushes = {a for s in dynamic_statements("deploy") for a in s["actions"]}
+    optional = optional_statements()
+    found |= set(optional["ReadVerificationRecordsToPromote"][0]["actions"])
+    pushes = set(optional["EcrPushToTheRepository"][0]["actions"])
     return found | pushes if push_images else found
 
 
-def test_the_push_statement_is_the_only_optional_one_and_holds_the_writes() -> None:
-    (push,) = dynamic_statements("deploy")
-    assert push["sid"] == "EcrPushToTheRepository"
+def test_two_statements_are_optional_the_push_holds_the_writes() -> None:
+    optional = optional_statements()
+    assert set(optional) == {"EcrPushToTheRepository", "ReadVerificationRecordsToPromote"}
+    push, push_when = optional["EcrPushToTheRepository"]
     assert set(push["actions"]) == DOCKER_PUSH - deploy_actions(push_images=False)
-    (block,) = policy_documents()["deploy"]["dynamic"]
-    assert block["statement"]["for_each"] == "${var.push_images ? [var.ecr_repository_arn] : []}"
+    assert push_when == "${var.push_images ? [var.ecr_repository_arn] : []}"
+    read, read_when = optional["ReadVerificationRecordsToPromote"]
+    assert read_when == "${var.promotes_from == null ? [] : [local.promoted_records_arn]}"
+    assert set(read["actions"]) == {"ssm:GetParameter", "ssm:GetParametersByPath"}
 
 
 def test_without_push_images_the_deploy_role_cannot_write_an_image() -> None:
@@ -162,6 +176,9 @@ def test_every_other_resource_is_a_validated_finlex_arn() -> None:
             if resource == "${local.task_definition_revisions}":
                 used.add("task_definition_family")
                 continue
+            if resource in {"${local.records_arn}", "${local.records_arn}/*"}:
+                used.add("records_environment")
+                continue
             match = re.fullmatch(r"\$\{var\.([a-z_]+)\}", resource)
             assert match, f"resource {resource} is not one of the module's validated ARN inputs"
             used.add(match.group(1))
@@ -171,7 +188,18 @@ def test_every_other_resource_is_a_validated_finlex_arn() -> None:
         "task_definition_family",
         "task_role_arn",
         "execution_role_arn",
+        "records_environment",
     }
+
+
+def test_the_records_path_is_finlex_release_s() -> None:
+    """Terraform's copy of the verification records' path is RECORD_PATH's."""
+    from finlex_release.record import RECORD_PATH
+
+    (locals_,) = load_hcl(MODULE / "resources.tf")["locals"]
+    assert locals_["records_path_format"] % "staging" + "/" == RECORD_PATH.format(
+        environment="staging"
+    )
 
 
 def test_task_definition_revisions_are_the_family_in_the_service_account() -> None:

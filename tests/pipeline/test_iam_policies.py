@@ -67,12 +67,17 @@ STAGING = "finlex-staging"
 VARIANTS = {
     "kms": {"ecr_kms_key_arn": ECR_KEY, "state_kms_key_arn": STATE_KEY, "default_branch": "trunk"},
     "plain": {},
-    "promoted": {"push_images": False, "plan_environment": "production-plan"},
+    "promoted": {
+        "push_images": False,
+        "plan_environment": "production-plan",
+        "promotes_from": "staging",
+    },
     "staging": {
         "name_prefix": STAGING,
         "shared_ecr_repository_arn": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/finlex",
         "plan_environment": "staging-plan",
         "deploy_environment": "staging",
+        "records_environment": "staging",
         "apply_environment": "staging-infrastructure",
         "ecs_service_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{STAGING}/{STAGING}",
         "task_definition_family": STAGING,
@@ -351,6 +356,8 @@ PINNED: dict[str, dict[str, list[str]]] = {
         "EcsTagNewRevisionsOfTheFinlexFamily": ["ecs:TagResource"],
         "ElbTargetHealthNoResourceLevel": ["elasticloadbalancing:DescribeTargetHealth"],
         "PassFinlexTaskRolesToEcsTasksOnly": ["iam:PassRole"],
+        "OwnVerificationRecords": ["ssm:GetParameter", "ssm:PutParameter"],
+        "ListOwnVerificationRecords": ["ssm:GetParametersByPath"],
     },
     "state_read": STATE,
     "terraform_read": {
@@ -521,8 +528,11 @@ def pinned(variant: str) -> dict[str, dict[str, list[str]]]:
     if variant == "kms":
         for doc, statements in KMS_ONLY.items():
             expected[doc].update(statements)
-    if variant == "promoted":  # production behind staging: its deploy role pushes nothing
+    if variant == "promoted":  # production behind staging: pushes nothing, reads staging's records
         del expected["deploy"]["EcrPushToTheRepository"]
+        expected["deploy"]["ReadVerificationRecordsToPromote"] = [
+            "ssm:GetParameter", "ssm:GetParametersByPath",
+        ]  # fmt: skip
     if variant == "staging":  # the shared repository, read and never written
         expected["terraform_read"]["EcrSharedRepositoryRead"] = [
             "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListTagsForResource",
@@ -938,3 +948,24 @@ def test_the_apply_role_grants_what_the_provider_calls(plan: dict[str, Any], act
         and "Condition" not in s
     ]
     assert granting, f"no unconditional Allow of {action} on {arn}"
+
+
+def _resources(document: dict[str, Any], sid: str) -> list[str]:
+    (statement,) = [s for s in document["Statement"] if s.get("Sid") == sid]
+    found = statement["Resource"]
+    return sorted([found] if isinstance(found, str) else found)
+
+
+def test_each_deploy_role_writes_only_its_own_environments_records(plan: dict[str, Any]) -> None:
+    """Staging's deploy role writes staging's verification records and no other's;
+    production's (promoted) writes its own and may only read staging's."""
+    records = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/finlex/%s/verified"
+    staging = documents(plan, "staging")["deploy"]
+    assert _resources(staging, "OwnVerificationRecords") == [records % "staging" + "/*"]
+    assert _resources(staging, "ListOwnVerificationRecords") == [records % "staging"]
+    production = documents(plan, "promoted")["deploy"]
+    assert _resources(production, "OwnVerificationRecords") == [records % "production" + "/*"]
+    assert _resources(production, "ReadVerificationRecordsToPromote") == [
+        records % "staging", records % "staging" + "/*",
+    ]  # fmt: skip
+    assert "ReadVerificationRecordsToPromote" not in {s.get("Sid") for s in staging["Statement"]}

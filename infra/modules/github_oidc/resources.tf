@@ -29,6 +29,12 @@ locals {
   region    = data.aws_region.current.id # the region's name in aws provider 5 and 6
   p         = var.name_prefix
 
+  # Where verification records live: /finlex/<environment>/verified, as
+  # finlex-release's RECORD_PATH says (tests/pipeline ties the two).
+  records_path_format  = "/finlex/%s/verified"
+  records_arn          = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${format(local.records_path_format, var.records_environment)}"
+  promoted_records_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${format(local.records_path_format, coalesce(var.promotes_from, var.records_environment))}"
+
   # Every resource of the service carries this tag (the root's provider
   # default_tags: Project = name). The apply role changes only security groups
   # and rules that carry it, and creates only ones that do.
@@ -159,6 +165,36 @@ resource "aws_iam_role" "deploy" {
 }
 
 data "aws_iam_policy_document" "deploy" {
+  # finlex-release verify-record writes this environment's verification record
+  # of a digest (one SSM parameter each, release/src/finlex_release/record.py's
+  # RECORD_PATH), `verified` lists them, and verify-record reads one back. Only
+  # this environment's path: staging's role cannot write production's records.
+  statement {
+    sid       = "OwnVerificationRecords"
+    effect    = "Allow"
+    actions   = ["ssm:PutParameter", "ssm:GetParameter"]
+    resources = ["${local.records_arn}/*"]
+  }
+
+  statement {
+    sid       = "ListOwnVerificationRecords"
+    effect    = "Allow"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = [local.records_arn]
+  }
+
+  # `promote --from <environment>` reads (never writes) the record of the
+  # environment it promotes from.
+  dynamic "statement" {
+    for_each = var.promotes_from == null ? [] : [local.promoted_records_arn]
+    content {
+      sid       = "ReadVerificationRecordsToPromote"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameter", "ssm:GetParametersByPath"]
+      resources = [statement.value, "${statement.value}/*"]
+    }
+  }
+
   # `docker login` to ECR. AWS defines no resource for this action: "*" is the
   # only accepted value. The token alone grants nothing; the repository
   # statements below decide what it can push or pull.

@@ -257,3 +257,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "records_environment" {
+  description = "Environment whose verification records (SSM parameters under /finlex/<environment>/verified) the deploy role writes and lists: this stack's own."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.records_environment))
+    error_message = "records_environment must be 1-20 characters: a lowercase letter, then lowercase letters, digits or `-`."
+  }
+}
+
+variable "promotes_from" {
+  description = "Environment whose verification records the deploy role may read to promote its digests (production: staging). Null: this stack promotes from none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.promotes_from == null || can(regex("^[a-z][a-z0-9-]{0,19}$", coalesce(var.promotes_from, "x")))
+    error_message = "promotes_from must be null or 1-20 characters: a lowercase letter, then lowercase letters, digits or `-`."
+  }
+}
