@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-import skipsummary
+from support import skipsummary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

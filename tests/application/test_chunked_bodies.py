@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rawhttp import Conn, Reply
-from servers import APPLICATION, production_server
 
 from app import VERSION
 from routes import VERSION_PATH
+from support.rawhttp import Conn, Reply
+from support.servers.production import APPLICATION, production_server
 
 LIMIT = 64  # FINLEX_MAX_BODY_BYTES of the server under test
 ECHO_PATH = "/echo"  # echo_app's route, served in the server's process

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rawhttp import Conn
-from servers import APPLICATION, production_server
 
 from routes import VERSION_PATH
+from support.rawhttp import Conn
+from support.servers.production import APPLICATION, production_server
 
 SLOW_SECONDS = 3
 

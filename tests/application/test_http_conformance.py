@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from rawhttp import Conn, Reply
-from servers import production_server
 
 from app import VERSION
 from routes import HEALTH_PATH, VERSION_PATH
+from support.rawhttp import Conn, Reply
+from support.servers.production import production_server
 
 Server = tuple[str, subprocess.Popen[bytes] | None]
 # Set by make bench's scorecard: the base URL of the server under test.

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from servers import production_server
+from support.servers.production import production_server
 
 DELAY = 2
 GRACEFUL = 3

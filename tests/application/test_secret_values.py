@@ -17,9 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from servers import APPLICATION, free_port, stop_group, wait_until_serving
 
 import settings
+from support.servers.production import APPLICATION, free_port, stop_group, wait_until_serving
 
 VALUE = "s3cr3t-value-that-must-not-be-printed-5e1d"
 SECRETS = {"FINLEX_API_KEY": VALUE, "FINLEX_DB_PASSWORD": VALUE + "-db"}

@@ -20,10 +20,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servers import APPLICATION, free_port, production_server, stop_group, wait_until_serving
 
 from app import VERSION
 from routes import HEALTH_PATH, VERSION_PATH
+from support.servers.production import (
+    APPLICATION,
+    free_port,
+    production_server,
+    stop_group,
+    wait_until_serving,
+)
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from servers import free_port, production_server
-
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.servers.production import free_port, production_server
 
 CHECK_INTER_MS = 200
 CHECK_FALL = 2

@@ -25,9 +25,9 @@ import pytest
 
 import baseimage
 from app import VERSION
-from prereq import docker_client, require
 from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
 from settings import DEFAULT_GRACEFUL_TIMEOUT
+from support.prerequisites import docker_client, require
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 

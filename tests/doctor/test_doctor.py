@@ -18,7 +18,7 @@ import pytest
 
 import doctor
 from doctor import aws_access, github_variables, local_tools, terraform_rehearsal, workflows
-from prereq import require
+from support.prerequisites import require
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = "\u2714"

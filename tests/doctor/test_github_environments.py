@@ -25,7 +25,7 @@ import pytest
 
 import doctor
 from doctor import github_api, github_environments, report, workflows
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 REPOSITORY = "acme/finlex"

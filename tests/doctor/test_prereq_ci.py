@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
 NEEDS_TERRAFORM = """
-from tf_offline import require_terraform_and_mirror
+from support.terraform.cli import require_terraform_and_mirror
 
 def test_needs_terraform():
     require_terraform_and_mirror("test_needs_terraform")
@@ -34,7 +34,8 @@ def pytest_run(
     if path is not None:
         environ["PATH"] = path
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"), "-p", "skipsummary",
+        [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"),
+         "-p", "support.skipsummary",
          "-p", "no:cacheprovider", "--no-cov", "-rA", f"--basetemp={tmp_path / 'basetemp'}",
          *targets],
         cwd=REPO,

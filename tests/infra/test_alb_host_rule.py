@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra_hcl import ECS, expr, one_block, resources
+from support.terraform.hcl import ECS, expr, one_block, resources
 
 RULE = "aws_lb_listener_rule.service_host"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infra_hcl import INFRA, REPO_ROOT
-from prereq import require
+from support import REPO_ROOT
+from support.prerequisites import require
+from support.terraform.hcl import INFRA
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 SKIP = re.compile(r"#\s*checkov:skip=(?P<id>CKV2?_[A-Z0-9]+_\d+)(?::(?P<reason>.*))?$")

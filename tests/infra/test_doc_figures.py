@@ -21,8 +21,8 @@ import yaml
 
 import routes
 import settings
-from infra_hcl import ECR, ECS, INFRA, MONITORING, default_of, expr, labelled, locals_of
-from infra_hcl import resources as resources_of
+from support.terraform.hcl import ECR, ECS, INFRA, MONITORING, default_of, expr, labelled, locals_of
+from support.terraform.hcl import resources as resources_of
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [

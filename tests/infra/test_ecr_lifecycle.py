@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from infra_hcl import ECR, INFRA, expr, parse
 from rehearse.terraform import cli_config
-from tf_offline import require_terraform_and_mirror
+from support.terraform.cli import require_terraform_and_mirror
+from support.terraform.hcl import ECR, INFRA, expr, parse
 
 ROOT = """
 provider "aws" {{
@@ -38,7 +38,8 @@ module "ecr" {{
 
 
 def rules(tmp_path: Path, tags: list[str]) -> list[dict[str, Any]]:
-    # Skips without Terraform or the provider; fails instead under CI=true (tests/tf_offline.py).
+    # Skips without Terraform or the provider; fails instead under CI=true
+    # (tests/support/terraform/cli.py).
     terraform, mirror = require_terraform_and_mirror("test_ecr_lifecycle")
     (tmp_path / "main.tf").write_text(ROOT.format(source=ECR, tags=json.dumps(tags)))
     env = {

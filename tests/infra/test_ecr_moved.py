@@ -13,17 +13,17 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import libtf
 import pytest
 
-from infra_hcl import INFRA, blocks, expr, labelled
+from support.terraform import embedded
+from support.terraform.hcl import INFRA, blocks, expr, labelled
 
 STAND_IN = 'resource "terraform_data" "repository" {\n  input = "finlex"\n}\n'
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
-    with libtf.offline(tmp_path) as base:
+    with embedded.offline(tmp_path) as base:
         work = base / "config"
         (work / "ecr").mkdir(parents=True)
         (work / "ecr" / "main.tf").write_text(STAND_IN, encoding="utf-8")
@@ -40,16 +40,16 @@ def root(count: str, moves: list[tuple[str, str]]) -> str:
 def test_a_stack_applied_before_environments_keeps_its_repository(folder: Path) -> None:
     main = folder / "main.tf"
     main.write_text(root("", []), encoding="utf-8")
-    libtf.run(folder, "init", "-input=false")
-    libtf.run(folder, "apply", "-auto-approve", "-input=false")
+    embedded.run(folder, "init", "-input=false")
+    embedded.run(folder, "apply", "-auto-approve", "-input=false")
 
     count = expr(labelled(INFRA, "module")["ecr"]["count"])
     assert count == "var.create_shared_resources ? 1 : 0"
     moves = [(expr(b["from"]), expr(b["to"])) for _path, b in blocks(INFRA, "moved")]
     assert moves == [("module.ecr", "module.ecr[0]")]
     main.write_text(root(f"  count  = {count}\n", moves), encoding="utf-8")
-    libtf.run(folder, "plan", "-input=false", "-out=moved.tfplan")
-    plan = json.loads(libtf.run(folder, "show", "-json", "moved.tfplan"))
+    embedded.run(folder, "plan", "-input=false", "-out=moved.tfplan")
+    plan = json.loads(embedded.run(folder, "show", "-json", "moved.tfplan"))
     (change,) = plan["resource_changes"]
     assert change["address"] == "module.ecr[0].terraform_data.repository"
     assert change["previous_address"] == "module.ecr.terraform_data.repository"

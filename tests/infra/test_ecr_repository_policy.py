@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from iamsim.evaluate import Decision, Request, evaluate
-from infra_hcl import ECR, INFRA, expr, labelled
 from rehearse.terraform import cli_config
-from tf_offline import require_terraform_and_mirror
+from support.terraform.cli import require_terraform_and_mirror
+from support.terraform.hcl import ECR, INFRA, expr, labelled
 
 ACCOUNT = "123456789012"
 REPOSITORY = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/finlex"

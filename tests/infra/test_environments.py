@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra_hcl import INFRA, default_of, labelled, parse
+from support.terraform.hcl import INFRA, default_of, labelled, parse
 
 ENVIRONMENTS = INFRA / "environments"
 NAMES = ("production", "staging")

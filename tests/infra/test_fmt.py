@@ -6,7 +6,8 @@ import shutil
 import subprocess
 import sys
 
-from infra_hcl import INFRA, REPO_ROOT
+from support import REPO_ROOT
+from support.terraform.hcl import INFRA
 from tffmt import run_fmt, terraform_version
 
 TOOLS = REPO_ROOT / "tools"

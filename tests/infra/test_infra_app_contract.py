@@ -13,7 +13,16 @@ import pytest
 
 import routes
 import settings
-from infra_hcl import APPLICATION, ECS, INFRA, default_of, expr, labelled, locals_of, resources
+from support.terraform.hcl import (
+    APPLICATION,
+    ECS,
+    INFRA,
+    default_of,
+    expr,
+    labelled,
+    locals_of,
+    resources,
+)
 
 DOCKERFILE = INFRA.parent / "Dockerfile"
 FARGATE_MAX_STOP_TIMEOUT = 120

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from infra_hcl import ECR, default_of, expr, labelled, one_block, resources
+from support.terraform.hcl import ECR, default_of, expr, labelled, one_block, resources
 
 
 def _repository():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra_hcl import (
+from support.terraform.hcl import (
     ECS,
     default_of,
     expr,

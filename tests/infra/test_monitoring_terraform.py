@@ -5,7 +5,7 @@ dashboard as CloudWatch and SNS hold them after `terraform apply`.
 Needs the terraform CLI and a local filesystem mirror of hashicorp/aws (the
 registry is not reachable here). The mirror is found through
 FINLEX_TF_PROVIDER_MIRROR, or in Terraform's implied local mirror folders and
-under /opt (tests/tf_offline.py); without either the tests skip and say why,
+under /opt (tests/support/terraform/cli.py); without either the tests skip and say why,
 also under CI=true, as the rehearsal does."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from app import ERROR_LOGGER
-from infra_hcl import MONITORING
-from tf_offline import cli_config, require_terraform_and_mirror
+from support.terraform.cli import cli_config, require_terraform_and_mirror
+from support.terraform.hcl import MONITORING
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -141,7 +141,8 @@ output "dashboard_url" {{ value = module.monitoring.dashboard_url }}
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory) -> Iterator[Harness]:
-    # Skips without Terraform or the provider; fails instead under CI=true (tests/tf_offline.py).
+    # Skips without Terraform or the provider; fails instead under CI=true
+    # (tests/support/terraform/cli.py).
     _, mirror = require_terraform_and_mirror("test_monitoring_terraform")
     folder = tmp_path_factory.mktemp("monitoring")
     config = cli_config(folder, mirror)

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import settings
-from infra_hcl import ECS, INFRA, default_of, expr, locals_of
+from support.terraform.hcl import ECS, INFRA, default_of, expr, locals_of
 
 REPO = INFRA.parent
 DOCS = (REPO / "README.md", ECS / "README.md")

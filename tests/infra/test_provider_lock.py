@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from prereq import require_tool
 from rehearse.terraform import INIT as REHEARSAL_INIT
 from rehearse.terraform import lock_mismatch
-from tf_offline import cli_config, require_terraform_and_mirror
+from support.prerequisites import require_tool
+from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"

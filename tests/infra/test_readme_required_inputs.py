@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infra_hcl import labelled
+from support.terraform.hcl import labelled
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import libtf
 import pytest
 
-from infra_hcl import ECS, blocks, expr, lifecycle, locals_of, resources
+from support.terraform import embedded
+from support.terraform.hcl import ECS, blocks, expr, lifecycle, locals_of, resources
 
 SERVICE = "aws_ecs_service.this"
 OLD_ADDRESSES = {"true": "aws_ecs_service.autoscaled[0]", "false": "aws_ecs_service.fixed[0]"}
@@ -110,7 +110,7 @@ def test_moved_blocks_chain_both_old_addresses_to_the_service() -> None:
 
 @pytest.fixture
 def terraform_env(tmp_path: Path) -> Iterator[Path]:
-    with libtf.offline(tmp_path) as base:
+    with embedded.offline(tmp_path) as base:
         yield base
 
 
@@ -134,16 +134,16 @@ def test_state_of_the_old_blocks_moves_to_the_service_without_a_replacement(
     folder.mkdir()
     main = folder / "main.tf"
     main.write_text(OLD_CONFIG, encoding="utf-8")
-    libtf.run(folder, "init", "-input=false")
-    libtf.run(
+    embedded.run(folder, "init", "-input=false")
+    embedded.run(
         folder, "apply", "-auto-approve", "-input=false", f"-var=autoscaling_enabled={autoscaling}"
     )
     old = OLD_ADDRESSES[autoscaling].replace("aws_ecs_service.", "terraform_data.")
-    assert libtf.run(folder, "state", "list").split() == [old]
+    assert embedded.run(folder, "state", "list").split() == [old]
 
     main.write_text(NEW_CONFIG + _module_moves_for_stand_ins(), encoding="utf-8")
-    libtf.run(folder, "plan", "-input=false", "-out=moved.tfplan")
-    plan = json.loads(libtf.run(folder, "show", "-json", "moved.tfplan"))
+    embedded.run(folder, "plan", "-input=false", "-out=moved.tfplan")
+    plan = json.loads(embedded.run(folder, "show", "-json", "moved.tfplan"))
     (change,) = plan["resource_changes"]
     assert change["address"] == "terraform_data.this"
     assert change["previous_address"] == old

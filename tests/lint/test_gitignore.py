@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 """Every pytest session ends with `skipped: N (reasons)`; under CI=true a skip fails it.
 
 Runs pytest on a small suite of its own, with the plugin the real suite uses
-(tests/skipsummary.py), with CI unset and with CI=true.
+(tests/support/skipsummary.py), with CI unset and with CI=true.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def session(tmp_path: Path, suite: str, **env: str) -> subprocess.CompletedProce
     environ = {k: v for k, v in os.environ.items() if k != "CI"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-c", str(tmp_path / "pytest.ini"),
-         "-p", "no:cacheprovider", "-p", "skipsummary", str(tmp_path)],
+         "-p", "no:cacheprovider", "-p", "support.skipsummary", str(tmp_path)],
         cwd=tmp_path,
         env={**environ, "PYTHONPATH": str(TESTS), **env},
         capture_output=True,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import doctor
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = REPO / ".github" / "workflows"

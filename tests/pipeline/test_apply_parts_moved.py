@@ -9,10 +9,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import libtf
 import pytest
 
-from infra_hcl import INFRA, blocks, expr
+from support.terraform import embedded
+from support.terraform.hcl import INFRA, blocks, expr
 
 MODULE = INFRA / "modules" / "github_oidc"
 TYPES = ("aws_iam_policy.", "aws_iam_role_policy_attachment.")
@@ -41,7 +41,7 @@ def stand_in(address: str) -> str:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
-    with libtf.offline(tmp_path) as base:
+    with embedded.offline(tmp_path) as base:
         work = base / "config"
         work.mkdir()
         yield work
@@ -50,8 +50,8 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 def test_the_released_parts_move_to_their_keys_without_a_replacement(folder: Path) -> None:
     main = folder / "main.tf"
     main.write_text(OLD_CONFIG, encoding="utf-8")
-    libtf.run(folder, "init", "-input=false")
-    libtf.run(folder, "apply", "-auto-approve", "-input=false")
+    embedded.run(folder, "init", "-input=false")
+    embedded.run(folder, "apply", "-auto-approve", "-input=false")
 
     moves = [(expr(b["from"]), expr(b["to"])) for _path, b in blocks(MODULE, "moved")]
     assert len(moves) == 4, moves
@@ -60,8 +60,8 @@ def test_the_released_parts_move_to_their_keys_without_a_replacement(folder: Pat
         for old, new in moves
     )
     main.write_text(text, encoding="utf-8")
-    libtf.run(folder, "plan", "-input=false", "-out=moved.tfplan")
-    plan = json.loads(libtf.run(folder, "show", "-json", "moved.tfplan"))
+    embedded.run(folder, "plan", "-input=false", "-out=moved.tfplan")
+    plan = json.loads(embedded.run(folder, "show", "-json", "moved.tfplan"))
     actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]}
     moved = {c["address"] for c in plan["resource_changes"] if "previous_address" in c}
     for kind in ("policy", "attachment"):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import baseimage
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = "https://github.com/example-org/finlex"

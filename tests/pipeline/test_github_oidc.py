@@ -22,7 +22,7 @@ import botocore.session
 import hcl2
 import pytest
 
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"

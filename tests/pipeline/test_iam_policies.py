@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tf_offline import cli_config, free_port, require_terraform_and_mirror
+from support.terraform.cli import cli_config, free_port, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"
@@ -113,7 +113,7 @@ def root_config(sts_endpoint: str) -> str:
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # The one skip allowed under CI=true too (tests/tf_offline.py).
+    # The one skip allowed under CI=true too (tests/support/terraform/cli.py).
     terraform, mirror = require_terraform_and_mirror("test_iam_policies")
     from moto.server import ThreadedMotoServer
 

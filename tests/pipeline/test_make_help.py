@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from makedb import database, expanded_recipes, make_reads, shell_reads
-from prereq import require_tool
 from settings import Settings
+from support.makedb import database, expanded_recipes, make_reads, shell_reads
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def help_variables() -> set[str]:
 
 def test_help_lists_every_variable_a_target_reads_from_outside() -> None:
     """What make itself says each documented target reads from the command line or the
-    environment (tests/makedb.py), and every `?=` default, is in `make help`'s list."""
+    environment (tests/support/makedb.py), and every `?=` default, is in `make help`'s list."""
     text = (REPO / "Makefile").read_text(encoding="utf-8")
     db = database()
     unlisted: dict[str, set[str]] = {}

@@ -17,9 +17,16 @@ from typing import Any
 
 import boto3
 import pytest
-from release_fakes import CONFIG_DIGEST, REGION, FakeDocker, fake_docker, manifest, moto_server
 
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.release_fakes import (
+    CONFIG_DIGEST,
+    REGION,
+    FakeDocker,
+    fake_docker,
+    manifest,
+    moto_server,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OTHER_ID = "sha256:" + "d" * 64

@@ -1,7 +1,7 @@
 """`make scan`: the dependency scan gate as people and CI run it, on a local OSV fixture.
 
 OSV's API cannot be reached here, so OSV_URL points pip-audit at
-tests/osv_fixture.py; on GitHub, ci.yml runs the same target against OSV.
+tests/support/servers/osv.py; on GitHub, ci.yml runs the same target against OSV.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import yaml
-from osv_fixture import serving
 
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.servers.osv import serving
 
 REPO = Path(__file__).resolve().parents[2]
 

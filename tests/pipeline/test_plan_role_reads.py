@@ -30,7 +30,7 @@ import pytest
 
 import tfmirror
 from rehearse import emulator
-from tf_offline import cli_config, free_port, require_terraform_and_mirror
+from support.terraform.cli import cli_config, free_port, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "requirements"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from makedb import database
+from support.makedb import database
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "terraform.yml"

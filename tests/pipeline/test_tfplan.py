@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import tfplan
-from prereq import require_tool
+from support.prerequisites import require_tool
 
 # a: changed in place, b: replaced, c: destroyed, d: added when n goes from 1 to 2.
 CONFIG = """

@@ -3,7 +3,7 @@
 GitHub exposes repository variables only through `${{ vars.X }}`: a variable
 the Makefile reads from the environment exists in a job only if the step, the
 job or the workflow sets it in `env:` (or the step passes it on make's command
-line). This test asks make itself what each target reads (tests/makedb.py).
+line). This test asks make itself what each target reads (tests/support/makedb.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from makedb import database, expanded_recipes, make_reads, shell_reads
+from support.makedb import database, expanded_recipes, make_reads, shell_reads
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import tfmirror
-from prereq import require_tool
 from rehearse.__main__ import main
+from support.prerequisites import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 

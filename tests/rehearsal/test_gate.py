@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tf_offline import cli_config, require_terraform_and_mirror
+from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tf_offline import require_terraform_and_mirror
+from support.terraform.cli import require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 

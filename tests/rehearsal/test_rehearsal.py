@@ -5,7 +5,7 @@ applied) and three rehearsals of deliberately broken copies of infra/, each of
 which must fail at the step that catches its defect, naming the resource.
 
 Without the Terraform CLI, or without both a provider mirror and the registry,
-it skips saying why; under CI=true it fails instead (tests/tf_offline.py).
+it skips saying why; under CI=true it fails instead (tests/support/terraform/cli.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from prereq import docker_client, require
-from tf_offline import require_terraform_and_mirror
+from support.prerequisites import docker_client, require
+from support.terraform.cli import require_terraform_and_mirror
 
 pytestmark = [pytest.mark.slow, pytest.mark.rehearsal]
 

@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from release_fakes import REGION, FakeClock, Pushed, isolate_aws, push_image
 
 from finlex_release import cli
 from finlex_release.waiting import Clock, Progress
+from support.release_fakes import REGION, FakeClock, Pushed, isolate_aws, push_image
 
 
 @pytest.fixture

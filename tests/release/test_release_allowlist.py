@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from release_fakes import REPO_ROOT
 
 from finlex_release import allowlist
 from finlex_release.errors import Exit, UsageError
+from support import REPO_ROOT
 
 TODAY = dt.date(2026, 12, 6)
 

@@ -20,11 +20,11 @@ import botocore.credentials
 import botocore.tokens
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from release_fakes import push_image
 
 from finlex_release import aws, images
 from finlex_release.errors import EXIT_TABLE, Exit
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.release_fakes import push_image
 
 COMMANDS = ("scan-gate", "deploy", "rollback", "status", "verify", "ecr-login")
 

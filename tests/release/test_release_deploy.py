@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.stub import Stubber
-from release_fakes import REGION, EcsController, FakeClock, clients_with, push_image
 
 from finlex_release import deploy
 from finlex_release.errors import Exit, ReleaseError, WaitTimeoutError
 from finlex_release.waiting import Progress
+from support.release_fakes import REGION, EcsController, FakeClock, clients_with, push_image
 
 ORIGINAL_SIGTERM = signal.getsignal(signal.SIGTERM)
 READ_ONLY = {

@@ -1,6 +1,6 @@
 """audit-deps: pip-audit, for real, on the image's hashed lock against a local OSV fixture.
 
-OSV's API cannot be reached here; tests/osv_fixture.py answers OSV's query
+OSV's API cannot be reached here; tests/support/servers/osv.py answers OSV's query
 protocol from tests/release/fixtures/osv-advisories.json, and pip-audit is
 pointed at it with its own --osv-url option. The fixture holds an advisory
 against every jinja2 version (pinned in requirements/app.lock), one against
@@ -15,10 +15,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from osv_fixture import serving
-from release_fakes import REPO_ROOT
 
 from finlex_release import deps_audit
+from support import REPO_ROOT
+from support.servers.osv import serving
 
 APP_LOCK = REPO_ROOT / "requirements" / "app.lock"
 TODAY = dt.datetime.now(dt.UTC).date()

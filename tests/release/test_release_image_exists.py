@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from release_fakes import push_image
+
+from support.release_fakes import push_image
 
 # release_fakes.manifest() gives every image this config digest (the local image ID).
 CONFIG_DIGEST = "sha256:" + "c" * 64

@@ -13,11 +13,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from release_fakes import CONFIG_DIGEST, fake_docker
 
-from infra_hcl import ECS, INFRA, labelled
-from makedb import database
-from prereq import require_tool
+from support.makedb import database
+from support.prerequisites import require_tool
+from support.release_fakes import CONFIG_DIGEST, fake_docker
+from support.terraform.hcl import ECS, INFRA, labelled
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "0123456789abcdef0123456789abcdef01234567"

@@ -7,12 +7,12 @@ import ssl
 import time
 
 import pytest
-from probe_servers import self_signed, serving
-from servers import production_server
 
 from finlex_release import probe as probe_module
 from finlex_release.errors import UsageError
 from finlex_release.probe import Probe, Sample, figures, max_gap
+from support.servers.misbehaving import self_signed, serving
+from support.servers.production import production_server
 
 
 def run_for(probe: Probe, seconds: float) -> list[Sample]:

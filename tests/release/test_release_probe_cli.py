@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from probe_servers import serving
 
 from finlex_release import probe as probe_module
 from finlex_release.errors import Exit
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.servers.misbehaving import serving
 
 SH = "sh"
 

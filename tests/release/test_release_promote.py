@@ -13,11 +13,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from release_fakes import REGION, EcsController, Pushed, clients_with, push_image
-from release_lookalike import COMMIT, VERSION, live
 
 from finlex_release import record
 from finlex_release.errors import Exit
+from support.release_fakes import REGION, EcsController, Pushed, clients_with, push_image
+from support.servers.lookalike import COMMIT, VERSION, live
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = "finlex-production"

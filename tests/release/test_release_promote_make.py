@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from release_fakes import CONFIG_DIGEST, fake_docker
 
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.release_fakes import CONFIG_DIGEST, fake_docker
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "0123456789abcdef0123456789abcdef01234567"

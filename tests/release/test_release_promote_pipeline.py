@@ -18,11 +18,11 @@ from typing import Any
 
 import boto3
 import pytest
-from release_fakes import REGION, manifest, moto_server
-from release_lookalike import COMMIT, live
 
 from finlex_release import record
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.release_fakes import REGION, manifest, moto_server
+from support.servers.lookalike import COMMIT, live
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = COMMIT

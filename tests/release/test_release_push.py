@@ -8,9 +8,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from release_fakes import CONFIG_DIGEST, REGION, FakeDocker, fake_docker, moto_server
 
 from finlex_release.errors import Exit
+from support.release_fakes import CONFIG_DIGEST, REGION, FakeDocker, fake_docker, moto_server
 
 TAG = "0123456789abcdef0123456789abcdef01234567"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from release_fakes import REGION, push_image
 
 from finlex_release import scan_gate
 from finlex_release.allowlist import EMPTY
+from support.release_fakes import REGION, push_image
 
 MOTO_CVE = "CVE-9999-9999"  # the HIGH finding moto reports for every scanned image
 MOTO_PACKAGE = "moto_fake"  # the package moto's finding names

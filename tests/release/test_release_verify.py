@@ -14,15 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from release_fakes import FakeClock
-from servers import APPLICATION, free_port, production_server
 
 import routes
 import settings
 from finlex_release import cli, verify
 from finlex_release.errors import Exit
 from finlex_release.waiting import Clock
-from prereq import require_tool
+from support.prerequisites import require_tool
+from support.release_fakes import FakeClock
+from support.servers.production import APPLICATION, free_port, production_server
 
 VERSION = (APPLICATION / "VERSION").read_text(encoding="utf-8").strip()
 

@@ -10,7 +10,7 @@ import pytest
 from traffic import spec as specs
 from traffic.tasks import Docker
 
-from prereq import docker_client, require, require_tool
+from support.prerequisites import docker_client, require, require_tool
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 

@@ -14,7 +14,7 @@ from traffic import spec as specs
 
 import routes
 import settings
-from infra_hcl import ECS, default_of
+from support.terraform.hcl import ECS, default_of
 
 
 def test_the_spec_is_the_task_definition_and_target_group_terraform_renders(

@@ -4,7 +4,7 @@ The provider comes from a filesystem mirror when the machine has one, else
 from registry.terraform.io under infra/.terraform.lock.hcl (tools/tfmirror.py
 downloads it once into a mirror of its own). Without the CLI, or without both
 a mirror and the registry, the test skips with the reason and its fix; under
-CI=true it fails instead (tests/prereq.py): CI must provide them.
+CI=true it fails instead (tests/support/prerequisites.py): CI must provide them.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import functools
 import socket
 from pathlib import Path
 
-from prereq import require, require_tool
 from rehearse.terraform import MissingError, find_mirror
 from rehearse.terraform import cli_config as write_cli_config
+from support.prerequisites import require, require_tool
 
 
 def require_terraform_and_mirror(test: str) -> tuple[str, Path]:

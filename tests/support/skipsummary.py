@@ -1,13 +1,13 @@
 """The last word of every pytest session on skips: how many and why, and none under CI=true.
 
-Every skip in this suite is a missing prerequisite (tests/prereq.py): a Docker
+Every skip in this suite is a missing prerequisite (tests/support/prerequisites.py): a Docker
 engine, the Terraform CLI, the hashicorp/aws provider. On a developer's
 machine a skip is fine, but it must be seen, so each session ends with one
 line, ``skipped: N (reason; K tests: reason; ...)``. Under ``CI=true`` the
 pipeline is meant to provide every prerequisite, so a skip there fails the
-session, even one that bypassed ``prereq.require``.
+session, even one that bypassed ``prerequisites.require``.
 
-tests/conftest.py registers it; ``pytest -p skipsummary`` loads it elsewhere.
+tests/conftest.py registers it; ``pytest -p support.skipsummary`` loads it elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from prereq import in_ci
+from support.prerequisites import in_ci
 
 
 class SkipSummary:

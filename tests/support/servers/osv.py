@@ -17,13 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-FIXTURE = Path(__file__).resolve().parent / "release" / "fixtures" / "osv-advisories.json"
+from support import TESTS
+
+FIXTURE = TESTS / "release" / "fixtures" / "osv-advisories.json"
 Advisory = Mapping[str, Any]
 
 

@@ -20,9 +20,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from finlex_release.waiting import Clock
+from support import TESTS
 
 REGION = "eu-west-1"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 _CREDENTIAL_VARS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -146,7 +146,7 @@ _FAKE_DOCKER = """\
 import json, sys
 import boto3
 sys.path.insert(0, {tests!r})
-from release_fakes import manifest
+from support.release_fakes import manifest
 
 args = sys.argv[1:]
 state = json.load(open({state!r}))
@@ -205,7 +205,7 @@ def fake_docker(folder: Path, image_id: str | None, architecture: str = "amd64")
             python=sys.executable,
             state=str(docker.state),
             log=str(docker.log),
-            tests=str(Path(__file__).resolve().parent),
+            tests=str(TESTS),
             region=REGION,
         ),
         encoding="utf-8",

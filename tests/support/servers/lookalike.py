@@ -8,15 +8,11 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import routes
+from support import REPO_ROOT
 
-VERSION = (
-    (Path(__file__).resolve().parent.parent / "application" / "VERSION")
-    .read_text(encoding="utf-8")
-    .strip()
-)
+VERSION = (REPO_ROOT / "application" / "VERSION").read_text(encoding="utf-8").strip()
 COMMIT = "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
 
 

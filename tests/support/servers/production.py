@@ -13,9 +13,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-APPLICATION = Path(__file__).resolve().parent.parent / "application"
+from support import REPO_ROOT
+
+APPLICATION = REPO_ROOT / "application"
 
 
 def free_port() -> int:

@@ -16,11 +16,11 @@ import functools
 import os
 import re
 import subprocess
-from pathlib import Path
 
-from prereq import require_tool
+from support import REPO_ROOT
+from support.prerequisites import require_tool
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 
 # make's function names: `$(if ...)`, `$(findstring ...)` etc. are not variables.
 MAKE_FUNCTIONS = {

@@ -9,7 +9,8 @@ from typing import Any
 
 import hcl2
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from support import REPO_ROOT
+
 INFRA = REPO_ROOT / "infra"
 ECR = INFRA / "modules" / "ecr"
 ECS = INFRA / "modules" / "ecs_cluster"

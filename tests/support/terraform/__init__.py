@@ -1,0 +1,1 @@
+"""Terraform in the tests: infra/ parsed as HCL, Terraform embedded, the real CLI."""
