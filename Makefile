@@ -306,11 +306,11 @@ image-load: ## load IMAGE_ARCHIVE; fail unless IMAGE:TAG has the ID IMAGE_ID (th
 
 .PHONY: bench
 bench: $(VENV)/.dev-installed image ## scorecard: the seed's app vs the image vs host rows vs other servers (wrk, nginx, Docker)
-	$(BIN)/python bench/serve_bench.py --image $(IMAGE):$(TAG) --docker $(DOCKER) --markdown $(BENCH_ARGS)
+	PYTHONPATH=tools $(BIN)/python bench/serve_bench.py --image $(IMAGE):$(TAG) --docker $(DOCKER) --markdown $(BENCH_ARGS)
 
 .PHONY: stop-soak
 stop-soak: $(VENV)/.dev-installed ## SIGTERM right after start, 50 times; prints the worst stop (SOAK_IMAGE=finlex:latest: the image)
-	$(BIN)/python bench/stop_soak.py --docker $(DOCKER) $(if $(SOAK_IMAGE),--image $(SOAK_IMAGE)) $(SOAK_ARGS)
+	PYTHONPATH=tools $(BIN)/python bench/stop_soak.py --docker $(DOCKER) $(if $(SOAK_IMAGE),--image $(SOAK_IMAGE)) $(SOAK_ARGS)
 
 # --- Terraform with the real CLI (GitHub's runners reach the registry) --------
 # terraform.yml and ci.yml call these. Locally they need the terraform binary,

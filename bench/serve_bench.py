@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from localhost import find_program, free_port
+
 REPO = Path(__file__).resolve().parent.parent
 APPLICATION = REPO / "application"
 BENCH = REPO / "bench"
@@ -89,12 +91,6 @@ class Score:
     worst_stop_s: float = 0.0
     keepalive: str = ""
     notes: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(url: str, alive: Callable[[], bool], timeout: float = 30) -> None:
@@ -216,7 +212,7 @@ http {{
 }}
 """
     )
-    return [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-p", str(workdir)]
+    return [find_program("nginx") or "nginx", "-c", str(conf), "-p", str(workdir)]
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -438,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration < 1 or args.connections < 1 or args.stops < 0:
         parser.error("--duration and --connections must be positive, --stops at least 0")
     for tool in ("wrk", "nginx"):
-        if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()):
+        if not find_program(tool):
             print(
                 f"bench: {tool} is not installed (apt-get install wrk nginx-light)", file=sys.stderr
             )

@@ -18,13 +18,13 @@ import sys
 import time
 import uuid
 
+from localhost import free_port
 from serve_bench import (
     APPLICATION,
     DEFAULT_DOCKER,
     PATH,
     STOP_BOUND_S,
     container_running,
-    free_port,
     stop_after_start,
     wait_for,
 )

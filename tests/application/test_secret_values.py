@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 import settings
-from support.servers.production import APPLICATION, free_port, stop_group, wait_until_serving
+from localhost import free_port
+from support.servers.production import APPLICATION, stop_group, wait_until_serving
 
 VALUE = "s3cr3t-value-that-must-not-be-printed-5e1d"
 SECRETS = {"FINLEX_API_KEY": VALUE, "FINLEX_DB_PASSWORD": VALUE + "-db"}

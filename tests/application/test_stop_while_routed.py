@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -24,8 +23,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from traffic.balancer import runtime_command, server_stats
+
+from localhost import free_port
 from support.prerequisites import require_tool
-from support.servers.production import free_port, production_server
+from support.servers.production import production_server
 
 CHECK_INTER_MS = 200
 CHECK_FALL = 2
@@ -60,20 +62,7 @@ backend servers
 
 def haproxy_stat(socket_path: Path) -> dict[str, dict[str, str]]:
     """HAProxy's `show stat` of the backend's servers: name -> column -> value."""
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(str(socket_path))
-        sock.sendall(b"show stat\n")
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    lines = data.decode().splitlines()
-    header = lines[0].lstrip("# ").split(",")
-    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-    return {
-        row["svname"]: row
-        for row in rows
-        if row["pxname"] == "servers" and row["svname"] != "BACKEND"
-    }
+    return server_stats(runtime_command(socket_path, "show stat"), "servers")
 
 
 @contextmanager
@@ -97,8 +86,11 @@ def haproxy(tmp_path: Path, backends: dict[str, int]) -> Iterator[tuple[int, Pat
         deadline = time.monotonic() + 10
         while True:
             assert process.poll() is None, process.communicate()[0].decode()
-            with contextlib.suppress(OSError, IndexError, KeyError):
-                if all(row["status"] == "UP" for row in haproxy_stat(stats).values()):
+            with contextlib.suppress(OSError):
+                servers = haproxy_stat(stats)
+                if set(servers) == set(backends) and all(
+                    row["status"] == "UP" for row in servers.values()
+                ):
                     break
             assert time.monotonic() < deadline, "HAProxy did not see both servers UP"
             time.sleep(0.05)

@@ -9,13 +9,10 @@ rehearsal; without them it skips with the reason (docs/rehearsal.md).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from rehearse.terraform import cli_config
-from support.terraform.cli import require_terraform_and_mirror
+from support.terraform.cli import plan_offline, require_terraform_and_mirror
 from support.terraform.hcl import ECR, INFRA, expr, parse
 
 ROOT = """
@@ -42,22 +39,7 @@ def rules(tmp_path: Path, tags: list[str]) -> list[dict[str, Any]]:
     # (tests/support/terraform/cli.py).
     terraform, mirror = require_terraform_and_mirror("test_ecr_lifecycle")
     (tmp_path / "main.tf").write_text(ROOT.format(source=ECR, tags=json.dumps(tags)))
-    env = {
-        **os.environ,
-        "TF_CLI_CONFIG_FILE": str(cli_config(mirror, tmp_path / "terraform.rc")),
-        "CHECKPOINT_DISABLE": "1",
-    }
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            [terraform, f"-chdir={tmp_path}", *args], env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    run("init", "-input=false", "-no-color", "-backend=false")
-    run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin")
-    plan = json.loads(run("show", "-json", "plan.bin"))
+    plan = plan_offline(terraform, mirror, tmp_path)
     (policy,) = [
         change["change"]["after"]["policy"]
         for change in plan["resource_changes"]

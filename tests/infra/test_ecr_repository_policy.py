@@ -11,16 +11,13 @@ provider mirror, like the rehearsal; without them it skips with the reason.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from iamsim.evaluate import Decision, Request, evaluate
-from rehearse.terraform import cli_config
-from support.terraform.cli import require_terraform_and_mirror
+from support.terraform.cli import plan_offline, require_terraform_and_mirror
 from support.terraform.hcl import ECR, INFRA, expr, labelled
 
 ACCOUNT = "123456789012"
@@ -71,22 +68,7 @@ def planned(
         repository=REPOSITORY, read=json.dumps(read or []),
     )  # fmt: skip
     (tmp_path / "main.tf").write_text(root)
-    env = {
-        **os.environ,
-        "TF_CLI_CONFIG_FILE": str(cli_config(mirror, tmp_path / "terraform.rc")),
-        "CHECKPOINT_DISABLE": "1",
-    }
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            [terraform, f"-chdir={tmp_path}", *args], env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    run("init", "-input=false", "-no-color", "-backend=false")
-    run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin")
-    plan = json.loads(run("show", "-json", "plan.bin"))
+    plan = plan_offline(terraform, mirror, tmp_path)
     return {
         change["type"]: change["change"]["after"]
         for change in plan["resource_changes"]

@@ -11,7 +11,6 @@ also under CI=true, as the rehearsal does."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from app import ERROR_LOGGER
-from support.terraform.cli import cli_config, require_terraform_and_mirror
+from support.terraform.cli import cli_config, environ_for, require_terraform_and_mirror
 from support.terraform.hcl import MONITORING
 
 REGION = "us-east-1"
@@ -150,14 +149,7 @@ def harness(tmp_path_factory) -> Iterator[Harness]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    env = {
-        **os.environ,
-        "TF_CLI_CONFIG_FILE": str(config),
-        "CHECKPOINT_DISABLE": "1",
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = {**environ_for(config), "TF_INPUT": "0", "AWS_EC2_METADATA_DISABLED": "true"}
     (folder / "main.tf").write_text(_main_tf(endpoint), encoding="utf-8")
     (folder / "terraform.tfvars.json").write_text(json.dumps(INPUTS), encoding="utf-8")
     try:

@@ -10,7 +10,6 @@ wrapped dozen.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 from rehearse.terraform import INIT as REHEARSAL_INIT
 from rehearse.terraform import lock_mismatch
 from support.prerequisites import require_tool
-from support.terraform.cli import cli_config, require_terraform_and_mirror
+from support.terraform.cli import cli_config, environ_for, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
@@ -148,14 +147,7 @@ def test_make_tf_lock_records_every_platform_of_both_roots() -> None:
 def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
     terraform, mirror = require_terraform_and_mirror("test_provider_lock")
     work = tmp_path_factory.mktemp("lock-cli")
-    env = {
-        **os.environ,
-        "TF_CLI_CONFIG_FILE": str(cli_config(work, mirror)),
-        "CHECKPOINT_DISABLE": "1",
-        "TF_IN_AUTOMATION": "1",
-        "TF_PLUGIN_CACHE_DIR": "",
-    }
-    return terraform, env
+    return terraform, environ_for(cli_config(work, mirror))
 
 
 def init(terraform_env: tuple[str, dict[str, str]], root: Path) -> subprocess.CompletedProcess[str]:

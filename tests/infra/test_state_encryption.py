@@ -10,12 +10,12 @@ like the bootstrap's) and reads back how the object is encrypted.
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from localhost import free_port
 from support.prerequisites import require_tool
 from support.terraform.hcl import BOOTSTRAP, INFRA, blocks, labelled, one_block, resources
 
@@ -86,12 +86,6 @@ def test_bootstrap_outputs_the_key_the_pipeline_roles_need() -> None:
 
 
 # --- the real thing: a state written through infra/backend.tf ------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def written_encryption(tmp_path: Path, backend_tf: str) -> str:

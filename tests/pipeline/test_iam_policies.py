@@ -20,7 +20,6 @@ The module is planned twice: with the optional KMS keys set and without.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -29,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from support.terraform.cli import cli_config, free_port, require_terraform_and_mirror
+from localhost import free_port
+from support.terraform.cli import cli_config, environ_for, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"
@@ -124,13 +124,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     server.start()
     try:
         (work / "main.tf").write_text(root_config(f"http://127.0.0.1:{port}"), encoding="utf-8")
-        env = {
-            **os.environ,
-            "TF_CLI_CONFIG_FILE": str(cli),
-            "CHECKPOINT_DISABLE": "1",
-            "TF_IN_AUTOMATION": "1",
-            "TF_DATA_DIR": str(work / ".terraform"),
-        }
+        env = {**environ_for(cli), "TF_DATA_DIR": str(work / ".terraform")}
         for args in (
             ["init", "-input=false", "-no-color"],
             ["plan", "-input=false", "-no-color", "-lock=false", "-out=plan.bin"],

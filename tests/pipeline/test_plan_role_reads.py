@@ -29,8 +29,9 @@ from typing import Any
 import pytest
 
 import tfmirror
+from localhost import free_port
 from rehearse import emulator
-from support.terraform.cli import cli_config, free_port, require_terraform_and_mirror
+from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"

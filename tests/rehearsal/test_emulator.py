@@ -6,16 +6,9 @@ a subprocess of its own: the other tests keep moto as it ships.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
+from support.emulated import run_script
 
 SCRIPT = r"""
 import hashlib, json
@@ -80,13 +73,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def emulated() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_script(SCRIPT, timeout=120)
 
 
 def test_hosted_zone_ids_start_with_z_as_on_aws(emulated: dict[str, str]) -> None:

@@ -17,15 +17,12 @@ own (as in test_gate.py); the subprocess prints what each probe got.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.emulated import run_script
 from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +40,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from rehearse import account, emulator
-from rehearse.terraform import Terraform, provider_override
+from rehearse.terraform import Terraform, automation_env, credentials, provider_override
 
 terraform, cli, work, module = sys.argv[1:5]
 work = Path(work)
@@ -91,8 +88,7 @@ for env, inputs in stacks.items():
     'provider "aws" {\n  region = "REGION"\n}\n' + "".join(blocks)
 )
 (work / "emulator_override.tf").write_text(provider_override(e.url))
-env = {"TF_CLI_CONFIG_FILE": cli, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
-       "AWS_ACCESS_KEY_ID": emulator.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": emulator.ADMIN_KEY}
+env = {**automation_env(Path(cli)), **credentials(None)}
 tf = Terraform(work, work / "terraform.log", env, terraform)
 tf.run("init", "-input=false", "-no-color")
 tf.run("apply", "-auto-approve", "-input=false", "-no-color")
@@ -224,14 +220,7 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     terraform, mirror = require_terraform_and_mirror("test_environments_gate")
     work = tmp_path_factory.mktemp("environments")
     cli = cli_config(work, mirror)
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'tools'}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, terraform, str(cli), str(work), str(MODULE)],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_script(SCRIPT, terraform, str(cli), str(work), str(MODULE), timeout=900)
 
 
 IMPLICIT, EXPLICIT, ALLOWED = "implicitly denied", "explicitly denied", "allowed"

@@ -14,15 +14,12 @@ own (as in test_emulator.py); the subprocess prints what each probe got.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.emulated import run_script
 from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +38,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from rehearse import account, emulator
-from rehearse.terraform import Terraform, provider_override
+from rehearse.terraform import Terraform, automation_env, credentials, provider_override
 
 terraform, cli, work, module = sys.argv[1:5]
 work = Path(work)
@@ -71,8 +68,7 @@ lines = "\n".join(f"  {k} = {json.dumps(v)}" for k, v in inputs.items())
     f'module "github_oidc" {{\n  source = {json.dumps(module)}\n{lines}\n}}\n'
 )
 (work / "emulator_override.tf").write_text(provider_override(e.url))
-env = {"TF_CLI_CONFIG_FILE": cli, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
-       "AWS_ACCESS_KEY_ID": emulator.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": emulator.ADMIN_KEY}
+env = {**automation_env(Path(cli)), **credentials(None)}
 tf = Terraform(work, work / "terraform.log", env, terraform)
 tf.run("init", "-input=false", "-no-color")
 tf.run("apply", "-auto-approve", "-input=false", "-no-color")
@@ -300,14 +296,7 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     terraform, mirror = require_terraform_and_mirror("test_gate")
     work = tmp_path_factory.mktemp("gate")
     cli = cli_config(work, mirror)
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'tools'}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, terraform, str(cli), str(work), str(MODULE)],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_script(SCRIPT, terraform, str(cli), str(work), str(MODULE), timeout=600)
 
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/finlex-github-terraform-apply"

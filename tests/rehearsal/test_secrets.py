@@ -23,15 +23,12 @@ test_gate.py), which prints one JSON line of findings.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.emulated import run_script
 from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +46,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from iamsim.evaluate import Request, evaluate
 from rehearse import account, emulator
-from rehearse.terraform import Terraform, provider_override
+from rehearse.terraform import Terraform, automation_env, credentials, provider_override
 
 terraform, cli, work, module = sys.argv[1:5]
 work = Path(work)
@@ -103,8 +100,7 @@ module "ecs_cluster" {
 }
 '''.replace("MODULE", module).replace("REGION", "REGION").replace("ACCOUNT", "ACCOUNT"))
 (work / "emulator_override.tf").write_text(provider_override(e.url))
-env = {"TF_CLI_CONFIG_FILE": cli, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
-       "AWS_ACCESS_KEY_ID": emulator.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": emulator.ADMIN_KEY}
+env = {**automation_env(Path(cli)), **credentials(None)}
 tf = Terraform(work, work / "terraform.log", env, terraform)
 tf.run("init", "-input=false", "-no-color")
 targets = ["-target=module.ecs_cluster.aws_iam_role_policy.execution",
@@ -220,14 +216,7 @@ def found(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     terraform, mirror = require_terraform_and_mirror("test_secrets")
     work = tmp_path_factory.mktemp("secrets")
     cli = cli_config(work, mirror)
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'tools'}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, terraform, str(cli), str(work), str(MODULE)],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_script(SCRIPT, terraform, str(cli), str(work), str(MODULE), timeout=600)
 
 
 def test_the_task_definition_names_each_secret_by_its_arn(found: dict[str, Any]) -> None:

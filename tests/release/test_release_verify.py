@@ -20,9 +20,10 @@ import settings
 from finlex_release import cli, verify
 from finlex_release.errors import Exit
 from finlex_release.waiting import Clock
+from localhost import free_port
 from support.prerequisites import require_tool
 from support.release_fakes import FakeClock
-from support.servers.production import APPLICATION, free_port, production_server
+from support.servers.production import APPLICATION, production_server
 
 VERSION = (APPLICATION / "VERSION").read_text(encoding="utf-8").strip()
 

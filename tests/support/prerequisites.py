@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from localhost import find_program
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -29,9 +31,8 @@ def require(condition: bool, reason: str) -> None:
 
 def require_tool(name: str) -> str:
     """Return the path of the executable `name`, or skip/fail if it is not on PATH
-    (nor in /usr/sbin or /sbin, where Debian puts daemons such as haproxy and
-    which a user's PATH may lack)."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    (nor in /usr/sbin or /sbin: tools/localhost.find_program)."""
+    path = find_program(name)
     require(path is not None, f"{name} is not on PATH")
     assert path is not None
     return path

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import socket
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from finlex_release.waiting import Clock
+from localhost import free_port
 from support import TESTS
 
 REGION = "eu-west-1"
@@ -115,12 +115,6 @@ def push_image(repository: str = "finlex", tag: str = "1.0.1", *, tested: bool =
             repositoryName=repository, imageManifest=manifest(tag), imageTag=f"tested-{tag}"
         )
     return Pushed(repository, uri, tag, image["image"]["imageId"]["imageDigest"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

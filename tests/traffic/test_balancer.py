@@ -72,7 +72,7 @@ def wait_for(balancer: haproxy.Balancer, name: str, state: str, limit: float = 1
 def test_a_new_target_is_down_until_it_passes_healthy_threshold_checks(
     fast: specs.Spec, haproxy_binary: str, tmp_path: Path
 ) -> None:
-    from traffic.ecs import free_port
+    from localhost import free_port
 
     with (
         backend("a") as (port, asked),
@@ -91,7 +91,7 @@ def test_a_new_target_is_down_until_it_passes_healthy_threshold_checks(
 def test_another_host_gets_the_listeners_fixed_response(
     fast: specs.Spec, haproxy_binary: str, tmp_path: Path
 ) -> None:
-    from traffic.ecs import free_port
+    from localhost import free_port
 
     with (
         backend("a") as (port, asked),
@@ -108,7 +108,7 @@ def test_another_host_gets_the_listeners_fixed_response(
 def test_a_draining_target_gets_no_new_request_and_leaves_on_deregister(
     fast: specs.Spec, haproxy_binary: str, tmp_path: Path
 ) -> None:
-    from traffic.ecs import free_port
+    from localhost import free_port
 
     host = fast.host_names[0]
     with (

@@ -109,7 +109,7 @@ def test_an_interrupt_leaves_no_container_haproxy_or_port_behind(
     """Ctrl-C in the middle of a scenario: the containers, HAProxy and its port are gone."""
     import json
 
-    from traffic.ecs import free_port
+    from localhost import free_port
 
     client, name = image
     spec_file = tmp_path / "spec.json"

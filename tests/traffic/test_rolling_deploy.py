@@ -11,9 +11,10 @@ from pathlib import Path
 
 from traffic import scenarios
 from traffic import spec as specs
-from traffic.ecs import free_port
 from traffic.report import verdict
 from traffic.tasks import Docker
+
+from localhost import free_port
 
 RATE = 200.0
 

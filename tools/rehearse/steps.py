@@ -27,6 +27,7 @@ from rehearse.terraform import (
     INIT,
     Terraform,
     TerraformError,
+    automation_env,
     backend_config,
     cli_config,
     credentials,
@@ -174,10 +175,7 @@ class Rehearsal:
     def _tf(self, folder: Path, role: str | None = None) -> Terraform:
         """Terraform in `folder`, as the administrator or under a pipeline role's session."""
         env = {
-            "TF_CLI_CONFIG_FILE": str(self.workdir / "terraform.rc"),
-            "TF_IN_AUTOMATION": "1",
-            "CHECKPOINT_DISABLE": "1",
-            "TF_PLUGIN_CACHE_DIR": "",
+            **automation_env(self.workdir / "terraform.rc"),
             **credentials(self._session(role).env() if role else None),
         }
         return Terraform(folder, self.workdir / "terraform.log", env, self.terraform)

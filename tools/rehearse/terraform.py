@@ -114,6 +114,18 @@ skip_region_validation      = true
 """
 
 
+def automation_env(cli_config: Path) -> dict[str, str]:
+    """Terraform's settings for a run no one watches: providers from `cli_config`
+    (the mirror), output for automation, no checkpoint calls, no plugin cache
+    (a cache of the caller's could hold another build of the provider)."""
+    return {
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+        "TF_PLUGIN_CACHE_DIR": "",
+    }
+
+
 def credentials(session: Mapping[str, str] | None = None) -> dict[str, str]:
     """AWS credentials of a Terraform run: a role's session, or else the administrator."""
     if session is not None:

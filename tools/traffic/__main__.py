@@ -32,6 +32,7 @@ from types import FrameType
 from typing import NoReturn
 
 from finlex_release.errors import ReleaseError
+from localhost import find_program
 from traffic import report, scenarios, spec
 from traffic.balancer import BalancerError
 from traffic.ecs import ScenarioError
@@ -103,7 +104,7 @@ def usage(message: str) -> NoReturn:
 
 
 def find_haproxy(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    found = find_program(name)
     if not found:
         raise MissingError(f"HAProxy ({name}) is not installed: apt-get install haproxy")
     return found

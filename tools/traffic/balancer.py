@@ -142,14 +142,7 @@ class Balancer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self, line: str) -> str:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(5)
-            sock.connect(str(self.runtime_socket))
-            sock.sendall(line.encode() + b"\n")
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
-        return data.decode()
+        return runtime_command(self.runtime_socket, line)
 
     def _checked(self, line: str) -> None:
         answer = self.command(line).strip()
@@ -194,16 +187,36 @@ class Balancer:
 
     def states(self) -> dict[str, str]:
         """Each target's state as HAProxy shows it: UP, DOWN, DRAIN, MAINT, ..."""
-        lines = self.command("show stat").splitlines()
-        if not lines:
-            return {}
-        header = lines[0].lstrip("# ").split(",")
-        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-        return {
-            row["svname"]: row["status"].split(" ")[0]
-            for row in rows
-            if row.get("pxname") == BACKEND and row["svname"] not in ("BACKEND", "FRONTEND")
-        }
+        servers = server_stats(self.command("show stat"), BACKEND)
+        return {name: row["status"].split(" ")[0] for name, row in servers.items()}
+
+
+def runtime_command(runtime_socket: Path, line: str) -> str:
+    """One command on HAProxy's runtime API socket; its whole answer (HAProxy then closes)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(str(runtime_socket))
+        sock.sendall(line.encode() + b"\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data.decode()
+
+
+def server_stats(show_stat: str, backend: str) -> dict[str, dict[str, str]]:
+    """`show stat`'s CSV for the servers of `backend`: server name -> column -> value.
+
+    The BACKEND and FRONTEND rows are the proxy's totals, not servers."""
+    lines = show_stat.splitlines()
+    if not lines:
+        return {}
+    header = lines[0].lstrip("# ").split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+    return {
+        row["svname"]: row
+        for row in rows
+        if row.get("pxname") == backend and row["svname"] not in ("BACKEND", "FRONTEND")
+    }
 
 
 @contextmanager

@@ -15,12 +15,12 @@ Docker (the tasks) and HAProxy's runtime API (the target group):
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from localhost import free_port
 from traffic.balancer import Balancer
 from traffic.spec import Spec
 from traffic.tasks import Docker
@@ -218,10 +218,3 @@ class Cluster:
                 self.background(lambda task=task: self._stop(task))  # type: ignore[misc]
         self.join()
         return failed
-
-
-def free_port() -> int:
-    """A port nothing listens on now, on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -239,6 +239,7 @@ def from_terraform(infra: Path, example: str = EXAMPLE) -> Spec:
     from rehearse.terraform import (
         INIT,
         Terraform,
+        automation_env,
         cli_config,
         credentials,
         find_mirror,
@@ -254,12 +255,8 @@ def from_terraform(infra: Path, example: str = EXAMPLE) -> Spec:
             copy = working_copy(infra, work / "infra", emulated.url)
             # The state of this throw-away apply stays in the temporary folder.
             (copy / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
-            env = {
-                "TF_CLI_CONFIG_FILE": str(cli_config(find_mirror(binary), work / "terraform.rc")),
-                "TF_IN_AUTOMATION": "1",
-                "CHECKPOINT_DISABLE": "1",
-                **credentials(None),
-            }
+            config = cli_config(find_mirror(binary), work / "terraform.rc")
+            env = {**automation_env(config), **credentials(None)}
             tf = Terraform(copy, work / "terraform.log", env, binary)
             zone = account.hosted_zone(emulated.url, "example.com")
             variables = [

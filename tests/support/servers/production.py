@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from localhost import free_port
 from support import REPO_ROOT
 
 APPLICATION = REPO_ROOT / "application"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

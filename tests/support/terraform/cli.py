@@ -10,10 +10,13 @@ CI=true it fails instead (tests/support/prerequisites.py): CI must provide them.
 from __future__ import annotations
 
 import functools
-import socket
+import json
+import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
-from rehearse.terraform import MissingError, find_mirror
+from rehearse.terraform import MissingError, automation_env, find_mirror
 from rehearse.terraform import cli_config as write_cli_config
 from support.prerequisites import require, require_tool
 
@@ -40,7 +43,25 @@ def cli_config(work: Path, mirror: Path) -> Path:
     return write_cli_config(mirror, work / "cli.tfrc")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def environ_for(config: Path) -> dict[str, str]:
+    """The caller's environment, with Terraform set as the rehearsal sets it
+    (rehearse.terraform.automation_env): providers from `config`, no prompts."""
+    return {**os.environ, **automation_env(config)}
+
+
+def plan_offline(terraform: str, mirror: Path, root: Path) -> dict[str, Any]:
+    """`terraform show -json` of a plan of the configuration in `root`, without a
+    backend and without refreshing: for modules whose plan makes no AWS call."""
+    env = environ_for(cli_config(root, mirror))
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [terraform, f"-chdir={root}", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("init", "-input=false", "-no-color", "-backend=false")
+    run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin")
+    plan: dict[str, Any] = json.loads(run("show", "-json", "plan.bin"))
+    return plan
