@@ -4,6 +4,7 @@ deployment controller and botocore's Stubber for what moto never does."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import signal
 from collections.abc import Iterator
 
@@ -29,11 +30,36 @@ READ_ONLY = {
 }
 
 
-ALARMS = {"alarmNames": ["finlex-5xx-rate", "finlex-p99"], "enable": True, "rollback": True}
+# modules/monitoring's deployment alarms (its output deployment_alarm_names).
+DEPLOYMENT_ALARMS = ["finlex-target-5xx-rate", "finlex-p99-latency", "finlex-unhealthy-hosts"]
+ALARMS = {"alarmNames": DEPLOYMENT_ALARMS, "enable": True, "rollback": True}
+# deploy's one line when deployment alarms stopped the roll-out (release/README's wording).
+ALARM_STOP = re.compile(
+    r"deployment (?P<deployment>\S+) (?:was rolled back by ECS|FAILED) because deployment "
+    r"alarm\(s\) (?P<alarms>.+?) went into ALARM; "
+    r"(?:the service returned to (?P<revision>\S+) \(deployment (?P<rollback>[^)\s]+)\)"
+    r"|ECS did not roll it back)"
+)
 
 
-def controller(script: list[str], alarms: dict | None = None) -> EcsController:
-    return EcsController(boto3.client("ecs", region_name=REGION), script, alarms)
+def controller(
+    script: list[str], alarms: dict | None = None, firing: list[str] | None = None
+) -> EcsController:
+    return EcsController(boto3.client("ecs", region_name=REGION), script, alarms, firing)
+
+
+def alarm_stop(line: str) -> dict[str, str | list[str] | None]:
+    """The fields of deploy's alarm line: deployment, alarms, revision and rollback."""
+    found = ALARM_STOP.search(line)
+    assert found, f"not a deployment-alarm failure: {line}"
+    fields: dict[str, str | list[str] | None] = dict(found.groupdict())
+    fields["alarms"] = found["alarms"].split(", ")
+    return fields
+
+
+def family_revision(task_definition_arn: str) -> str:
+    """`finlex:1` of `arn:aws:ecs:...:task-definition/finlex:1`."""
+    return task_definition_arn.rsplit("/", 1)[-1]
 
 
 def described(arn: str) -> dict:
@@ -137,25 +163,40 @@ def test_deploy_reports_an_alarm_rollback(stack, run) -> None:
     ecs = controller(["IN_PROGRESS", "ALARM_ROLLED_BACK", "COMPLETED"], alarms=ALARMS)
     result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
     assert result.code == Exit.FAILED
-    assert (
-        "deployment ecs-svc/1001 was rolled back by ECS because deployment alarm(s) "
-        "finlex-5xx-rate, finlex-p99 went into ALARM; the service returned to finlex:1 "
-        "(deployment ecs-svc/rollback)"
-    ) in result.err
-    assert "circuit breaker" not in result.err
-    assert len(result.err.strip().splitlines()) == 1
+    (line,) = result.err.strip().splitlines()
+    assert ecs.rollback is not None
+    assert alarm_stop(line) == {
+        "deployment": ecs.started[0],
+        "alarms": ecs.alarmed,
+        "revision": family_revision(ecs.rollback["taskDefinition"]),
+        "rollback": ecs.rollback["id"],
+    }
+    assert ecs.alarmed == DEPLOYMENT_ALARMS
+    assert "circuit breaker" not in line
+
+
+def test_deploy_names_only_the_deployment_alarms_that_fired(stack, run) -> None:
+    push_image(tag="1.0.1")
+    fired = ["finlex-p99-latency"]
+    ecs = controller(["IN_PROGRESS", "ALARM_ROLLED_BACK", "COMPLETED"], ALARMS, fired)
+    result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
+    assert result.code == Exit.FAILED
+    assert alarm_stop(result.err)["alarms"] == ecs.alarmed == fired
 
 
 def test_deploy_reports_an_alarm_failure_without_rollback(stack, run) -> None:
     push_image(tag="1.0.1")
-    alarms = {**ALARMS, "alarmNames": ["finlex-5xx-rate"], "rollback": False}
-    ecs = controller(["IN_PROGRESS", "ALARM_FAILED"], alarms=alarms)
+    alarms = {**ALARMS, "rollback": False}
+    ecs = controller(["IN_PROGRESS", "ALARM_FAILED"], alarms, ["finlex-target-5xx-rate"])
     result = run(*deploy_argv("finlex:1.0.1"), clients=clients_with(ecs))
     assert result.code == Exit.FAILED
-    assert (
-        "deployment ecs-svc/1001 FAILED because deployment alarm(s) finlex-5xx-rate went into "
-        "ALARM; ECS did not roll it back"
-    ) in result.err
+    assert alarm_stop(result.err) == {
+        "deployment": ecs.started[0],
+        "alarms": ecs.alarmed,
+        "revision": None,  # no rollback: ECS did not roll it back
+        "rollback": None,
+    }
+    assert ecs.rollback is None
 
 
 @pytest.fixture
@@ -642,10 +683,13 @@ def test_follow_alarm_rollback_in_other_words_still_names_the_configured_alarms(
     rollback["createdAt"] = NOW + dt.timedelta(minutes=4)
     rolled_back = service(rollback, ours)
     rolled_back["services"][0]["deploymentConfiguration"] = {"alarms": ALARMS}
-    with pytest.raises(
-        ReleaseError, match="alarm\\(s\\) one of finlex-5xx-rate, finlex-p99 went into ALARM"
-    ):
+    with pytest.raises(ReleaseError) as caught:
         follow_with(aws_env, [IN_PROGRESS, rolled_back], started_at=NOW)
+    # ECS's reason names no alarm: the line names the configured ones as candidates.
+    assert alarm_stop(caught.value.message)["alarms"] == [
+        f"one of {DEPLOYMENT_ALARMS[0]}",
+        *DEPLOYMENT_ALARMS[1:],
+    ]
 
 
 def test_follow_waits_out_a_stale_read(aws_env) -> None:
@@ -835,10 +879,11 @@ def test_status_shows_the_deployment_alarms(stack, run) -> None:
     ecs = controller(["COMPLETED"], alarms=ALARMS)
     result = run("status", "--cluster", "finlex", "--service", "finlex", clients=clients_with(ecs))
     assert result.code == 0, result.err
-    assert (
-        "  deployment alarms: finlex-5xx-rate, finlex-p99 (enabled: yes, rollback: yes)\n"
-        in result.out
-    )
+    (line,) = [line for line in result.out.splitlines() if "deployment alarms:" in line]
+    shown = re.fullmatch(r"  deployment alarms: (.+) \(enabled: (\w+), rollback: (\w+)\)", line)
+    assert shown, line
+    assert shown[1].split(", ") == ALARMS["alarmNames"]
+    assert (shown[2], shown[3]) == ("yes", "yes")
 
 
 def test_status_without_deployment_alarms_says_nothing_of_them(stack, run) -> None:

@@ -222,13 +222,29 @@ class EcsController:
 
     A rollback is a new deployment: new ID, new createdAt, as real ECS makes
     it. `alarms` is the service's deploymentConfiguration.alarms, which moto
-    does not keep.
+    does not keep; `firing` the ones of them an ALARM_* step puts in ALARM
+    (all of them unless given).
+
+    What it did is kept as data for the tests to assert on: `started` (the IDs
+    of the deployments update_service made), `alarmed` (the alarms it put in
+    ALARM) and `rollback` (the deployment it rolled back to), never only as
+    the text of its reasons and events.
     """
 
-    def __init__(self, real: Any, script: list[str], alarms: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        real: Any,
+        script: list[str],
+        alarms: dict[str, Any] | None = None,
+        firing: list[str] | None = None,
+    ) -> None:
         self.real = real
         self.script = list(script)
         self.alarms = alarms
+        self.firing = firing
+        self.started: list[str] = []
+        self.alarmed: list[str] = []
+        self.rollback: dict[str, Any] | None = None
         self.deployments: list[dict[str, Any]] | None = None
         self.events: list[dict[str, Any]] = []
         self.updates: list[str] = []
@@ -262,6 +278,7 @@ class EcsController:
         old[0]["rolloutState"] = "COMPLETED"
         old[0]["runningCount"] = before["desiredCount"]
         self.deployments = [started, *old]
+        self.started.append(started["id"])
         response["service"]["deployments"] = copy.deepcopy(self.deployments)
         return response
 
@@ -301,9 +318,10 @@ class EcsController:
             ours["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         elif step == "ALARM_FAILED":
             ours.update(rolloutState="FAILED")
+            self.alarmed = self._firing()
             ours["rolloutStateReason"] = (
                 f"ECS deployment {ours['id']} failed because alarm(s) "
-                f"{', '.join(self._alarm_names())} are in ALARM state."
+                f"{', '.join(self.alarmed)} are in ALARM state."
             )
             self._event(
                 f"(service finlex) (deployment {ours['id']}) deployment failed: alarm detected."
@@ -315,8 +333,12 @@ class EcsController:
                 failed = [item for item in self.deployments if item["rolloutState"] == "FAILED"]
                 self.deployments[:] = [item for item in self.deployments if item not in failed]
 
-    def _alarm_names(self) -> list[str]:
-        return list((self.alarms or {}).get("alarmNames", [])) or ["finlex-5xx-rate"]
+    def _firing(self) -> list[str]:
+        configured = list((self.alarms or {}).get("alarmNames", []))
+        firing = self.firing if self.firing is not None else configured
+        assert firing, "an ALARM step needs an alarm to fire"
+        assert set(firing) <= set(configured), "only a configured deployment alarm can fire"
+        return list(firing)
 
     def _roll_back(self, ours: dict[str, Any], *, alarm: bool) -> None:
         assert self.deployments is not None
@@ -324,9 +346,10 @@ class EcsController:
         now = dt.datetime.now(dt.UTC)
         if alarm:
             ours.update(status="ACTIVE", rolloutState="FAILED")
+            self.alarmed = self._firing()
             ours["rolloutStateReason"] = (
                 f"ECS deployment {ours['id']} has been rolled back because alarm(s) "
-                f"{', '.join(self._alarm_names())} are in ALARM state."
+                f"{', '.join(self.alarmed)} are in ALARM state."
             )
             cause = "alarm detected"
         else:
@@ -343,6 +366,7 @@ class EcsController:
             "updatedAt": now,
         }
         self.deployments[:] = [rollback, ours]
+        self.rollback = copy.deepcopy(rollback)
         self._event(
             f"(service finlex) (deployment {ours['id']}) deployment failed: "
             f"{cause}. Rolling back to deployment ecs-svc/rollback."
