@@ -23,9 +23,8 @@ from finlex_release.waiting import Clock
 from localhost import free_port
 from support.prerequisites import require_tool
 from support.release_fakes import FakeClock
+from support.servers.lookalike import COMMIT, VERSION, http_server, revision_server
 from support.servers.production import APPLICATION, production_server
-
-VERSION = (APPLICATION / "VERSION").read_text(encoding="utf-8").strip()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def service() -> Iterator[str]:
         yield base
 
 
-REVISION = "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
+REVISION = COMMIT
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +41,11 @@ def built_service() -> Iterator[str]:
     """The server as the image runs it: FINLEX_REVISION from the REVISION build argument."""
     with production_server(extra_env={"FINLEX_REVISION": REVISION}) as (base, _process):
         yield base
+
+
+def verify_argv(url: str, *extra: str, expected_version: str = VERSION) -> tuple[str, ...]:
+    """`verify` of the plain-http server at `url`, expecting `expected_version`."""
+    return ("verify", "--allow-http", "--url", url, "--expected-version", expected_version, *extra)
 
 
 def test_defaults_are_the_application_routes() -> None:
@@ -53,7 +57,7 @@ def test_defaults_are_the_application_routes() -> None:
 
 
 def test_version_matches(service, run) -> None:
-    result = run("verify", "--allow-http", "--url", service, "--expected-version", VERSION)
+    result = run(*verify_argv(service))
     assert result.code == 0, result.err
     assert f"reports version {VERSION}" in result.out
 
@@ -83,16 +87,7 @@ def test_version_file_option(service, run, tmp_path) -> None:
 
 
 def test_wrong_version_fails(service, run) -> None:
-    argv = (
-        "verify",
-        "--allow-http",
-        "--url",
-        service,
-        "--expected-version",
-        "9.9.9",
-        "--timeout",
-        "3",
-    )
+    argv = verify_argv(service, "--timeout", "3", expected_version="9.9.9")
     result = run(*argv, "--interval", "0.5", clock=Clock())
     assert result.code == Exit.FAILED
     assert f"reports version {VERSION}, expected 9.9.9" in result.err
@@ -102,7 +97,7 @@ def test_wrong_version_fails(service, run) -> None:
 
 def test_nothing_listening_times_out(run) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    argv = ("verify", "--allow-http", "--url", url, "--expected-version", VERSION, "--timeout", "2")
+    argv = verify_argv(url, "--timeout", "2")
     result = run(*argv, "--interval", "0.2", "--max-interval", "0.5", clock=Clock())
     assert result.code == Exit.TIMEOUT
     assert "no answer within 2s" in result.err
@@ -112,7 +107,7 @@ def test_nothing_listening_times_out(run) -> None:
 def test_backoff_doubles_up_to_the_cap(run) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     clock = FakeClock()
-    argv = ("verify", "--allow-http", "--url", url, "--expected-version", "1", "--timeout", "60")
+    argv = verify_argv(url, "--timeout", "60", expected_version="1")
     result = run(*argv, "--interval", "2", "--max-interval", "15", clock=clock)
     assert result.code == Exit.TIMEOUT
     assert clock.sleeps == [2, 4, 8, 15, 15, 15, 1]  # the last pause ends at the deadline
@@ -128,24 +123,9 @@ class _Unhealthy(http.server.BaseHTTPRequestHandler):
 
 
 def test_unhealthy_service_fails(run) -> None:
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Unhealthy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        argv = (
-            "verify",
-            "--allow-http",
-            "--url",
-            url,
-            "--expected-version",
-            VERSION,
-            "--timeout",
-            "1",
-        )
+    with http_server(_Unhealthy) as url:
+        argv = verify_argv(url, "--timeout", "1")
         result = run(*argv, "--interval", "0.2", clock=Clock())
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.code == Exit.FAILED
     assert f"{url}{routes.HEALTH_PATH} answered 503" in result.err
 
@@ -192,77 +172,22 @@ def test_version_file_that_is_not_utf8(run, tmp_path: Path) -> None:
 
 
 def test_revision_matches(built_service, run) -> None:
-    argv = ("verify", "--allow-http", "--url", built_service, "--expected-version", VERSION)
+    argv = verify_argv(built_service)
     result = run(*argv, "--expected-revision", REVISION)
     assert result.code == 0, result.err
     assert f"reports version {VERSION}, revision {REVISION}" in result.out
 
 
 def test_old_build_still_live_fails(built_service, run) -> None:
-    argv = (
-        "verify",
-        "--allow-http",
-        "--url",
-        built_service,
-        "--expected-version",
-        VERSION,
-        "--timeout",
-        "2",
-    )
+    argv = verify_argv(built_service, "--timeout", "2")
     result = run(*argv, "--expected-revision", "0" * 40, "--interval", "0.5", clock=Clock())
     assert result.code == Exit.FAILED
     assert f"answered from revision {REVISION}, expected {'0' * 40}" in result.err
 
 
-@contextlib.contextmanager
-def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def revision_server(
-    revision_of: Callable[[int], str | None], paths: list[str] | None = None
-) -> type:
-    """A finlex look-alike whose n-th answer carries revision_of(n); it records
-    each request target in `paths`."""
-    counter = iter(range(1_000_000))
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if paths is not None:
-                paths.append(self.path)
-            body = json.dumps({"version": VERSION}).encode()
-            self.send_response(200)
-            revision = revision_of(next(counter))
-            if revision is not None:
-                self.send_header(routes.REVISION_HEADER, revision)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
-
-
 def test_a_build_without_the_revision_header_fails(run) -> None:
     with http_server(revision_server(lambda n: None)) as url:
-        argv = (
-            "verify",
-            "--allow-http",
-            "--url",
-            url,
-            "--expected-version",
-            VERSION,
-            "--timeout",
-            "1",
-        )
+        argv = verify_argv(url, "--timeout", "1")
         result = run(*argv, "--expected-revision", REVISION, "--interval", "0.2", clock=Clock())
     assert result.code == Exit.FAILED
     assert "answered from revision none (no X-Finlex-Revision header)" in result.err
@@ -271,16 +196,7 @@ def test_a_build_without_the_revision_header_fails(run) -> None:
 def test_every_answer_must_carry_the_revision(run) -> None:
     # Old and new tasks behind one load balancer: every fourth answer is the old build.
     with http_server(revision_server(lambda n: "old" if n % 4 == 3 else REVISION)) as url:
-        argv = (
-            "verify",
-            "--allow-http",
-            "--url",
-            url,
-            "--expected-version",
-            VERSION,
-            "--timeout",
-            "1",
-        )
+        argv = verify_argv(url, "--timeout", "1")
         result = run(*argv, "--expected-revision", REVISION, "--interval", "0.2", clock=Clock())
     assert result.code == Exit.FAILED
     assert f"answered from revision old, expected {REVISION}" in result.err
@@ -288,16 +204,7 @@ def test_every_answer_must_carry_the_revision(run) -> None:
 
 def test_without_expected_revision_the_header_is_not_checked(run) -> None:
     with http_server(revision_server(lambda n: "anything")) as url:
-        result = run(
-            "verify",
-            "--allow-http",
-            "--url",
-            url,
-            "--expected-version",
-            VERSION,
-            "--expected-revision",
-            "",
-        )
+        result = run(*verify_argv(url, "--expected-revision", ""))
     assert result.code == 0, result.err
 
 
@@ -346,16 +253,7 @@ def trickle(connection: socket.socket) -> None:
 
 def test_a_server_that_is_not_http(run) -> None:
     with raw_server(not_http) as url:
-        argv = (
-            "verify",
-            "--allow-http",
-            "--url",
-            url,
-            "--expected-version",
-            VERSION,
-            "--timeout",
-            "1",
-        )
+        argv = verify_argv(url, "--timeout", "1")
         result = run(*argv, "--interval", "0.2", clock=Clock())
     assert result.code == Exit.TIMEOUT
     assert "no answer within 1s" in result.err
@@ -364,16 +262,7 @@ def test_a_server_that_is_not_http(run) -> None:
 
 def test_timeout_is_a_hard_deadline_against_a_trickling_server(run) -> None:
     with raw_server(trickle) as url:
-        argv = (
-            "verify",
-            "--allow-http",
-            "--url",
-            url,
-            "--expected-version",
-            VERSION,
-            "--timeout",
-            "2",
-        )
+        argv = verify_argv(url, "--timeout", "2")
         started = time.monotonic()
         result = run(*argv, "--request-timeout", "1", "--interval", "0.2", clock=Clock())
         took = time.monotonic() - started
@@ -401,7 +290,7 @@ def body_server(body: bytes, revision: str | None = None) -> type:
 
 
 def verify_once(run, url: str, *extra: str):
-    argv = ("verify", "--allow-http", "--url", url, "--expected-version", VERSION)
+    argv = verify_argv(url)
     return run(*argv, "--timeout", "0.5", "--interval", "0.2", *extra, clock=Clock())
 
 
@@ -485,14 +374,7 @@ def test_verify_goes_through_the_environments_http_proxy(run, monkeypatch) -> No
         for name in ("no_proxy", "NO_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("http_proxy", proxy)
-        argv = (
-            "verify",
-            "--allow-http",
-            "--url",
-            "http://finlex.invalid",
-            "--expected-version",
-            VERSION,
-        )
+        argv = verify_argv("http://finlex.invalid")
         result = run(*argv, "--expected-revision", REVISION, "--rounds", "1")
     assert result.code == 0, result.err
     assert seen == ["http://finlex.invalid/healthz", "http://finlex.invalid/version"]

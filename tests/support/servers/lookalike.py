@@ -7,7 +7,7 @@ import contextlib
 import http.server
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import routes
 from support import REPO_ROOT
@@ -17,14 +17,33 @@ COMMIT = "9b80cab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
 
 
 @contextlib.contextmanager
-def live(revision: str = COMMIT) -> Iterator[str]:
-    """The base URL of a server whose every answer is 200 from `revision`."""
+def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """The base URL of a threaded HTTP server on loopback that answers with `handler`."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def revision_server(
+    revision_of: Callable[[int], str | None], paths: list[str] | None = None
+) -> type[http.server.BaseHTTPRequestHandler]:
+    """A finlex look-alike whose n-th answer carries revision_of(n) (no header for
+    None); it records each request target in `paths`."""
+    counter = iter(range(1_000_000))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if paths is not None:
+                paths.append(self.path)
             body = json.dumps({"version": VERSION}).encode()
             self.send_response(200)
-            self.send_header(routes.REVISION_HEADER, revision)
+            revision = revision_of(next(counter))
+            if revision is not None:
+                self.send_header(routes.REVISION_HEADER, revision)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -32,10 +51,11 @@ def live(revision: str = COMMIT) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return Handler
+
+
+@contextlib.contextmanager
+def live(revision: str = COMMIT) -> Iterator[str]:
+    """The base URL of a server whose every answer is 200 from `revision`."""
+    with http_server(revision_server(lambda _n: revision)) as url:
+        yield url
