@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from support.prerequisites import require_tool
@@ -24,8 +23,10 @@ from support.release_fakes import (
     REGION,
     FakeDocker,
     fake_docker,
+    fargate_service,
     manifest,
     moto_server,
+    server_client,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,50 +41,11 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
-def client(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fixed test credentials
-    )
-
-
 @pytest.fixture
 def ecr(endpoint: str) -> Any:
-    ecr = client(endpoint, "ecr")
+    ecr = server_client(endpoint, "ecr")
     ecr.create_repository(repositoryName="finlex", imageTagMutability="IMMUTABLE")
     return ecr
-
-
-def service_on(endpoint: str, architecture: str) -> None:
-    """The ECS service finlex/finlex, its tasks on `architecture` (as infra/ makes it)."""
-    ec2 = client(endpoint, "ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
-    ecs = client(endpoint, "ecs")
-    ecs.create_cluster(clusterName="finlex")
-    revision = ecs.register_task_definition(
-        family="finlex",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        runtimePlatform={"cpuArchitecture": architecture, "operatingSystemFamily": "LINUX"},
-        containerDefinitions=[{"name": "finlex", "image": "finlex:0", "essential": True}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(
-        cluster="finlex",
-        serviceName="finlex",
-        taskDefinition=revision,
-        desiredCount=2,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
-        },
-    )
 
 
 def tags_of(ecr: Any, digest: str) -> list[str]:
@@ -229,7 +191,7 @@ def test_an_arm64_image_is_not_pushed_for_x86_64_tasks(
     endpoint: str, ecr: Any, tmp_path: Path
 ) -> None:
     """Issue 19: an image built on an arm64 laptop never reaches X86_64 tasks."""
-    service_on(endpoint, "X86_64")
+    fargate_service(endpoint, desired=2, architecture="X86_64")
     docker = fake_docker(tmp_path, CONFIG_DIGEST, architecture="arm64")
     result = make_push(endpoint, docker)
     assert result.returncode != 0, result.stdout
@@ -242,7 +204,7 @@ def test_an_arm64_image_is_not_pushed_for_x86_64_tasks(
 def test_the_services_architecture_wins_over_the_default(
     endpoint: str, ecr: Any, tmp_path: Path
 ) -> None:
-    service_on(endpoint, "ARM64")
+    fargate_service(endpoint, desired=2, architecture="ARM64")
     docker = fake_docker(tmp_path, CONFIG_DIGEST, architecture="arm64")
     result = make_push(endpoint, docker)  # CPU_ARCHITECTURE defaults to X86_64
     assert result.returncode == 0, result.stderr

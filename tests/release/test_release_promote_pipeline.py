@@ -14,14 +14,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from finlex_release import record
 from support.prerequisites import require_tool
-from support.release_fakes import REGION, manifest, moto_server
+from support.release_fakes import REGION, fargate_service, manifest, moto_server, server_client
 from support.servers.lookalike import COMMIT, live
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,19 +35,9 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
 
 
-def client(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fixed test credentials
-    )
-
-
 def pushed(endpoint: str, tag: str) -> tuple[str, str]:
     """An image pushed and recorded as tested, as make push leaves it: (uri, digest)."""
-    ecr = client(endpoint, "ecr")
+    ecr = server_client(endpoint, "ecr")
     with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
         ecr.create_repository(repositoryName="finlex", imageTagMutability="IMMUTABLE")
     body = manifest(tag)
@@ -57,34 +45,6 @@ def pushed(endpoint: str, tag: str) -> tuple[str, str]:
     ecr.put_image(repositoryName="finlex", imageManifest=body, imageTag=f"tested-{tag}")
     uri = ecr.describe_repositories(repositoryNames=["finlex"])["repositories"][0]
     return str(uri["repositoryUri"]), str(image["image"]["imageId"]["imageDigest"])
-
-
-def service_running(endpoint: str, name: str, image: str) -> None:
-    """The service finlex/`name` on a revision whose container finlex runs `image`."""
-    ec2 = client(endpoint, "ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
-    ecs = client(endpoint, "ecs")
-    ecs.create_cluster(clusterName="finlex")
-    revision = ecs.register_task_definition(
-        family="finlex",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "finlex", "image": image, "essential": True}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(
-        cluster="finlex",
-        serviceName=name,
-        taskDefinition=revision,
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
-        },
-    )
 
 
 def make(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -105,7 +65,7 @@ def make(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_record_step_prints_only_github_output_lines(endpoint: str) -> None:
     uri, digest = pushed(endpoint, TAG)
-    service_running(endpoint, "finlex-staging", f"{uri}@{digest}")
+    fargate_service(endpoint, name="finlex-staging", image=f"{uri}@{digest}")
     with live() as url:
         result = make(
             endpoint,
@@ -122,7 +82,7 @@ def test_the_record_step_prints_only_github_output_lines(endpoint: str) -> None:
     assert result.returncode == 0, result.stderr
     name = record.parameter_name("staging", digest)
     assert result.stdout == f"digest={digest}\nrecord={name}\n"
-    stored = client(endpoint, "ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    stored = server_client(endpoint, "ssm").get_parameter(Name=name)["Parameter"]["Value"]
     assert f'"commit":"{COMMIT}"' in stored
     assert "verified: " in result.stderr  # verify's result, with the progress
 
@@ -131,9 +91,9 @@ def test_make_promote_of_an_unverified_digest_stops_with_nothing_registered(
     endpoint: str,
 ) -> None:
     uri, running = pushed(endpoint, "1" * 40)
-    service_running(endpoint, "finlex", f"{uri}@{running}")
+    fargate_service(endpoint, name="finlex", image=f"{uri}@{running}")
     _, digest = pushed(endpoint, TAG)  # tested, in the repository, never verified in staging
-    ecs = client(endpoint, "ecs")
+    ecs = server_client(endpoint, "ecs")
     before = ecs.list_task_definitions()["taskDefinitionArns"]
     result = make(endpoint, "promote", f"DIGEST={digest}", "DEPLOY_ENVIRONMENT=production")
     assert result.returncode == 2, result.stdout + result.stderr  # make's code for any failure

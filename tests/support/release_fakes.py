@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from finlex_release.waiting import Clock
 from localhost import free_port
-from support import TESTS
+from support import REPO_ROOT, TESTS
 
 REGION = "eu-west-1"
 _CREDENTIAL_VARS = (
@@ -132,6 +132,59 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+def server_client(endpoint: str, service: str) -> Any:
+    """A boto3 client of moto's server at `endpoint`, with moto's fixed credentials."""
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's fixed test credentials
+    )
+
+
+def fargate_service(
+    endpoint: str,
+    *,
+    name: str = "finlex",
+    image: str = "finlex:0",
+    desired: int = 1,
+    architecture: str | None = None,
+) -> None:
+    """The ECS service finlex/`name` on Fargate in a VPC of its own, its container
+    finlex running `image` (on `architecture`, when given), as infra/ makes it."""
+    ec2 = server_client(endpoint, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
+    ecs = server_client(endpoint, "ecs")
+    ecs.create_cluster(clusterName="finlex")
+    platform = (
+        {"runtimePlatform": {"cpuArchitecture": architecture, "operatingSystemFamily": "LINUX"}}
+        if architecture
+        else {}
+    )
+    revision = ecs.register_task_definition(
+        family="finlex",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "finlex", "image": image, "essential": True}],
+        **platform,
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster="finlex",
+        serviceName=name,
+        taskDefinition=revision,
+        desiredCount=desired,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
+        },
+    )
+
+
 _FAKE_DOCKER = """\
 #!{python}
 # A docker stand-in: answers from {state}, logs each command to {log}.
@@ -139,7 +192,7 @@ _FAKE_DOCKER = """\
 # ECR at AWS_ENDPOINT_URL, as docker's push would.
 import json, sys
 import boto3
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {tools!r}]
 from support.release_fakes import manifest
 
 args = sys.argv[1:]
@@ -200,6 +253,7 @@ def fake_docker(folder: Path, image_id: str | None, architecture: str = "amd64")
             state=str(docker.state),
             log=str(docker.log),
             tests=str(TESTS),
+            tools=str(REPO_ROOT / "tools"),
             region=REGION,
         ),
         encoding="utf-8",
