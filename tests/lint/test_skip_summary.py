@@ -42,7 +42,7 @@ def session(tmp_path: Path, suite: str, **env: str) -> subprocess.CompletedProce
         [sys.executable, "-m", "pytest", "-c", str(tmp_path / "pytest.ini"),
          "-p", "no:cacheprovider", "-p", "support.skipsummary", str(tmp_path)],
         cwd=tmp_path,
-        env={**environ, "PYTHONPATH": str(TESTS), **env},
+        env={**environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{TESTS.parent / 'tools'}", **env},
         capture_output=True,
         text=True,
         timeout=120,
