@@ -8,24 +8,21 @@ image, "pushes" its manifest into moto's ECR and logs the commands it gets.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.prerequisites import require_tool
 from support.release_fakes import (
     CONFIG_DIGEST,
-    REGION,
     FakeDocker,
     fake_docker,
     fargate_service,
     manifest,
     moto_server,
+    run_make,
     server_client,
 )
 
@@ -65,20 +62,8 @@ def held(ecr: Any, tag: str, *, tested: bool, config: str = CONFIG_DIGEST) -> st
 def make(
     endpoint: str, docker: FakeDocker, *goals: str, **variables: str
 ) -> subprocess.CompletedProcess[str]:
-    release = Path(sys.executable).parent / "finlex-release"
-    require_tool("make")
-    assert release.exists(), "finlex-release is not installed next to this interpreter"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    argv = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *goals]
-    argv += [f"DOCKER={docker.path}", f"RELEASE={release}", f"AWS_REGION={REGION}"]
-    argv += [f"{k}={v}" for k, v in {"TAG": TAG, **variables}.items()]
-    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assignments = [f"{k}={v}" for k, v in {"TAG": TAG, **variables}.items()]
+    return run_make(*goals, *assignments, docker=docker, endpoint=endpoint)
 
 
 def make_push(

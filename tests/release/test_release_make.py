@@ -7,34 +7,21 @@ create a file. The file must not appear, and the target must refuse in one line.
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from support.makedb import database
-from support.prerequisites import require_tool
-from support.release_fakes import CONFIG_DIGEST, fake_docker
+from support.release_fakes import CONFIG_DIGEST, MAKE_ERROR, fake_docker, run_make
 from support.terraform.hcl import ECS, INFRA, labelled
 
-REPO = Path(__file__).resolve().parents[2]
 TAG = "0123456789abcdef0123456789abcdef01234567"
-
-MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 
 
 def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    require_tool("make")
-    docker = fake_docker(tmp_path / "docker", CONFIG_DIGEST)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
-    command.append(f"DOCKER={docker.path}")
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    """The real Makefile, no AWS credentials, a docker stand-in."""
+    return run_make(*argv, docker=fake_docker(tmp_path / "docker", CONFIG_DIGEST), timeout=60)
 
 
 @pytest.mark.parametrize("goal", ["image", "push", "deploy", "scan-gate"])

@@ -9,20 +9,21 @@ of a digest staging never verified must stop in one line with nothing registered
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from finlex_release import record
-from support.prerequisites import require_tool
-from support.release_fakes import REGION, fargate_service, manifest, moto_server, server_client
+from support.release_fakes import (
+    fargate_service,
+    manifest,
+    moto_server,
+    run_make,
+    server_client,
+)
 from support.servers.lookalike import COMMIT, live
 
-REPO = Path(__file__).resolve().parents[2]
 TAG = COMMIT
 
 
@@ -48,19 +49,7 @@ def pushed(endpoint: str, tag: str) -> tuple[str, str]:
 
 
 def make(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    release = Path(sys.executable).parent / "finlex-release"
-    require_tool("make")
-    assert release.exists(), "finlex-release is not installed next to this interpreter"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
-    command += [f"RELEASE={release}", f"AWS_REGION={REGION}"]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return run_make(*argv, endpoint=endpoint)
 
 
 def test_the_record_step_prints_only_github_output_lines(endpoint: str) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
+import re
+import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ from moto.server import ThreadedMotoServer
 from finlex_release.waiting import Clock
 from localhost import free_port
 from support import REPO_ROOT, TESTS
+from support.prerequisites import require_tool
 
 REGION = "eu-west-1"
 _CREDENTIAL_VARS = (
@@ -130,6 +134,38 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+# The line make adds when a recipe fails: `make: *** [Makefile:N: goal] Error 2`.
+MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
+
+
+def run_make(
+    *argv: str, docker: FakeDocker | None = None, endpoint: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real Makefile with none of the caller's AWS settings, the venv taken as
+    installed, `docker` as DOCKER; with `endpoint`, against moto's server there,
+    with moto's credentials and this venv's finlex-release as RELEASE."""
+    require_tool("make")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
+    if docker is not None:
+        command.append(f"DOCKER={docker.path}")
+    if endpoint is not None:
+        release = Path(sys.executable).parent / "finlex-release"
+        assert release.exists(), "finlex-release is not installed next to this interpreter"
+        env |= {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        command += [f"RELEASE={release}", f"AWS_REGION={REGION}"]
+    return subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def server_client(endpoint: str, service: str) -> Any:
