@@ -16,15 +16,6 @@ from support.terraform.cli import plan_offline, require_terraform_and_mirror
 from support.terraform.hcl import ECR, INFRA, expr, parse
 
 ROOT = """
-provider "aws" {{
-  region                      = "us-east-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-}}
-
 module "ecr" {{
   source               = "{source}"
   name                 = "finlex"

@@ -34,15 +34,6 @@ PUSH = ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUplo
 EVERYTHING = {"ecr-all": {"Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}}
 
 ROOT = """
-provider "aws" {{
-  region                      = "us-east-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-}}
-
 resource "terraform_data" "arn" {{
   input = "{repository}"
 }}

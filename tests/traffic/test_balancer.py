@@ -15,6 +15,8 @@ import pytest
 from traffic import balancer as haproxy
 from traffic import spec as specs
 
+from localhost import free_port
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "traffic.md"
 
 
@@ -72,8 +74,6 @@ def wait_for(balancer: haproxy.Balancer, name: str, state: str, limit: float = 1
 def test_a_new_target_is_down_until_it_passes_healthy_threshold_checks(
     fast: specs.Spec, haproxy_binary: str, tmp_path: Path
 ) -> None:
-    from localhost import free_port
-
     with (
         backend("a") as (port, asked),
         haproxy.running(fast, haproxy_binary, free_port(), tmp_path) as balancer,
@@ -91,8 +91,6 @@ def test_a_new_target_is_down_until_it_passes_healthy_threshold_checks(
 def test_another_host_gets_the_listeners_fixed_response(
     fast: specs.Spec, haproxy_binary: str, tmp_path: Path
 ) -> None:
-    from localhost import free_port
-
     with (
         backend("a") as (port, asked),
         haproxy.running(fast, haproxy_binary, free_port(), tmp_path) as balancer,
@@ -108,8 +106,6 @@ def test_another_host_gets_the_listeners_fixed_response(
 def test_a_draining_target_gets_no_new_request_and_leaves_on_deregister(
     fast: specs.Spec, haproxy_binary: str, tmp_path: Path
 ) -> None:
-    from localhost import free_port
-
     host = fast.host_names[0]
     with (
         backend("a") as (port_a, _),

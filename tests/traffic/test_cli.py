@@ -15,6 +15,8 @@ from traffic import spec as specs
 from traffic.__main__ import EXIT_FAILED, EXIT_MISSING, EXIT_USAGE
 from traffic.tasks import LABEL
 
+from localhost import free_port
+
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 
@@ -108,8 +110,6 @@ def test_an_interrupt_leaves_no_container_haproxy_or_port_behind(
 ) -> None:
     """Ctrl-C in the middle of a scenario: the containers, HAProxy and its port are gone."""
     import json
-
-    from localhost import free_port
 
     client, name = image
     spec_file = tmp_path / "spec.json"

@@ -49,9 +49,24 @@ def environ_for(config: Path) -> dict[str, str]:
     return {**os.environ, **automation_env(config)}
 
 
+# An aws provider that never reaches AWS: fixed keys, no account or metadata lookups.
+OFFLINE_PROVIDER = """\
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "offline"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+"""
+
+
 def plan_offline(terraform: str, mirror: Path, root: Path) -> dict[str, Any]:
-    """`terraform show -json` of a plan of the configuration in `root`, without a
-    backend and without refreshing: for modules whose plan makes no AWS call."""
+    """`terraform show -json` of a plan of the configuration in `root` under the
+    OFFLINE_PROVIDER (written to root/provider.tf), without a backend and without
+    refreshing: for modules whose plan makes no AWS call."""
+    (root / "provider.tf").write_text(OFFLINE_PROVIDER, encoding="utf-8")
     env = environ_for(cli_config(root, mirror))
 
     def run(*args: str) -> str:
