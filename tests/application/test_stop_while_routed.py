@@ -25,7 +25,7 @@ from pathlib import Path
 
 from traffic.balancer import runtime_command, server_stats
 
-from localhost import free_port
+from localhost import free_port, stop
 from support.prerequisites import require_tool
 from support.servers.production import production_server
 
@@ -96,12 +96,7 @@ def haproxy(tmp_path: Path, backends: dict[str, int]) -> Iterator[tuple[int, Pat
             time.sleep(0.05)
         yield port, stats
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if process.stdout:
             process.stdout.close()
 

@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
+from rehearse import emulator
 from support.emulated import run_script
 from support.terraform.cli import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "infra" / "modules" / "github_oidc"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
+ACCOUNT = emulator.ACCOUNT_ID
+REGION = emulator.REGION
 BUCKET = f"finlex-tfstate-{ACCOUNT}-{REGION}"
 DOMAIN = "api.example.com"
 

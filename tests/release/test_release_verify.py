@@ -273,20 +273,7 @@ def test_timeout_is_a_hard_deadline_against_a_trickling_server(run) -> None:
 
 def body_server(body: bytes, revision: str | None = None) -> type:
     """Answers 200 with `body` (and the revision header) to every GET."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            if revision is not None:
-                self.send_header(routes.REVISION_HEADER, revision)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+    return revision_server(lambda _n: revision, body=body)
 
 
 def verify_once(run, url: str, *extra: str):

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from localhost import stop
 from traffic.spec import Spec
 
 BACKEND = "targets"
@@ -248,12 +249,7 @@ def running(spec: Spec, binary: str, port: int, folder: Path) -> Iterator[Balanc
             time.sleep(0.05)
         yield balancer
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
         shutil.rmtree(sockets, ignore_errors=True)
 

@@ -29,24 +29,27 @@ def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[s
 
 
 def revision_server(
-    revision_of: Callable[[int], str | None], paths: list[str] | None = None
+    revision_of: Callable[[int], str | None],
+    paths: list[str] | None = None,
+    body: bytes | None = None,
 ) -> type[http.server.BaseHTTPRequestHandler]:
     """A finlex look-alike whose n-th answer carries revision_of(n) (no header for
-    None); it records each request target in `paths`."""
+    None) and `body` (the repository's version as JSON unless given); it records
+    each request target in `paths`."""
     counter = iter(range(1_000_000))
+    answer = json.dumps({"version": VERSION}).encode() if body is None else body
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if paths is not None:
                 paths.append(self.path)
-            body = json.dumps({"version": VERSION}).encode()
             self.send_response(200)
             revision = revision_of(next(counter))
             if revision is not None:
                 self.send_header(routes.REVISION_HEADER, revision)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(answer)
 
         def log_message(self, *args: object) -> None:
             pass
