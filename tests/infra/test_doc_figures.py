@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-import routes
-import settings
+from finlex_api import routes, settings
 from infra_hcl import ECR, ECS, INFRA, MONITORING, default_of, expr, labelled, locals_of
 from infra_hcl import resources as resources_of
 

@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from finlex_api.settings import Settings
 from makedb import database, expanded_recipes, make_reads, shell_reads
 from prereq import require_tool
-from settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
