@@ -111,7 +111,8 @@ def test_container_targets_drive_one_named_container(tmp_path: Path) -> None:
         result = make(target, f"DOCKER={docker}", "TAG=t1", "PORT=5050")
         assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
-    # The container side of -p is the service's port, whose home is application/settings.py.
+    # The container side of -p is the service's port, whose home is
+    # application/finlex_api/settings.py.
     assert calls[0].startswith(f"run -d --name finlex -p 5050:{Settings().port} --read-only")
     assert calls[0].endswith("finlex:t1")
     assert calls[1:] == ["logs --follow finlex", "stop finlex", "rm finlex"]

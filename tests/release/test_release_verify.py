@@ -1,4 +1,4 @@
-"""verify against the real service (application/serve.py) on loopback."""
+"""verify against the real service (application/finlex_api/serve.py) on loopback."""
 
 from __future__ import annotations
 
