@@ -123,6 +123,7 @@ def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
     for name in (
         "application/VERSION",
+        "application/pyproject.toml",
         "requirements/app.lock",
         "requirements/dev.lock",
         "requirements/checkov.lock",
@@ -143,7 +144,8 @@ def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
         f"==> creating .venv with {python}",
         "==> installing the test and lint tools into .venv"
         " (requirements/dev.lock, ~700 MB, 1-3 min)",
-        "==> installing finlex-release (release/) into .venv",
+        "==> installing finlex-release (release/) and finlex-api (application/) into .venv,"
+        " editable",
         "==> creating .venv-checkov and installing checkov (requirements/checkov.lock, ~300 MB)",
     ]
     again = make("venv", f"PYTHON={python}", cwd=tmp_path)
