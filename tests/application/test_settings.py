@@ -95,7 +95,9 @@ def test_keepalive_timeout_range_is_the_servers() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [[SERVER], [sys.executable, "app.py"]], ids=["finlex-api", "seed app.py"]
+    "argv",
+    [[SERVER], [sys.executable, "-m", "finlex_api.serve"], [sys.executable, "app.py"]],
+    ids=["finlex-api", "python -m finlex_api.serve", "seed app.py"],
 )
 def test_bad_environment_exits_2_without_traceback(argv: list[str]) -> None:
     result = subprocess.run(
