@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-import settings
+from finlex_api import settings
 from localhost import free_port
-from support.servers.production import APPLICATION, stop_group, wait_until_serving
+from support.servers.production import SERVER, stop_group, wait_until_serving
 
 VALUE = "s3cr3t-value-that-must-not-be-printed-5e1d"
 SECRETS = {"FINLEX_API_KEY": VALUE, "FINLEX_DB_PASSWORD": VALUE + "-db"}
@@ -42,7 +41,7 @@ def test_a_bad_setting_names_its_own_value_only() -> None:
 def test_the_start_up_error_does_not_print_a_secret(tmp_path: Path) -> None:
     env = {**os.environ, **SECRETS, "FINLEX_WORKERS": "zero"}
     done = subprocess.run(
-        [sys.executable, str(APPLICATION / "serve.py")],
+        [SERVER],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -64,7 +63,7 @@ def test_the_server_logs_no_secret_while_serving_and_stopping(tmp_path: Path) ->
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, str(APPLICATION / "serve.py")],
+            [SERVER],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"

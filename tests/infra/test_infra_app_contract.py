@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-import routes
-import settings
+from finlex_api import routes, settings
 from support.terraform.hcl import (
     APPLICATION,
     ECS,

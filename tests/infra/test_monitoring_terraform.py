@@ -21,7 +21,7 @@ import boto3
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from app import ERROR_LOGGER
+from finlex_api.logs import ERROR_LOGGER
 from support.terraform.cli import cli_config, environ_for, require_terraform_and_mirror
 from support.terraform.hcl import MONITORING
 

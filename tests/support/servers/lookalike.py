@@ -9,7 +9,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 
-import routes
+from finlex_api import routes
 from support import REPO_ROOT
 
 VERSION = (REPO_ROOT / "application" / "VERSION").read_text(encoding="utf-8").strip()

@@ -1,4 +1,4 @@
-"""Start the production server (application/serve.py) as a real process on loopback."""
+"""Start the production server (the finlex-api command) as a real process on loopback."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from localhost import free_port
 from support import REPO_ROOT
 
 APPLICATION = REPO_ROOT / "application"
+# The production server: the console script that installing application/ (make venv)
+# puts beside this interpreter, as the image's CMD runs it.
+SERVER = str(Path(sys.executable).with_name("finlex-api"))
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -39,7 +43,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
 def production_server(
     *, target: str | None = None, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run serve.py on a free loopback port; yield (base URL, process)."""
+    """Run the finlex-api command on a free loopback port; yield (base URL, process)."""
     port = free_port()
     env = {
         **os.environ,
@@ -48,7 +52,7 @@ def production_server(
         "FINLEX_WORKERS": "2",
         **(extra_env or {}),
     }
-    argv = [sys.executable, str(APPLICATION / "serve.py"), *([target] if target else [])]
+    argv = [SERVER, *([target] if target else [])]
     process = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
