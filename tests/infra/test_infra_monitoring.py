@@ -16,6 +16,7 @@ from support.terraform.hcl import (
     ECS,
     INFRA,
     MONITORING,
+    MONITORING_REQUIRED,
     default_of,
     expr,
     labelled,
@@ -349,15 +350,6 @@ def test_module_accepts_provider_5_and_6() -> None:
 
 # --- variable validations, checked by Terraform itself (as in test_variable_validations.py) ---
 
-MONITORING_REQUIRED = {
-    "name": "finlex",
-    "load_balancer_arn_suffix": "app/finlex/0123456789abcdef",
-    "target_group_arn_suffix": "targetgroup/finle20261128/fedcba9876543210",
-    "cluster_name": "finlex",
-    "service_name": "finlex",
-    "log_group_name": "/ecs/finlex",
-}
-
 
 @pytest.fixture(scope="module")
 def planner(tmp_path_factory):
@@ -383,6 +375,12 @@ def planner(tmp_path_factory):
         )
         assert code == 0, out + err
         yield plan
+
+
+def test_the_required_inputs_are_the_variables_without_a_default() -> None:
+    variables = labelled(MONITORING, "variable")
+    without_default = {name for name, block in variables.items() if "default" not in block}
+    assert set(MONITORING_REQUIRED) == without_default
 
 
 def test_defaults_pass_their_own_validations(planner) -> None:

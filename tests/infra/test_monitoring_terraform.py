@@ -23,19 +23,11 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from finlex_api.logs import ERROR_LOGGER
 from support.terraform.cli import cli_config, environ_for, require_terraform_and_mirror
-from support.terraform.hcl import MONITORING
+from support.terraform.hcl import MONITORING, MONITORING_REQUIRED
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
-INPUTS = {
-    "name": "finlex",
-    "load_balancer_arn_suffix": "app/finlex/0123456789abcdef",
-    "target_group_arn_suffix": "targetgroup/finle20261128/fedcba9876543210",
-    "cluster_name": "finlex",
-    "service_name": "finlex",
-    "log_group_name": "/ecs/finlex",
-    "alarm_emails": ["ops@example.com"],
-}
+INPUTS = {**MONITORING_REQUIRED, "alarm_emails": ["ops@example.com"]}
 # The CloudWatch metrics the dashboard may show, with the dimensions each is
 # published under (AWS docs: "CloudWatch metrics for your Application Load
 # Balancer", "Amazon ECS CloudWatch metrics", "Container Insights metrics").

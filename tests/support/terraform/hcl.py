@@ -18,6 +18,17 @@ MONITORING = INFRA / "modules" / "monitoring"
 BOOTSTRAP = INFRA / "bootstrap"
 APPLICATION = REPO_ROOT / "application"
 
+# modules/monitoring's required inputs, as a root would give them (its variables
+# without a default); the monitoring tests add or override the rest.
+MONITORING_REQUIRED = {
+    "name": "finlex",
+    "load_balancer_arn_suffix": "app/finlex/0123456789abcdef",
+    "target_group_arn_suffix": "targetgroup/finle20261128/fedcba9876543210",
+    "cluster_name": "finlex",
+    "service_name": "finlex",
+    "log_group_name": "/ecs/finlex",
+}
+
 OPTIONS = hcl2.SerializationOptions(
     explicit_blocks=False, strip_string_quotes=True, with_comments=False
 )
