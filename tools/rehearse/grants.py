@@ -105,10 +105,6 @@ UNCALLED: Mapping[str, Mapping[str, str]] = {
                 "repository scans on push"
             ),
             "ecs:ListTaskDefinitions": _UNTAGGED_REVISION,
-            "ssm:GetParameter ssm:GetParametersByPath ssm:PutParameter": (
-                "verify-record, promote and verified read and write the verification "
-                "records; the rehearsal does not run the promotion yet (issue 18)"
-            ),
         }
     ),
 }
