@@ -1572,8 +1572,8 @@ _rows(
     [
         _same("ssm", "GetParameters", _parameters, resource_tags=True),
         _same("ssm", "GetParameter", _parameter("Name"), resource_tags=True),
-        _same("ssm", "PutParameter", _parameter("Name")),
-        _same("ssm", "GetParametersByPath", _parameter("Path")),
+        _same("ssm", "PutParameter", _parameter("Name"), resource_tags=True),
+        _same("ssm", "GetParametersByPath", _parameter("Path"), resource_tags=True),
     ],
 )
 _rows(
