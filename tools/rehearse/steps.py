@@ -363,6 +363,7 @@ class Rehearsal:
             ),
             denied_on_purpose=sum(1 for i, r in mine if i in on_purpose and r.denied),
             uncalled=grants.uncalled(granted, called),
+            staging=self.staging,
         )
 
     def selected_examples(self) -> list[Path]:
