@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.rehearsal]
 
 SCRIPT = r"""
-import contextlib, http.server, json, sys, threading
+import contextlib, http.server, json, sys, threading, time
 from pathlib import Path
 from rehearse import account, emulator, served, steps
 
@@ -85,7 +85,7 @@ for name in ("finlex", "finlex-staging"):
     ecs.create_cluster(clusterName=name)
     ecs.register_task_definition(
         family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
-        memory="512", containerDefinitions=[{"name": "finlex", "image": f"{REGISTRY}/finlex:seed"}])
+        memory="512", containerDefinitions=[{"name": name, "image": f"{REGISTRY}/finlex:seed"}])
     ecs.create_service(cluster=name, serviceName=name, taskDefinition=name, desiredCount=1,
                        launchType="FARGATE")
 
@@ -115,11 +115,13 @@ run = steps.Rehearsal(report=steps.Report(), account=e, infra=work, workdir=work
 run.tags = ["rehearsal-1"]
 run.manifest = manifest
 run.staging_service = ("finlex-staging", "finlex-staging")
+run.staging_container = "finlex-staging"  # infra/ names the container as the service
 results = {}
 
 def attempt(name, step):
+    began = time.monotonic()
     try:
-        results[name] = {"ok": True, "line": step()}
+        results[name] = {"ok": True, "line": step(), "seconds": time.monotonic() - began}
     except Exception as error:  # as Report.step: any failure is the step's
         results[name] = {"ok": False, "line": f"{type(error).__name__}: {error}"}
 

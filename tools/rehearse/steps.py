@@ -179,8 +179,9 @@ class Rehearsal:
     _broken_windows: list[tuple[int, int]] = field(default_factory=list)
     # finlex-release's command line; None: the one installed beside this Python.
     release_tool: list[str] | None = None
-    # Staging's cluster and service, from its outputs (step "staging: apply ...").
+    # Staging's cluster and service, and the app's container, from its outputs.
     staging_service: tuple[str, str] = ("", "")
+    staging_container: str = ""
     # The promotion: the digest staging verified, its record's value, the unverified digest.
     promoted: str = ""
     _staging_record: str = ""
@@ -943,6 +944,7 @@ class Rehearsal:
         repository = outputs["ecr_repository_name"]["value"]
         cluster = outputs["ecs_cluster_name"]["value"]
         self.staging_service = (str(cluster), str(outputs["ecs_service_name"]["value"]))
+        self.staging_container = str(outputs["container_name"]["value"])
         if cluster == "finlex" or repository != "finlex":
             raise StepError(f"staging's cluster {cluster}, repository {repository}")
         return f"{self._count(applied.stdout)}; cluster {cluster}, shared repository {repository}"
@@ -1029,14 +1031,14 @@ class Rehearsal:
         return str(definition["taskDefinitionArn"]), str(container["image"])
 
     def _verify_record(
-        self, environment: str, cluster: str, service: str, image_ref: str, session: Session
+        self, environment: str, where: list[str], image_ref: str, session: Session
     ) -> tuple[str, record.Record]:
         """verify-record against the image served here; (record name, the record as stored)."""
         with served.served(self.docker, self.image) as url:
             result = self._release(
-                "verify-record", "--environment", environment, "--cluster", cluster,
-                "--service", service, "--image", image_ref, "--url", url.url, "--allow-http",
-                "--commit", url.revision, *RELEASE_WAITS, session=session,
+                "verify-record", "--environment", environment, *where, "--image", image_ref,
+                "--url", url.url, "--allow-http", "--commit", url.revision, *RELEASE_WAITS,
+                session=session,
             )  # fmt: skip
         self._expect(result, 0, f"verify-record --environment {environment}")
         printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
@@ -1049,16 +1051,31 @@ class Rehearsal:
             raise StepError(f"{name} holds {stored.summary()}")
         return name, stored
 
+    def _staging_where(self) -> list[str]:
+        """Staging's cluster, service and container, as make deploy passes them.
+
+        The Makefile's TASK_CONTAINER defaults to SERVICE: infra/ names the container
+        as the service, which this checks on staging's outputs.
+        """
+        cluster, service = self.staging_service
+        if self.staging_container != service:
+            raise StepError(
+                f"staging's container is {self.staging_container!r}, its service {service!r}: "
+                "make deploy's TASK_CONTAINER (default: SERVICE) would name the wrong one"
+            )
+        return ["--cluster", cluster, "--service", service, "--container-name", service]
+
     def staging_deploy(self) -> str:
         """deploy.yml's staging job: `deploy` of the pushed tag, then `status`."""
         cluster, service = self.staging_service
         tag = self.tags[0]
         session = self._staging_deploy_session()
-        where = ["--cluster", cluster, "--service", service]
+        where = self._staging_where()
         deployed = self._release("deploy", *where, "--image", f"finlex:{tag}", *RELEASE_WAITS,
                                  session=session)  # fmt: skip
         self._expect(deployed, 0, f"deploy finlex:{tag} to {cluster}/{service}")
-        self._expect(self._release("status", *where, session=session), 0, "status")
+        status = self._release("status", *where[:4], session=session)
+        self._expect(status, 0, "status")
         ecr = account.client(self.account.url, "ecr")
         pushed = ecr.describe_images(repositoryName="finlex", imageIds=[{"imageTag": tag}])
         digest = str(pushed["imageDetails"][0]["imageDigest"])
@@ -1072,10 +1089,10 @@ class Rehearsal:
         )
 
     def staging_verify_record(self) -> str:
-        cluster, service = self.staging_service
         name, stored = self._verify_record(
-            PROMOTE_FROM, cluster, service, f"finlex:{self.tags[0]}", self._staging_deploy_session()
-        )
+            PROMOTE_FROM, self._staging_where(), f"finlex:{self.tags[0]}",
+            self._staging_deploy_session(),
+        )  # fmt: skip
         if stored.digest != self.promoted:
             raise StepError(f"{name} is of {stored.digest}, not the deployed {self.promoted}")
         self._staging_record = stored.to_json()
@@ -1101,8 +1118,9 @@ class Rehearsal:
         return f"{said}; finlex/finlex runs it by digest on {arn.rsplit('/', 1)[-1]}"
 
     def production_verified(self) -> str:
+        production = ["--cluster", "finlex", "--service", "finlex", "--container-name", "finlex"]
         name, stored = self._verify_record(
-            PROMOTE_TO, "finlex", "finlex", f"finlex@{self._digest()}", self._session("deploy")
+            PROMOTE_TO, production, f"finlex@{self._digest()}", self._session("deploy")
         )
         listed = self._release("verified", "--environment", PROMOTE_TO)
         self._expect(listed, 0, "verified --environment production")
