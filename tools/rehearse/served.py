@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from finlex_release.verify import DEFAULT_HEALTH_PATH as HEALTH_PATH
+
 REVISION_LABEL = "org.opencontainers.image.revision"  # what `make image` bakes in
-HEALTH_PATH = "/healthz"  # application/routes.py's HEALTH_PATH (finlex-release verify's too)
 
 
 class ServeError(Exception):
