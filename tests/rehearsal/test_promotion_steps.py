@@ -4,7 +4,7 @@ The full rehearsal (test_rehearsal.py) runs them under the roles infra/ makes.
 Here the administrator makes what they act on by API: the shared repository
 with one pushed release (and its test record), a staging and a production
 cluster, service and task definition, and two deploy roles whose statements
-are named and scoped as modules/github_oidc's are for the records (each its
+are named and scoped as modules/pipeline_roles' are for the records (each its
 own environment's path; production's reads staging's under
 ReadVerificationRecordsToPromote). The IAM gate enforces. The environment's URL
 is a small server answering as the application does (the rehearsal serves the

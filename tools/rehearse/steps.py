@@ -56,7 +56,7 @@ BROKEN = {
 }
 EXIT_CREDENTIALS = Exit.CREDENTIALS  # finlex-release's code for access denied
 SERVICE_TYPE = "aws_ecs_service"
-PIPELINE = "github_oidc"  # the module of the pipeline's roles
+PIPELINE = "pipeline_roles"  # the module of the pipeline's roles
 # The one service block in both autoscaling modes; no flip may replace or move it.
 SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
@@ -66,7 +66,7 @@ CHECKS = ("promote", "release", "secret", "plan", "replace", "planfile", "broken
 # deploy role, promoted to production under production's (deploy.yml's two jobs).
 PROMOTE_FROM, PROMOTE_TO = "staging", "production"  # environments/production.tfvars's promotes_from
 UNVERIFIED_TAG = "rehearsal-unverified"  # a digest pushed to staging, never verified there
-# Production's deploy role's statement that reads the records it promotes (modules/github_oidc).
+# Production's deploy role's statement that reads the records it promotes (modules/pipeline_roles).
 STAGING_RECORDS = "ReadVerificationRecordsToPromote"
 RELEASE_WAITS = ("--timeout", "60", "--interval", "1")
 # secret: one SSM parameter passed as a secret (-var=secrets), read as the ECS agent reads it.
@@ -472,7 +472,7 @@ class Rehearsal:
         if missing:
             raise StepError(
                 f"the root has no output {', '.join(missing)}: "
-                "infra/outputs.tf must name the pipeline's role ARNs (module.github_oidc)"
+                "infra/outputs.tf must name the pipeline's role ARNs (module.pipeline_roles)"
             )
         for job, output in ROLE_OUTPUTS.items():
             arn = str(outputs[output]["value"])
