@@ -29,7 +29,7 @@ HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PO
              TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS TRAFFIC_ARGS \
              CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP PROBE_URL \
-             DEPLOY_ENVIRONMENT PROMOTE_FROM DIGEST PASSED \
+             DEPLOY_ENVIRONMENT PROMOTE_FROM DIGEST PASSED TASK_CONTAINER \
              RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
@@ -60,6 +60,7 @@ HELP_TF_PLAN_SHA256 := make tf-apply/tf-plan-check: the plan's SHA-256 the plan 
 HELP_ECR_REPOSITORY := ECR repository of make push/scan-gate/deploy
 HELP_CLUSTER        := ECS cluster of make deploy/rollback/service-status
 HELP_SERVICE        := ECS service of make deploy/rollback/service-status
+HELP_TASK_CONTAINER := the app's container in the task definition (make deploy/verify-record/promote); infra/ names it as the service
 HELP_URL            := public base URL that make verify polls
 HELP_AWS_REGION     := AWS region (empty: the SDK default)
 HELP_SCAN_ALLOWLIST := findings make scan and make scan-gate accept (ID, package, reason, owner, <= 90 days)
@@ -405,6 +406,9 @@ RELEASE        := $(if $(filter release,$(RELEASE_ENV)),$(RELEASE_VENV),$(VENV))
 ECR_REPOSITORY ?= finlex
 CLUSTER        ?= finlex
 SERVICE        ?= finlex
+# The app's container in the service's task definition: infra/ names it as the service (var.name,
+# output container_name), so staging's is finlex-staging; the tool's own default is finlex.
+TASK_CONTAINER ?= $(SERVICE)
 URL            ?=
 SCAN_ALLOWLIST ?= release/scan-allowlist.toml
 REGION_ARG      = $(if $(AWS_REGION),--region $(call shell-quote,$(AWS_REGION)))
@@ -452,6 +456,7 @@ scan-gate: release-tag-check $(RELEASE_READY) ## wait for ECR's scan of ECR_REPO
 deploy: release-tag-check $(RELEASE_READY) ## deploy the tested ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE from its running revision, follow it
 	$(if $(PROBE_URL),$(RELEASE) probe --url $(call shell-quote,$(PROBE_URL)) --) \
 	  $(RELEASE) deploy $(REGION_ARG) --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	  --container-name $(call shell-quote,$(TASK_CONTAINER)) \
 	  --image $(call shell-quote,$(ECR_REPOSITORY):$(TAG)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
 	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)
 
@@ -484,6 +489,7 @@ verify-record: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## DEPLOY_ENV
 	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, the environment's public URL" >&2; exit 2; fi
 	$(RELEASE) verify-record $(REGION_ARG) --environment $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	  --container-name $(call shell-quote,$(TASK_CONTAINER)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --url $(call shell-quote,$(URL)) \
 	  --commit $(call shell-quote,$(REVISION)) $(if $(PASSED),--passed $(call shell-quote,$(PASSED))) \
 	  $(if $(filter 1,$(ALLOW_HTTP)),--allow-http)
@@ -493,7 +499,8 @@ promote: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## deploy to DEPLOY
 	$(if $(PROBE_URL),$(RELEASE) probe --url $(call shell-quote,$(PROBE_URL)) --) \
 	  $(RELEASE) promote $(REGION_ARG) --from $(call shell-quote,$(PROMOTE_FROM)) --to $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --cluster $(call shell-quote,$(CLUSTER)) \
-	  --service $(call shell-quote,$(SERVICE)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
+	  --service $(call shell-quote,$(SERVICE)) --container-name $(call shell-quote,$(TASK_CONTAINER)) \
+	  $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
 	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)
 
 .PHONY: service-status

@@ -97,3 +97,26 @@ def test_a_value_that_is_shell_code_is_one_refused_word(
     assert len(lines) == 1, result.stderr
     assert f"finlex-release {goal}: " in lines[0]
     assert says in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("goal", "variables"),
+    [
+        ("deploy", [f"TAG={TAG}"]),
+        ("verify-record", [f"TAG={TAG}", "URL=https://staging.example.com"]),
+        ("promote", [f"DIGEST={DIGEST}"]),
+    ],
+)
+def test_the_container_is_the_services_name_as_infra_names_it(
+    tmp_path: Path, goal: str, variables: list[str]
+) -> None:
+    """Staging's container is finlex-staging (infra/: var.name); the tool's default, finlex,
+    would fail deploy.yml's staging job with "no container 'finlex' in the task definition"."""
+    staging = dry_run(
+        tmp_path, goal, *variables, "CLUSTER=finlex-staging", "SERVICE=finlex-staging"
+    )
+    assert "--container-name 'finlex-staging'" in staging
+    production = dry_run(tmp_path, goal, *variables)
+    assert "--container-name 'finlex'" in production
+    named = dry_run(tmp_path, goal, *variables, "SERVICE=web", "TASK_CONTAINER=app")
+    assert "--container-name 'app'" in named

@@ -60,7 +60,8 @@ def pushed(endpoint: str, tag: str) -> tuple[str, str]:
 
 
 def service_running(endpoint: str, name: str, image: str) -> None:
-    """The service finlex/`name` on a revision whose container finlex runs `image`."""
+    """The service finlex/`name` on a revision whose container runs `image`; infra/ names the
+    container as the service (var.name), as make's TASK_CONTAINER default does."""
     ec2 = client(endpoint, "ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -73,7 +74,7 @@ def service_running(endpoint: str, name: str, image: str) -> None:
         networkMode="awsvpc",
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "finlex", "image": image, "essential": True}],
+        containerDefinitions=[{"name": name, "image": image, "essential": True}],
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(
         cluster="finlex",
