@@ -26,7 +26,7 @@ PYTEST_ARGS ?=
 # `make help` prints every target that has a `## ` comment, in aligned columns,
 # then the variables a command line may set, with their values.
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
-             TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
+             ENV TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS TRAFFIC_ARGS \
              CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP PROBE_URL \
              DEPLOY_ENVIRONMENT PROMOTE_FROM DIGEST PASSED \
@@ -54,6 +54,7 @@ HELP_CONTAINER      := name of the container that make start runs and make logs/
 HELP_PORT           := host port that make start publishes
 HELP_PYTHON         := interpreter that creates the virtual environments (3.11+)
 HELP_TF             := terraform command
+HELP_ENV            := make tf-*: an environment of infra/environments (staging, production, ...); empty: production alone
 HELP_TF_BACKEND_HCL := text of infra/backend.hcl, written if the file is missing (CI: repository variable)
 HELP_TF_TFVARS      := text of infra/terraform.tfvars, written if the file is missing (CI: repository variable)
 HELP_TF_PLAN_SHA256 := make tf-apply/tf-plan-check: the plan's SHA-256 the plan job recorded (empty: its .sha256 file)
@@ -316,13 +317,23 @@ stop-soak: $(VENV)/.dev-installed ## SIGTERM right after start, 50 times; prints
 # terraform.yml and ci.yml call these. Locally they need the terraform binary,
 # infra/backend.hcl and infra/terraform.tfvars (copy the .example files). In CI
 # the two files come from the repository variables TF_BACKEND_HCL and TF_TFVARS.
+# ENV names one environment of infra/environments (infra/README.md, Environments):
+# its state key and var file join those two, its plan files and Terraform data
+# directory are its own. ENV empty: production alone, the day-one path.
 TF         ?= terraform
+ENV        ?=
 TF_ROOTS   := infra $(patsubst %/,%,$(dir $(wildcard infra/bootstrap/*.tf)))
-TF_PLAN    := finlex.tfplan
+TF_PLAN     = $(if $(ENV),finlex-$(ENV).tfplan,finlex.tfplan)
 # The drift check's plan (never applied).
-TF_DRIFT_PLAN := drift.tfplan
+TF_DRIFT_PLAN = $(if $(ENV),drift-$(ENV).tfplan,drift.tfplan)
+# Each environment keeps its own .terraform directory (relative to infra/), so each
+# stays initialized on its own state key; ENV empty keeps Terraform's .terraform.
+TF_DATA    = $(if $(ENV),TF_DATA_DIR=.terraform-$(ENV) )
+# ENV's state key joins backend.hcl's bucket and region; its var file overrides terraform.tfvars.
+TF_BACKEND_ARGS = -backend-config=backend.hcl$(if $(ENV), -backend-config=environments/$(ENV).backend.hcl)
+TF_VAR_FILE_ARG = $(if $(ENV), -var-file=environments/$(ENV).tfvars)
 # Records, checks and applies saved plans; checks drift (tools/tfplan.py: exit codes there).
-TFPLAN      = $(PYTHON) tools/tfplan.py --chdir infra --terraform '$(TF)'
+TFPLAN      = $(TF_DATA)$(PYTHON) tools/tfplan.py --chdir infra --terraform '$(TF)'
 # The plan's SHA-256 as the plan job recorded it; empty: only the .sha256 file beside it.
 TF_PLAN_SHA256 ?=
 TF_PLAN_HASH_ARG = $(if $(TF_PLAN_SHA256),--sha256 $(TF_PLAN_SHA256))
@@ -339,6 +350,11 @@ tf-validate: ## terraform init -backend=false + validate of every root (needs th
 	  $(TF) -chdir=$$dir validate -no-color; \
 	done
 
+# Every target that reads ENV checks it first: a mistyped one stops with one line.
+.PHONY: tf-env-check
+tf-env-check:
+	@$(PYTHON) tools/tfenv.py --root infra check $(call shell-quote,$(ENV))
+
 infra/backend.hcl infra/terraform.tfvars:
 	@var=$(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS); \
 	if [ -z "$${!var}" ]; then \
@@ -347,9 +363,9 @@ infra/backend.hcl infra/terraform.tfvars:
 	printf '%s\n' "$${!var}" > $@
 
 .PHONY: tf-plan
-tf-plan: infra/backend.hcl infra/terraform.tfvars ## plan infra/ (S3 backend, no lock) into infra/finlex.tfplan + .sha256 + .md summary
-	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
-	$(TF) -chdir=infra plan -input=false -no-color -lock=false -out=$(TF_PLAN)
+tf-plan: tf-env-check infra/backend.hcl infra/terraform.tfvars ## plan infra/ (ENV's, S3 backend, no lock) into infra/finlex[-ENV].tfplan + .sha256 + .md summary
+	$(TF_DATA)$(TF) -chdir=infra $(TF_INIT) $(TF_BACKEND_ARGS)
+	$(TF_DATA)$(TF) -chdir=infra plan -input=false -no-color -lock=false$(TF_VAR_FILE_ARG) -out=$(TF_PLAN)
 	$(TFPLAN) record $(TF_PLAN)
 
 .PHONY: tf-lock
@@ -363,29 +379,29 @@ tf-lock: ## add every platform's provider hashes to the .terraform.lock.hcl file
 	done
 
 .PHONY: tf-plan-summary
-tf-plan-summary: ## print the saved plan's Markdown summary (GitHub job summary: what reviewers approve)
+tf-plan-summary: tf-env-check ## print ENV's saved plan's Markdown summary (GitHub job summary: what reviewers approve)
 	@$(TFPLAN) summary $(TF_PLAN)
 
 .PHONY: tf-plan-outputs
-tf-plan-outputs: ## print sha256=... and changes=true|false of the saved plan (for GITHUB_OUTPUT)
+tf-plan-outputs: tf-env-check ## print sha256=... and changes=true|false of ENV's saved plan (for GITHUB_OUTPUT)
 	@$(TFPLAN) outputs $(TF_PLAN)
 
 .PHONY: tf-plan-check
-tf-plan-check: ## check the saved plan against its recorded SHA-256 (and TF_PLAN_SHA256); exit 3 if changed
+tf-plan-check: tf-env-check ## check ENV's saved plan against its recorded SHA-256 (and TF_PLAN_SHA256); exit 3 if changed
 	$(TFPLAN) verify $(TF_PLAN) $(TF_PLAN_HASH_ARG)
 
 .PHONY: tf-apply
-tf-apply: infra/backend.hcl ## apply the saved plan infra/finlex.tfplan if its hash checks out (never a new plan)
-	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
+tf-apply: tf-env-check infra/backend.hcl ## apply ENV's saved plan infra/finlex[-ENV].tfplan if its hash checks out (never a new plan)
+	$(TF_DATA)$(TF) -chdir=infra $(TF_INIT) $(TF_BACKEND_ARGS)
 	$(TFPLAN) apply $(TF_PLAN) $(TF_PLAN_HASH_ARG)
 
 .PHONY: tf-drift
-tf-drift: infra/backend.hcl infra/terraform.tfvars ## plan against the live account (no lock); fail with a summary if anything would change
-	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
-	$(TFPLAN) drift $(TF_DRIFT_PLAN)
+tf-drift: tf-env-check infra/backend.hcl infra/terraform.tfvars ## plan ENV against the live account (no lock); fail with a summary if anything would change
+	$(TF_DATA)$(TF) -chdir=infra $(TF_INIT) $(TF_BACKEND_ARGS)
+	$(TFPLAN) drift $(TF_DRIFT_PLAN)$(if $(ENV), --$(TF_VAR_FILE_ARG))
 
 .PHONY: tf-drift-summary
-tf-drift-summary: ## print the drift plan's Markdown summary (GitHub job summary)
+tf-drift-summary: tf-env-check ## print ENV's drift plan's Markdown summary (GitHub job summary)
 	@$(TFPLAN) summary $(TF_DRIFT_PLAN)
 
 # --- release (finlex-release; options and exit codes: release/README.md) ----
