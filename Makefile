@@ -162,26 +162,11 @@ run: $(VENV)/.app-installed ## serve the API on :5000 with the production server
 	cd application && exec ../$(BIN)/python serve.py
 
 .PHONY: test
-# The rehearsal (tests/rehearsal) spends most of its time in the AWS provider's
-# own waits, so it runs beside the other tests in a second pytest session; its
-# output follows theirs. With PYTEST_ARGS, one session runs what they name.
-REHEARSAL_LOG := .cache/rehearsal-tests.log
-PYTEST        := $(BIN)/python -m pytest
+# Two pytest sessions side by side: tests/rehearsal, which mostly waits on the AWS
+# provider, beside all the others; its output follows theirs (tools/testsessions.py).
+# With PYTEST_ARGS, one session runs what they name.
 test: venv ## run every test and linter (container tests need a Docker engine)
-	@mkdir -p .cache; rehearsal=; \
-	if [ -z "$(PYTEST_ARGS)" ]; then \
-	  echo "==> tests/rehearsal runs beside the other tests (log: $(REHEARSAL_LOG))"; \
-	  $(PYTEST) tests/rehearsal --no-cov -p no:cacheprovider >$(REHEARSAL_LOG) 2>&1 & rehearsal=$$!; \
-	  $(PYTEST) --ignore=tests/rehearsal; status=$$?; \
-	else \
-	  $(PYTEST) $(PYTEST_ARGS); status=$$?; \
-	fi; \
-	if [ -n "$$rehearsal" ]; then \
-	  wait $$rehearsal; second=$$?; echo "==> tests/rehearsal"; cat $(REHEARSAL_LOG); \
-	  [ $$status -ne 0 ] || status=$$second; \
-	fi; \
-	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
-	exit $$status
+	@$(BIN)/python tools/testsessions.py --python $(BIN)/python -- $(PYTEST_ARGS)
 
 # --- pieces of the test command, handy on their own ------------------------
 
