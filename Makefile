@@ -216,31 +216,23 @@ PINNED_BASE_IMAGE = $(shell sed -n 's/^FROM \(.*\) AS pinned-base$$/\1/p' Docker
 CPU_ARCHITECTURE ?= X86_64
 PLATFORM = linux/$(if $(filter ARM64,$(CPU_ARCHITECTURE)),arm64,amd64)
 
-# Make variables reach the recipes below as text: each is checked here before any
-# shell sees it as code, or passed as one quoted word ($(call shell-quote,...)).
+# Make variables reach the recipes below as text: each is checked by tools/makeargs.py
+# before any shell sees it as code, or passed as one quoted word ($(call shell-quote,...)).
+MAKEARGS = $(PYTHON) tools/makeargs.py
+
 .PHONY: tag-check
 tag-check:
-	@tag=$(call shell-quote,$(TAG)); \
-	if ! [[ $$tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$$ ]]; then \
-	  printf "make: TAG '%s' is not an image tag (A-Z a-z 0-9 _ . -, at most 128, not starting with . or -)\n" "$$tag" >&2; exit 2; \
-	fi
+	@$(MAKEARGS) tag -- $(call shell-quote,$(TAG))
 
 .PHONY: cpu-architecture-check
 cpu-architecture-check:
-	@case $(call shell-quote,$(CPU_ARCHITECTURE)) in X86_64|ARM64) ;; \
-	  *) printf "make: CPU_ARCHITECTURE '%s' is not X86_64 or ARM64 (infra's cpu_architecture)\n" \
-	       $(call shell-quote,$(CPU_ARCHITECTURE)) >&2; exit 2 ;; \
-	esac
+	@$(MAKEARGS) cpu-architecture -- $(call shell-quote,$(CPU_ARCHITECTURE))
 
 # Before building, tools/doctor checks what the build needs (a client with
 # BuildKit, the engine, a CA bundle decision behind a proxy) and prints the fix.
 .PHONY: image
 image: tag-check cpu-architecture-check ## build the container image IMAGE:TAG for the tasks' CPU_ARCHITECTURE, with its OCI labels (checks BuildKit first)
-	@case "$$BASE_IMAGE" in \
-	  "") echo "==> base image $(PINNED_BASE_IMAGE) (the Dockerfile's pin)" ;; \
-	  *[!A-Za-z0-9._/:@-]*) echo "make image: BASE_IMAGE='$$BASE_IMAGE' is not an image reference" >&2; exit 2 ;; \
-	  *) echo "==> base image OVERRIDDEN: BASE_IMAGE=$$BASE_IMAGE replaces the Dockerfile's pin $(PINNED_BASE_IMAGE)" ;; \
-	esac
+	@$(MAKEARGS) base-image -- "$$BASE_IMAGE"
 	@DOCKER=$(call shell-quote,$(DOCKER)) CA_BUNDLE=$(call shell-quote,$(CA_BUNDLE)) $(PYTHON) tools/doctor --for image --quiet \
 	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
 	DOCKER_BUILDKIT=1 $(call shell-quote,$(DOCKER)) build --platform $(PLATFORM) \
@@ -282,7 +274,7 @@ image-save: ## save IMAGE:TAG to IMAGE_ARCHIVE; print image-id=ID (for GITHUB_OU
 
 .PHONY: image-load
 image-load: ## load IMAGE_ARCHIVE; fail unless IMAGE:TAG has the ID IMAGE_ID (the image CI tested)
-	@if [ -z "$(IMAGE_ID)" ]; then echo "set IMAGE_ID, the ID make image-save printed" >&2; exit 2; fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(IMAGE_ID)) "set IMAGE_ID, the ID make image-save printed"
 	@$(DOCKER) image load --input $(IMAGE_ARCHIVE) >/dev/null
 	@id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG)); \
 	if [ "$$id" != "$(IMAGE_ID)" ]; then \
@@ -415,17 +407,13 @@ PROBE_URL      ?=
 
 # A release tag: an image tag (tag-check), not latest, not a test record's name.
 .PHONY: release-tag-check
-release-tag-check: tag-check
-	@case $(call shell-quote,$(TAG)) in \
-	  latest) echo "set TAG (e.g. TAG=\$$(git rev-parse HEAD)): ECR tags are immutable, 'latest' is not a release" >&2; exit 2 ;; \
-	  tested-*) echo "make: TAG $(TAG) starts with tested-: such tags are test records (release/README.md)" >&2; exit 2 ;; \
-	esac
+release-tag-check:
+	@$(MAKEARGS) tag --release -- $(call shell-quote,$(TAG))
 
 .PHONY: push
 push: release-tag-check cpu-architecture-check $(RELEASE_READY) ## push the tested image IMAGE:TAG (IMAGE_ID) for the tasks' CPU to ECR as ECR_REPOSITORY:TAG; records it as tested
-	@if [ -z $(call shell-quote,$(IMAGE_ID)) ]; then \
-	  echo "make push: set IMAGE_ID, the ID of the image the tests ran (make image-save prints it): only a tested image is pushed" >&2; exit 2; \
-	fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(IMAGE_ID)) \
+	  "make push: set IMAGE_ID, the ID of the image the tests ran (make image-save prints it): only a tested image is pushed"
 	$(RELEASE) push $(REGION_ARG) --image $(call shell-quote,$(IMAGE):$(TAG)) --tested-id $(call shell-quote,$(IMAGE_ID)) \
 	  --repository $(call shell-quote,$(ECR_REPOSITORY)) --tag $(call shell-quote,$(TAG)) \
 	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
@@ -458,7 +446,7 @@ deploy: release-tag-check $(RELEASE_READY) ## deploy the tested ECR_REPOSITORY:T
 # came back, or REVISION= to check version and health only.
 .PHONY: verify
 verify: $(RELEASE_READY) ## poll URL until healthy, on application/VERSION, every answer from build REVISION
-	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(URL)) "set URL, e.g. make verify URL=https://finlex.example.com"
 	$(RELEASE) verify --url $(call shell-quote,$(URL)) --expected-revision $(call shell-quote,$(REVISION)) \
 	  $(if $(filter 1,$(ALLOW_HTTP)),--allow-http)
 
@@ -479,7 +467,7 @@ RELEASE_IMAGE   = $(if $(DIGEST),$(ECR_REPOSITORY)@$(DIGEST),$(ECR_REPOSITORY):$
 
 .PHONY: verify-record
 verify-record: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## DEPLOY_ENVIRONMENT's service runs the image and URL answers from REVISION: write the verification record
-	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, the environment's public URL" >&2; exit 2; fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(URL)) "set URL, the environment's public URL"
 	$(RELEASE) verify-record $(REGION_ARG) --environment $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --url $(call shell-quote,$(URL)) \

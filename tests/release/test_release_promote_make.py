@@ -45,14 +45,14 @@ def test_make_promote_passes_the_digest_and_both_environments(tmp_path: Path) ->
     assert "--from 'staging' --to 'production'" in recipe
     assert f"--image 'finlex@{DIGEST}'" in recipe
     assert "finlex-release probe" not in recipe
-    assert "is not an image tag" not in recipe  # no TAG needed: release-tag-check skipped
+    assert "makeargs.py tag" not in recipe  # no TAG needed: release-tag-check skipped
 
 
 def test_make_promote_of_a_tag_checks_the_tag_and_runs_under_the_probe(tmp_path: Path) -> None:
     recipe = dry_run(tmp_path, "promote", f"TAG={TAG}", "PROBE_URL=https://finlex.example.com")
     assert f"--image 'finlex:{TAG}'" in recipe
     assert "finlex-release probe --url 'https://finlex.example.com' --" in recipe
-    assert "is not an image tag" in recipe  # release-tag-check ran first
+    assert f"tools/makeargs.py tag --release -- '{TAG}'" in recipe  # release-tag-check first
 
 
 def test_make_verify_record_passes_commit_environment_and_reported_checks(tmp_path: Path) -> None:
