@@ -327,12 +327,13 @@ def test_an_env_that_is_no_file_name_is_refused(scratch: Path) -> None:
 def test_a_third_environment_is_two_files(scratch: Path) -> None:
     terraform, log = fake_terraform(scratch)
     environments = scratch / "infra" / "environments"
-    (environments / "preview.tfvars").write_text('environment = "preview"\n')
+    fixtures = REPO / "tests" / "infra" / "fixtures"  # docs/runbook.md, section 9
+    shutil.copy(fixtures / "preview.tfvars", environments)
     goal = ("tf-plan", "ENV=preview", f"TF={terraform}")
     refused = make(scratch, *goal, TF_BACKEND_HCL="b", TF_TFVARS="v")
     assert refused.returncode == 2, "a var file without a state key is no environment"
     assert "(valid: production, staging;" in refused.stderr
-    (environments / "preview.backend.hcl").write_text('key = "finlex-preview/terraform.tfstate"\n')
+    shutil.copy(fixtures / "preview.backend.hcl", environments)
     planned = make(scratch, *goal, TF_BACKEND_HCL="b", TF_TFVARS="v")
     assert planned.returncode == 0, planned.stderr
     assert "-var-file=environments/preview.tfvars -out=finlex-preview.tfplan" in log.read_text()

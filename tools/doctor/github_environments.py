@@ -44,6 +44,8 @@ ENVIRONMENT_JOBS = (
 # of every branch plan, so that environment must let every branch in, without reviewers.
 READ_ONLY_WORKFLOW = "terraform.yml"
 READ_ONLY_JOB = re.compile(r"^(?:plan|drift)(?:-[A-Za-z0-9_.-]+)?$")
+# Its apply jobs, of any environment (a third one's too): required reviewers.
+APPLY_JOB = re.compile(r"^apply(?:-[A-Za-z0-9_.-]+)?$")
 VARIABLE = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
 TFVARS_BRANCH = re.compile(r'^\s*default_branch\s*=\s*"([^"]*)"', re.MULTILINE)
 
@@ -208,7 +210,9 @@ def environment_jobs(
             if read_only(workflow, job):
                 continue
             for environment in environments:
-                reviewed = (workflow, job) in reviewed_jobs
+                reviewed = (workflow, job) in reviewed_jobs or (
+                    workflow == READ_ONLY_WORKFLOW and bool(APPLY_JOB.match(job))
+                )
                 named[environment] = named.get(environment, False) or reviewed
     return list(named.items())
 
