@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from makedb import database, expanded_recipes, make_reads, shell_reads
+from makedb import database, expanded_recipes, make_env, make_reads, shell_reads
 from prereq import require_tool
 from settings import Settings
 
@@ -18,6 +18,7 @@ def make(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [require_tool("make"), "--no-print-directory", *args],
         cwd=cwd,
+        env=make_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -159,3 +160,21 @@ def test_a_missing_prerequisite_file_is_named_as_a_file(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[0] == (
         "make: file 'requirements/dev.lock' is missing; run 'make help' for the list"
     )
+
+
+def test_a_make_run_by_a_test_inherits_nothing_of_the_run_around_it(monkeypatch) -> None:
+    """Under `make test` (a parent make) and .ci/run (BASE_IMAGE exported) the tests'
+    own make runs must behave as from a shell: makedb.make_env drops what would leak."""
+    from makedb import INHERITED, make_env, without_make_errors
+
+    for name in ("BASE_IMAGE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "ENV"):
+        monkeypatch.setenv(name, "leaked")
+    monkeypatch.setenv("AWS_PROFILE", "p")
+    env = make_env("AWS_", EXTRA="x")
+    assert not INHERITED & set(env)
+    assert "AWS_PROFILE" not in env
+    assert env["EXTRA"] == "x"
+    assert "PATH" in env
+    result = make("tset", "BASE_IMAGE=")  # a mistyped target: one line, then make's own
+    stderr = result.stderr.replace("make: *** ", "make[2]: *** ")  # as under a parent make
+    assert without_make_errors(stderr) == ["make: no target 'tset'; run 'make help' for the list"]

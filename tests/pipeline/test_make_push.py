@@ -8,7 +8,6 @@ image, "pushes" its manifest into moto's ECR and logs the commands it gets.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import boto3
 import pytest
 from release_fakes import CONFIG_DIGEST, REGION, FakeDocker, fake_docker, manifest, moto_server
 
+from makedb import make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def make(
     require_tool("make")
     assert release.exists(), "finlex-release is not installed next to this interpreter"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **make_env("AWS_"),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -3,21 +3,18 @@ values that would be shell code reach it as one word and are refused there."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from release_fakes import CONFIG_DIGEST, fake_docker
 
+from makedb import MAKE_ERROR, make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "sha256:" + "a" * 64
-
-MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 
 
 def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +22,7 @@ def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     require_tool("make")
     docker = fake_docker(tmp_path / "docker", CONFIG_DIGEST)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **make_env("AWS_"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
