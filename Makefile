@@ -319,25 +319,22 @@ TF_INIT    := init -input=false -no-color -lockfile=readonly
 # Platforms whose provider hashes make tf-lock records (the registry must be reachable).
 TF_LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
 
+# Runs a step in each root, stops at the first failure (tools/tfroots.py).
+TFROOTS     = $(PYTHON) tools/tfroots.py --terraform '$(TF)'
+
 .PHONY: tf-validate
 tf-validate: ## terraform init -backend=false + validate of every root (needs the registry)
-	@set -e; for dir in $(sort $(TF_ROOTS)); do \
-	  echo "== $$dir"; \
-	  $(TF) -chdir=$$dir $(TF_INIT) -backend=false >/dev/null; \
-	  $(TF) -chdir=$$dir validate -no-color; \
-	done
+	@$(TFROOTS) validate --init '$(TF_INIT) -backend=false' $(sort $(TF_ROOTS))
 
 # Every target that reads ENV checks it first: a mistyped one stops with one line.
 .PHONY: tf-env-check
 tf-env-check:
 	@$(PYTHON) tools/tfenv.py --root infra check $(call shell-quote,$(ENV))
 
+# Missing: written from the CI variable (TF_BACKEND_HCL, TF_TFVARS), or a line saying what to do.
+TF_CONFIG_VAR = $(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS)
 infra/backend.hcl infra/terraform.tfvars:
-	@var=$(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS); \
-	if [ -z "$${!var}" ]; then \
-	  echo "$@ is missing: copy $@.example and edit it (CI: set the repository variable $$var)" >&2; exit 2; \
-	fi; \
-	printf '%s\n' "$${!var}" > $@
+	@$(PYTHON) tools/tfenv.py write $@ $(TF_CONFIG_VAR) "$${$(TF_CONFIG_VAR)}"
 
 .PHONY: tf-plan
 tf-plan: tf-env-check infra/backend.hcl infra/terraform.tfvars ## plan infra/ (ENV's, S3 backend, no lock) into infra/finlex[-ENV].tfplan + .sha256 + .md summary
@@ -349,11 +346,7 @@ tf-plan: tf-env-check infra/backend.hcl infra/terraform.tfvars ## plan infra/ (E
 # `get` first: providers lock reads the modules, and a fresh clone has none installed
 # (init would install the provider too, which the lock may not cover yet on this platform).
 tf-lock: ## add every platform's provider hashes to the .terraform.lock.hcl files (needs the registry)
-	@set -e; for dir in $(sort $(TF_ROOTS)); do \
-	  echo "== $$dir"; \
-	  $(TF) -chdir=$$dir get -no-color >/dev/null; \
-	  $(TF) -chdir=$$dir providers lock -no-color $(addprefix -platform=,$(TF_LOCK_PLATFORMS)); \
-	done
+	@$(TFROOTS) lock $(addprefix --platform=,$(TF_LOCK_PLATFORMS)) $(sort $(TF_ROOTS))
 
 .PHONY: tf-plan-summary
 tf-plan-summary: tf-env-check ## print ENV's saved plan's Markdown summary (GitHub job summary: what reviewers approve)

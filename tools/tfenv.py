@@ -9,9 +9,16 @@ A mistyped ENV must stop the target before it writes or plans anything, with one
 naming the environments there are: a plan of the wrong state would be worse than none.
 Standard library only, like tools/tfplan.py (CI runs it without a virtualenv).
 
+The shared files, infra/backend.hcl and infra/terraform.tfvars, are a person's copies
+of the .example files; in CI the Makefile writes each, when missing, from a repository
+variable (TF_BACKEND_HCL, TF_TFVARS), which `write` does.
+
 Usage: python tools/tfenv.py [--root infra] check ENV
-  check ENV   exit 0 if ENV is empty or an environment of ROOT/environments;
-              else one line naming the valid ones, exit 2
+       python tools/tfenv.py write FILE VARIABLE VALUE
+  check ENV                 exit 0 if ENV is empty or an environment of ROOT/environments;
+                            else one line naming the valid ones, exit 2
+  write FILE VARIABLE VALUE write VALUE into FILE; VALUE empty: one line saying what to
+                            do (copy FILE.example, or set VARIABLE in CI), exit 2
 """
 
 from __future__ import annotations
@@ -54,6 +61,17 @@ def problem(root: Path, env: str) -> str | None:
     )
 
 
+def write(path: Path, variable: str, value: str) -> str | None:
+    """Write the CI variable's text into the missing file; why not, in one line."""
+    if not value:
+        return (
+            f"{path} is missing: copy {path}.example and edit it "
+            f"(CI: set the repository variable {variable})"
+        )
+    path.write_text(value + "\n", encoding="utf-8")
+    return None
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="tfenv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,11 +80,21 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check ENV (empty: production alone)")
     check.add_argument("env", help="the environment's name, or '' for production alone")
+    written = commands.add_parser("write", help="write a missing file from a CI variable")
+    written.add_argument("file", type=Path)
+    written.add_argument("variable", help="the CI variable's name, for the message")
+    written.add_argument("value", help="its text ('' when unset)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if args.command == "write":
+        missing = write(args.file, args.variable, args.value)
+        if missing is not None:
+            print(missing, file=sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK
     found = problem(args.root, args.env)
     if found is not None:
         print(f"make: {found}", file=sys.stderr)
