@@ -266,21 +266,17 @@ stop: ## stop the container that make start runs (graceful SIGTERM) and remove i
 # deploy pushes that very image (an image ID is the digest of its config).
 IMAGE_ARCHIVE ?= finlex-image.tar
 IMAGE_ID      ?=
+IMAGEHANDOFF   = $(PYTHON) tools/imagehandoff.py --docker $(call shell-quote,$(DOCKER))
 
 .PHONY: image-save
 image-save: ## save IMAGE:TAG to IMAGE_ARCHIVE; print image-id=ID (for GITHUB_OUTPUT)
-	@$(DOCKER) image save --output $(IMAGE_ARCHIVE) $(IMAGE):$(TAG)
-	@echo "image-id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG))"
+	@$(IMAGEHANDOFF) save $(call shell-quote,$(IMAGE_ARCHIVE)) $(call shell-quote,$(IMAGE):$(TAG))
 
 .PHONY: image-load
 image-load: ## load IMAGE_ARCHIVE; fail unless IMAGE:TAG has the ID IMAGE_ID (the image CI tested)
 	@$(MAKEARGS) required -- $(call shell-quote,$(IMAGE_ID)) "set IMAGE_ID, the ID make image-save printed"
-	@$(DOCKER) image load --input $(IMAGE_ARCHIVE) >/dev/null
-	@id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG)); \
-	if [ "$$id" != "$(IMAGE_ID)" ]; then \
-	  echo "make image-load: $(IMAGE):$(TAG) is $$id, but CI tested $(IMAGE_ID)" >&2; exit 1; \
-	fi; \
-	echo "$(IMAGE):$(TAG) loaded: $$id, the image CI tested"
+	@$(IMAGEHANDOFF) load $(call shell-quote,$(IMAGE_ARCHIVE)) $(call shell-quote,$(IMAGE):$(TAG)) \
+	  $(call shell-quote,$(IMAGE_ID))
 
 .PHONY: bench
 bench: $(VENV)/.dev-installed image ## scorecard: the seed's app vs the image vs host rows vs other servers (wrk, nginx, Docker)
