@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 , := ,
 
 # `make help` prints every target that has a `## ` comment, in aligned columns,
-# then the variables a command line may set, with their values.
+# then the variables a command line may set, with their values (tools/makehelp.py).
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
              ENV TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS TRAFFIC_ARGS \
@@ -34,12 +34,8 @@ HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PO
 
 .PHONY: help
 help: ## list the targets and the variables they read
-	@echo "usage: make TARGET [VARIABLE=value ...]"; echo; echo "targets:"
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
-	  | awk -F'\t' '{t[NR]=$$1; d[NR]=$$2; if (length($$1) > w) w = length($$1)} \
-	    END {f = "  make %-" w "s  %s\n"; for (i = 1; i <= NR; i++) printf f, t[i], d[i]}'
-	@echo; echo "variables [current value]:"
-	@$(foreach v,$(HELP_VARS),printf '  %-15s %s [%s]\n' $(v) $(call shell-quote,$(HELP_$(v))) $(call shell-quote,$($(v)));)
+	@$(PYTHON) tools/makehelp.py $(MAKEFILE_LIST) -- \
+	  $(foreach v,$(HELP_VARS),$(v) $(call shell-quote,$(HELP_$(v))) $(call shell-quote,$($(v))))
 
 shell-quote = '$(subst ','\'',$(1))'
 

@@ -178,3 +178,23 @@ def test_a_make_run_by_a_test_inherits_nothing_of_the_run_around_it(monkeypatch)
     result = make("tset", "BASE_IMAGE=")  # a mistyped target: one line, then make's own
     stderr = result.stderr.replace("make: *** ", "make[2]: *** ")  # as under a parent make
     assert without_make_errors(stderr) == ["make: no target 'tset'; run 'make help' for the list"]
+
+
+def test_help_shows_a_value_that_looks_like_an_option() -> None:
+    result = make("help", "PYTEST_ARGS=-x", "TAG=--version")
+    assert result.returncode == 0, result.stderr
+    assert "extra pytest arguments for make test" in result.stdout
+    assert result.stdout.count("[-x]") == 1
+    assert "[--version]" in result.stdout
+
+
+def test_help_comes_from_the_rules_own_comments() -> None:
+    import makehelp
+
+    text = (
+        "a-b: c d ## first\n\tcmd ## not a rule\nX := 1 ## no target\ne: ## second: with ## twice\n"
+    )
+    assert makehelp.targets(text) == [("a-b", "first"), ("e", "second: with ## twice")]
+    rendered = makehelp.render([("a", "x"), ("long-one", "y")], [["V", "help", ""]])
+    assert rendered.splitlines()[3:5] == ["  make a         x", "  make long-one  y"]
+    assert rendered.endswith("variables [current value]:\n  V               help []\n")
