@@ -147,9 +147,7 @@ venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and ch
 
 .PHONY: lock
 lock: $(VENV)/.dev-installed ## re-pin requirements/*.lock from requirements/*.in
-	cd requirements && for name in pip app dev release checkov; do \
-	  $(CURDIR)/$(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
-	done
+	$(BIN)/python tools/relock.py --uv $(CURDIR)/$(BIN)/uv pip app dev release checkov
 
 # --- the two commands of the README ----------------------------------------
 
