@@ -436,3 +436,24 @@ def test_an_expression_it_cannot_evaluate_leaves_every_name(made_up: Path) -> No
     path.write_text(MADE_UP, encoding="utf-8")
     assert workflows.job_environments(made_up, "made-up.yml", switched)["first"] == ("staging",)
     assert "first" not in workflows.job_environments(made_up, "made-up.yml", {}), "will not run"
+
+
+def test_a_variable_only_jobs_that_will_not_run_read_is_not_asked_for(
+    deploy_checkout: Path,
+) -> None:
+    """terraform.yml's two sets of jobs, in small: with SKIP=true the promotion job does
+    not run, so its own variable is needed nowhere (the check had asked for it)."""
+    path = deploy_checkout / ".github" / "workflows" / "deploy.yml"
+    path.write_text(DEPLOY + "      ONLY_HERE: ${{ vars.PROMOTION_ONLY }}\n", encoding="utf-8")
+    listings = {
+        ("variable", ""): ["WORKFLOW_LEVEL", "REGION", "SKIP=true"],
+        ("variable", "production"): ["ROLE_ARN"],
+        ("secret", ""): [],
+        ("secret", "production"): ["API_KEY"],
+    }
+    found = settings(deploy_checkout, listings)
+    assert found["variable PROMOTION_ONLY"] == (True, "not needed: no job that reads it runs", "")
+    listings[("variable", "")] = ["WORKFLOW_LEVEL", "REGION", "SKIP=false"]
+    listings[("variable", "staging")] = ["ROLE_ARN"]
+    found = settings(deploy_checkout, listings)
+    assert found["variable PROMOTION_ONLY"][:2] == (False, "not set")
