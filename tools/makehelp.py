@@ -52,9 +52,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    documented = [
-        found for path in args.makefiles for found in targets(path.read_text(encoding="utf-8"))
-    ]
+    try:
+        texts = [path.read_text(encoding="utf-8") for path in args.makefiles]
+    except OSError as error:
+        print(f"make help: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
+    documented = [found for text in texts for found in targets(text)]
     sys.stdout.write(render(documented, args.variables))
     return 0
 

@@ -33,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name in args.names:
         print(f"==> {args.folder / name}.lock", flush=True)
-        code = subprocess.call(command(args.uv, name), cwd=args.folder)  # noqa: S603
+        try:
+            code = subprocess.call(command(args.uv, name), cwd=args.folder)  # noqa: S603
+        except OSError as error:
+            print(f"relock: cannot run {args.uv}: {error.strerror}", file=sys.stderr)
+            return 2
         if code != 0:
             return code
     return 0

@@ -92,7 +92,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    return run(args.python, args.pytest_args, args.log)
+    try:
+        return run(args.python, args.pytest_args, args.log)
+    except OSError as error:
+        print(f"make test: cannot run {args.python}: {error.strerror}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -111,3 +111,17 @@ def test_the_readme_says_what_the_sessions_are() -> None:
         in readme
     )
     assert "one pytest session" not in readme
+
+
+def test_a_missing_interpreter_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "--python", str(tmp_path / "none"), "--", "tests/x"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"make test: cannot run {tmp_path / 'none'}: No such file or directory\n"
+    )

@@ -40,3 +40,14 @@ def test_the_floor_is_the_projects_and_make_lock_names_every_in_file() -> None:
     recipe = makefile.split("\nlock:", 1)[1].split("\n\n", 1)[0]
     named = set(re.search(r"relock\.py --uv \S+ (.*)$", recipe, re.M)[1].split())
     assert named == {p.stem for p in (REPO / "requirements").glob("*.in")}
+
+
+def test_a_missing_uv_is_one_line(tmp_path: Path) -> None:
+    run = [sys.executable, str(REPO / "tools" / "relock.py"), "--uv", str(tmp_path / "uv")]
+    result = subprocess.run(
+        [*run, "--folder", str(tmp_path), "app"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"relock: cannot run {tmp_path / 'uv'}: No such file or directory"
+    ]
