@@ -322,7 +322,7 @@ tf-validate: ## terraform init -backend=false + validate of every root (needs th
 # Every target that reads ENV checks it first: a mistyped one stops with one line.
 .PHONY: tf-env-check
 tf-env-check:
-	@$(PYTHON) tools/tfenv.py --root infra check $(call shell-quote,$(ENV))
+	@$(PYTHON) tools/tfenv.py --root infra check --origin '$(origin ENV)' -- $(call shell-quote,$(ENV))
 
 # Missing: written from the CI variable (TF_BACKEND_HCL, TF_TFVARS), or a line saying what to do.
 TF_CONFIG_VAR = $(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS)

@@ -46,16 +46,26 @@ def environments(root: Path) -> list[str]:
     return sorted(name for name in var_files & backends if NAME.match(name))
 
 
-def problem(root: Path, env: str) -> str | None:
-    """Why ENV cannot be run, in one line; None when it can (empty: production alone)."""
+def problem(root: Path, env: str, origin: str = "command line") -> str | None:
+    """Why ENV cannot be run, in one line; None when it can (empty: production alone).
+
+    `origin` is make's $(origin ENV): a POSIX shell's own ENV (its start-up file, e.g.
+    FreeBSD's default ~/.profile exports one) reaches make from the environment, and
+    the line then says so, rather than planning some other state silently."""
     if not env:
         return None
     known = environments(root)
     if env in known:
         return None
     listed = ", ".join(known) or "none"
+    shell = (
+        " (it comes from the environment, perhaps your shell's ENV: pass ENV= on make's "
+        "command line)"
+        if origin.startswith("environment")
+        else ""
+    )
     return (
-        f"ENV={env!r} is not an environment of {root}/environments (valid: {listed}; "
+        f"ENV={env!r} is not an environment of {root}/environments{shell} (valid: {listed}; "
         f"each is NAME{VAR_FILE} + NAME{BACKEND_FILE}); leave ENV empty for production "
         f"alone ({root}/backend.hcl and {root}/terraform.tfvars)"
     )
@@ -80,6 +90,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check ENV (empty: production alone)")
     check.add_argument("env", help="the environment's name, or '' for production alone")
+    check.add_argument("--origin", default="command line", help="make's $(origin ENV)")
     written = commands.add_parser("write", help="write a missing file from a CI variable")
     written.add_argument("file", type=Path)
     written.add_argument("variable", help="the CI variable's name, for the message")
@@ -95,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(missing, file=sys.stderr)
             return EXIT_USAGE
         return EXIT_OK
-    found = problem(args.root, args.env)
+    found = problem(args.root, args.env, args.origin)
     if found is not None:
         print(f"make: {found}", file=sys.stderr)
         return EXIT_USAGE

@@ -359,3 +359,21 @@ def test_lock_records_every_platform_in_every_root(scratch: Path) -> None:
     platforms = "-platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64"
     for root in ("infra", "infra/bootstrap"):
         assert f"== {root}\n-chdir={root} providers lock -no-color {platforms}" in result.stdout
+
+
+def test_an_env_from_the_shell_is_named_as_such(scratch: Path) -> None:
+    """A POSIX shell's ENV (its start-up file) reaches make from the environment."""
+    terraform, log = fake_terraform(scratch)
+    result = make(scratch, "tf-plan", f"TF={terraform}", ENV="/home/u/.shrc", TF_BACKEND_HCL="b")
+    assert result.returncode == 2
+    (line,) = without_make_errors(result.stderr)
+    assert line.startswith(
+        "make: ENV='/home/u/.shrc' is not an environment of infra/environments (it comes from "
+        "the environment, perhaps your shell's ENV: pass ENV= on make's command line) (valid: "
+    )
+    assert not log.exists()
+    passed = make(
+        scratch, "tf-plan", "ENV=", f"TF={terraform}", ENV="/x", TF_BACKEND_HCL="b", TF_TFVARS="v"
+    )
+    assert passed.returncode == 0, passed.stderr
+    assert (scratch / "infra" / "finlex.tfplan").is_file(), "ENV= on the command line: day one"
