@@ -19,15 +19,24 @@ TOOL = REPO / "tools" / "testsessions.py"
 
 
 def fake_python(tmp_path: Path, main_exit: int = 0, side_exit: int = 0) -> tuple[Path, Path]:
-    """An interpreter whose `-m pytest ...` logs start and end; the side session is slow."""
+    """An interpreter whose `-m pytest ...` logs start and end. Of two sessions each waits
+    (up to 20 s) for a sign of the other: the side one for the main one's end, the main
+    one for the side one's start; run one after the other, one times out and says so."""
     log = tmp_path / "sessions.log"
     script = tmp_path / "python"
+    wait = (
+        'i=0; while [ $i -lt 200 ] && ! grep -q "{sign}" "{log}"; do sleep 0.1; i=$((i+1)); done; '
+        'grep -q "{sign}" "{log}" || {{ echo "{who} timed out" >> "{log}"; exit 9; }}'
+    )
     script.write_text(
         "#!/bin/sh\n"
         f'echo "start $*" >> "{log}"\n'
         'case "$*" in\n'
-        f'  *" tests/rehearsal "*) sleep 0.5; echo "rehearsal output"; echo "end side" >> "{log}";'
-        f" exit {side_exit} ;;\n"
+        '  *" tests/rehearsal "*)\n'
+        f"    {wait.format(sign='end main', log=log, who='side')}\n"
+        f'    echo "rehearsal output"; echo "end side" >> "{log}"; exit {side_exit} ;;\n'
+        '  *"--ignore=tests/rehearsal"*)\n'
+        f"    {wait.format(sign='start -m pytest tests/rehearsal', log=log, who='main')} ;;\n"
         "esac\n"
         f'echo "end main" >> "{log}"\n'
         f"exit {main_exit}\n",
@@ -55,12 +64,11 @@ def sessions(
 def test_two_sessions_run_side_by_side_and_the_rehearsals_output_follows(tmp_path: Path) -> None:
     result, calls = sessions(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert calls == [
-        "start -m pytest tests/rehearsal --no-cov -p no:cacheprovider",
+    assert sorted(calls[:2]) == [
         "start -m pytest --ignore=tests/rehearsal",
-        "end main",
-        "end side",
-    ], "the main session starts while the rehearsal runs"
+        "start -m pytest tests/rehearsal --no-cov -p no:cacheprovider",
+    ], "both start before either ends: side by side"
+    assert calls[2:] == ["end main", "end side"]
     out = result.stdout.splitlines()
     assert out[0].startswith("==> tests/rehearsal runs beside the other tests (log: ")
     assert out[-2:] == ["==> tests/rehearsal", "rehearsal output"]
