@@ -9,7 +9,6 @@ of a digest staging never verified must stop in one line with nothing registered
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from release_fakes import REGION, manifest, moto_server
 from release_lookalike import COMMIT, live
 
 from finlex_release import record
+from makedb import make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def make(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
     require_tool("make")
     assert release.exists(), "finlex-release is not installed next to this interpreter"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **make_env("AWS_"),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
