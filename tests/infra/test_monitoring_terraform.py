@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from finlex_api.logs import ERROR_LOGGER
@@ -141,6 +142,9 @@ def harness(tmp_path_factory) -> Iterator[Harness]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    # moto's backends are global to the process: an earlier test's emulated
+    # account (tests/pipeline applies the same module) must not be this one's.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     env = {**environ_for(config), "TF_INPUT": "0", "AWS_EC2_METADATA_DISABLED": "true"}
     (folder / "main.tf").write_text(_main_tf(endpoint), encoding="utf-8")
     (folder / "terraform.tfvars.json").write_text(json.dumps(INPUTS), encoding="utf-8")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from support.makedb import make_env, without_make_errors
 from support.release_fakes import (
     CONFIG_DIGEST,
     FakeDocker,
@@ -220,7 +221,9 @@ def image_handoff(tmp_path: Path, image_id: str, *args: str) -> subprocess.Compl
     docker = fake_docker(tmp_path, image_id)
     argv = ["make", "--no-print-directory", *args, f"DOCKER={docker.path}", f"TAG={TAG}"]
     argv.append(f"IMAGE_ARCHIVE={tmp_path / 'image.tar'}")
-    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        argv, cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_image_save_prints_the_id_for_github_output(tmp_path: Path) -> None:
@@ -238,7 +241,10 @@ def test_image_load_accepts_the_image_ci_tested(tmp_path: Path) -> None:
 def test_image_load_refuses_another_image(tmp_path: Path) -> None:
     result = image_handoff(tmp_path, OTHER_ID, "image-load", f"IMAGE_ID={CONFIG_DIGEST}")
     assert result.returncode != 0
-    assert f"is {OTHER_ID}, but CI tested {CONFIG_DIGEST}" in result.stderr
+    assert without_make_errors(result.stderr) == [
+        f"make image-load: finlex:{TAG} is {OTHER_ID}, but CI tested {CONFIG_DIGEST}"
+    ]
+    assert "Error 1" in result.stderr
 
 
 def test_image_load_needs_the_id(tmp_path: Path) -> None:

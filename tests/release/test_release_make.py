@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from support.makedb import database
-from support.release_fakes import CONFIG_DIGEST, MAKE_ERROR, fake_docker, run_make
+from support.makedb import MAKE_ERROR, database
+from support.release_fakes import CONFIG_DIGEST, fake_docker, run_make
 from support.terraform.hcl import ECS, INFRA, labelled
 
 TAG = "0123456789abcdef0123456789abcdef01234567"

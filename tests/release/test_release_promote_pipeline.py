@@ -54,7 +54,10 @@ def make(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_record_step_prints_only_github_output_lines(endpoint: str) -> None:
     uri, digest = pushed(endpoint, TAG)
-    fargate_service(endpoint, name="finlex-staging", image=f"{uri}@{digest}")
+    # infra/ names the container as the service (var.name), as make's TASK_CONTAINER does.
+    fargate_service(
+        endpoint, name="finlex-staging", image=f"{uri}@{digest}", container="finlex-staging"
+    )
     with live() as url:
         result = make(
             endpoint,

@@ -20,6 +20,7 @@ from finlex_release import cli, verify
 from finlex_release.errors import Exit
 from finlex_release.waiting import Clock
 from localhost import free_port
+from support.makedb import make_env
 from support.prerequisites import require_tool
 from support.release_fakes import FakeClock
 from support.servers.lookalike import COMMIT, VERSION, http_server, revision_server
@@ -325,6 +326,7 @@ def test_the_image_carries_the_revision_it_was_built_from() -> None:
     build = subprocess.run(
         [require_tool("make"), "-n", "--no-print-directory", "image", "REVISION=abc123"],
         cwd=REPO_ROOT,
+        env=make_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -340,6 +342,7 @@ def make_verify(*variables: str) -> str:
     result = subprocess.run(
         [require_tool("make"), "-n", "--no-print-directory", "verify", *variables],
         cwd=REPO_ROOT,
+        env=make_env(),
         capture_output=True,
         text=True,
         check=True,

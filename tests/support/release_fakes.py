@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
-import re
 import subprocess
 import sys
 import urllib.request
@@ -24,6 +22,7 @@ from moto.server import ThreadedMotoServer
 from finlex_release.waiting import Clock
 from localhost import free_port
 from support import REPO_ROOT, TESTS
+from support.makedb import make_env
 from support.prerequisites import require_tool
 
 REGION = "eu-west-1"
@@ -136,21 +135,15 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-# The line make adds when a recipe fails: `make: *** [Makefile:N: goal] Error 2`.
-MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
-
-
 def run_make(
     *argv: str, docker: FakeDocker | None = None, endpoint: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """The real Makefile with none of the caller's AWS settings, the venv taken as
+    """The real Makefile in this process's environment for make (makedb.make_env) without
+    the caller's AWS settings, the venv taken as
     installed, `docker` as DOCKER; with `endpoint`, against moto's server there,
     with moto's credentials and this venv's finlex-release as RELEASE."""
     require_tool("make")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = make_env("AWS_", AWS_EC2_METADATA_DISABLED="true")
     command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]
     if docker is not None:
         command.append(f"DOCKER={docker.path}")
@@ -184,11 +177,12 @@ def fargate_service(
     *,
     name: str = "finlex",
     image: str = "finlex:0",
+    container: str = "finlex",
     desired: int = 1,
     architecture: str | None = None,
 ) -> None:
-    """The ECS service finlex/`name` on Fargate in a VPC of its own, its container
-    finlex running `image` (on `architecture`, when given), as infra/ makes it."""
+    """The ECS service finlex/`name` on Fargate in a VPC of its own, its `container`
+    running `image` (on `architecture`, when given), as infra/ makes it."""
     ec2 = server_client(endpoint, "ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -206,7 +200,7 @@ def fargate_service(
         networkMode="awsvpc",
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "finlex", "image": image, "essential": True}],
+        containerDefinitions=[{"name": container, "image": image, "essential": True}],
         **platform,
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(
