@@ -1,6 +1,6 @@
 """Issue 20: a thin Makefile. Every recipe calls programs in a few commands, and no
 recipe holds shell logic (a case, a loop, an if): that lives in tools/ or finlex-release,
-typed and tested. make's own database gives the recipes (tests/makedb.py)."""
+typed and tested. make's own database gives the recipes (tests/support/makedb.py)."""
 
 from __future__ import annotations
 
