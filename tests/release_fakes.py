@@ -362,3 +362,72 @@ def clients_with(ecs: Any) -> Callable[[str], Any]:
         return ecs if service == "ecs" else boto3.client(service, region_name=REGION)
 
     return make
+
+
+# --- the ECS service of the `stack` fixture (tests/release/conftest.py) ---------
+
+READ_ONLY = {
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+}
+# A service's deploymentConfiguration.alarms, for EcsController(alarms=...).
+ALARMS = {"alarmNames": ["finlex-5xx-rate", "finlex-p99"], "enable": True, "rollback": True}
+
+
+def controller(script: list[str] | None = None, alarms: dict | None = None) -> EcsController:
+    """An EcsController on a moto client; without a script, deployments complete at once."""
+    return EcsController(boto3.client("ecs", region_name=REGION), script or ["COMPLETED"], alarms)
+
+
+def described(arn: str) -> dict:
+    return boto3.client("ecs", region_name=REGION).describe_task_definition(
+        taskDefinition=arn, include=["TAGS"]
+    )
+
+
+def deploy_argv(image: str, *extra: str) -> tuple[str, ...]:
+    return ("deploy", "--cluster", "finlex", "--service", "finlex", "--image", image, *extra)
+
+
+def terraform_registers(memory: str, image: str) -> str:
+    """What `terraform apply` does to the family: a new revision with other
+    settings and the tfvars image tag; the service is left alone."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    latest = ecs.describe_task_definition(taskDefinition="finlex", include=["TAGS"])
+    settings = {k: v for k, v in latest["taskDefinition"].items() if k not in READ_ONLY}
+    settings["memory"] = memory
+    settings["containerDefinitions"][0]["image"] = image
+    settings["containerDefinitions"][0]["environment"] = [
+        {"name": "FINLEX_LOG_LEVEL", "value": "warning"}
+    ]
+    tags = [{"key": "app", "value": "finlex"}, {"key": "managed-by", "value": "terraform"}]
+    registered = ecs.register_task_definition(**settings, tags=tags)
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def stray_registers(image: str, family: str = "finlex") -> str:
+    """Anyone with RegisterTaskDefinition adds a revision: other settings, another image."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    latest = ecs.describe_task_definition(taskDefinition="finlex", include=["TAGS"])
+    settings = {k: v for k, v in latest["taskDefinition"].items() if k not in READ_ONLY}
+    settings["family"] = family
+    settings["memory"] = "2048"
+    settings["containerDefinitions"][0]["image"] = image
+    settings["containerDefinitions"][0]["environment"] = [{"name": "STRAY", "value": "1"}]
+    registered = ecs.register_task_definition(**settings)
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def revisions() -> list[str]:
+    ecs = boto3.client("ecs", region_name=REGION)
+    return ecs.list_task_definitions(familyPrefix="finlex")["taskDefinitionArns"]
+
+
+def revision(number: int) -> str:
+    return f"arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:{number}"

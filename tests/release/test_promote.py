@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from release_fakes import REGION, EcsController, Pushed, clients_with, push_image
+from release_fakes import REGION, EcsController, Pushed, clients_with, controller, push_image
 from release_lookalike import COMMIT, VERSION, live
 
 from finlex_release import record
@@ -21,10 +21,6 @@ from finlex_release.errors import Exit
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = "finlex-production"
-
-
-def controller(script: list[str] | None = None) -> EcsController:
-    return EcsController(boto3.client("ecs", region_name=REGION), script or ["COMPLETED"])
 
 
 @pytest.fixture

@@ -41,10 +41,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from finlex_release.errors import Exit, ReleaseError, UsageError
+
+if TYPE_CHECKING:  # the command's types only: Probe itself needs no AWS SDK
+    from finlex_release.command import AddCommand, Context
 
 DEFAULT_PATH = "/version"
 DEFAULT_RATE = 20.0
@@ -559,16 +562,6 @@ class _Progress(Protocol):
     def __call__(self, message: str, elapsed: float | None = None) -> None: ...
 
 
-class _Context(Protocol):
-    """What `run` uses of cli.Context (imported there, so not importable here)."""
-
-    @property
-    def out(self) -> TextIO: ...
-
-    @property
-    def progress(self) -> _Progress: ...
-
-
 def _report(probe: Probe, progress: _Progress, began: float) -> None:
     found = figures(probe.samples())
     progress(
@@ -632,7 +625,7 @@ def _run_command(command: Wrapped, probe: Probe, progress: _Progress) -> None:
         raise
 
 
-def run(args: argparse.Namespace, context: _Context) -> None:
+def run(args: argparse.Namespace, context: Context) -> None:
     """`finlex-release probe`: probe while COMMAND runs, or for --duration seconds."""
     command = Wrapped(list(args.wrapped)) if args.wrapped else None
     if (command is None) == (args.duration is None):
@@ -708,9 +701,9 @@ def _count(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def register(command: Callable[..., Any]) -> None:
-    """Add the subcommand through cli.build_parser's `command` helper."""
-    parser: argparse.ArgumentParser = command(
+def register(command: AddCommand) -> None:
+    """The probe subcommand and its options."""
+    parser = command(
         "probe",
         run,
         "Send a steady rate of GET requests to URL while COMMAND runs (or for --duration "
