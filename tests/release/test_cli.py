@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -22,7 +24,8 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from release_fakes import push_image
 
-from finlex_release import aws, images
+from finlex_release import aws, cli, images
+from finlex_release.command import AddCommand, Parser
 from finlex_release.errors import EXIT_TABLE, Exit
 from prereq import require_tool
 
@@ -411,3 +414,33 @@ def test_readme_exit_table_lists_every_exit_code() -> None:
     table = readme.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
     codes = [int(line.split("|")[1]) for line in table.splitlines()[2:] if line.startswith("|")]
     assert codes == sorted(int(code) for code in Exit)
+
+
+def test_each_command_module_registers_and_runs_its_own_subcommands() -> None:
+    """cli.py is only the table: every subcommand's options and run live in the
+    module whose register() adds it, and the table adds every subcommand."""
+    every = _subcommands(cli.build_parser())
+    seen: dict[str, str] = {}
+    for register in cli.COMMANDS:
+        parser = Parser(prog="finlex-release")
+        register(AddCommand(parser.add_subparsers(dest="command")))
+        for name, sub in _subcommands(parser).items():
+            assert sub.get_default("run").__module__ == register.__module__, name
+            assert name not in seen, f"{name}: added by {seen.get(name)} and {register.__module__}"
+            seen[name] = register.__module__
+    assert sorted(seen) == sorted(every)
+    assert "cli" not in {module.rsplit(".", 1)[-1] for module in seen.values()}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (found,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(found.choices)
+
+
+def test_readme_code_layout_names_every_module() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "release" / "README.md").read_text()
+    table = readme.split("## Code layout", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(\w+\.py)`", table))
+    package = Path(cli.__file__).parent
+    modules = {path.name for path in package.glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert named == modules

@@ -21,7 +21,7 @@ MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 
 
 def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    """The real Makefile, no AWS credentials, a docker stand-in (as test_release_make)."""
+    """The real Makefile, no AWS credentials, a docker stand-in (as test_make)."""
     require_tool("make")
     docker = fake_docker(tmp_path / "docker", CONFIG_DIGEST)
     env = {
