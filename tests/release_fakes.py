@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 from finlex_release.waiting import Clock
 
 REGION = "eu-west-1"
+HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"  # moto's ECR registry in REGION
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _CREDENTIAL_VARS = (
     "AWS_ACCESS_KEY_ID",
