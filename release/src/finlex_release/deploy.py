@@ -31,63 +31,6 @@ from finlex_release.service import (
 )
 
 
-def register(command: AddCommand) -> None:
-    """The deploy subcommand and its options."""
-    parser = command(
-        "deploy",
-        run,
-        "Register a copy of the revision the service runs with a new, tested image (pinned "
-        "by digest), update the service and follow that deployment until COMPLETED.",
-    )
-    service_options(parser)
-    parser.add_argument(
-        "--image",
-        required=True,
-        help="repo:tag, repo@sha256:..., or ECR image URI; its digest must carry a test record",
-    )
-    parser.add_argument(
-        "--container-name",
-        default=base_revision.DEFAULT_CONTAINER,
-        help=f"container whose image is replaced (default {base_revision.DEFAULT_CONTAINER})",
-    )
-    parser.add_argument(
-        "--base",
-        help="family:revision or ARN to copy instead of the running revision (e.g. "
-        "Terraform's newer one)",
-    )
-    parser.add_argument(
-        "--family",
-        help="task-definition family the base must belong to (default: the service's name)",
-    )
-    parser.add_argument(
-        "--wait",
-        action="store_true",
-        help="wait (up to --timeout) for a deployment in progress instead of refusing",
-    )
-    wait_options(parser, timeout=rollout.DEFAULT_TIMEOUT, interval=rollout.DEFAULT_INTERVAL)
-
-
-def run(args: argparse.Namespace, context: Context) -> None:
-    ref = images.parse(args.image)
-    clients = aws(args, context)
-    ecr = clients("ecr")
-    images.check_region(ref, getattr(getattr(ecr, "meta", None), "region_name", None))
-    deploy(
-        clients("ecs"),
-        ecr,
-        cluster=args.cluster,
-        service=args.service,
-        image=ref,
-        container=args.container_name,
-        wait=follow_settings(args, context),
-        out=context.out,
-        elbv2=clients("elbv2"),
-        base=args.base,
-        family=args.family,
-        wait_for_others=args.wait,
-    )
-
-
 def deploy(
     ecs: Any,
     ecr: Any,
@@ -136,3 +79,63 @@ def deploy(
         f"({base_revision.REPLACES_TAG} {revision_name(previous)})"
     )
     rollout.roll_out(ecs, cluster, service, new, previous, wait, out, elbv2)
+
+
+# --- the command -------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, context: Context) -> None:
+    ref = images.parse(args.image)
+    clients = aws(args, context)
+    ecr = clients("ecr")
+    images.check_region(ref, getattr(getattr(ecr, "meta", None), "region_name", None))
+    deploy(
+        clients("ecs"),
+        ecr,
+        cluster=args.cluster,
+        service=args.service,
+        image=ref,
+        container=args.container_name,
+        wait=follow_settings(args, context),
+        out=context.out,
+        elbv2=clients("elbv2"),
+        base=args.base,
+        family=args.family,
+        wait_for_others=args.wait,
+    )
+
+
+def register(command: AddCommand) -> None:
+    """The deploy subcommand and its options."""
+    parser = command(
+        "deploy",
+        run,
+        "Register a copy of the revision the service runs with a new, tested image (pinned "
+        "by digest), update the service and follow that deployment until COMPLETED.",
+    )
+    service_options(parser)
+    parser.add_argument(
+        "--image",
+        required=True,
+        help="repo:tag, repo@sha256:..., or ECR image URI; its digest must carry a test record",
+    )
+    parser.add_argument(
+        "--container-name",
+        default=base_revision.DEFAULT_CONTAINER,
+        help=f"container whose image is replaced (default {base_revision.DEFAULT_CONTAINER})",
+    )
+    parser.add_argument(
+        "--base",
+        help="family:revision or ARN to copy instead of the running revision (e.g. "
+        "Terraform's newer one)",
+    )
+    parser.add_argument(
+        "--family",
+        help="task-definition family the base must belong to (default: the service's name)",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait (up to --timeout) for a deployment in progress instead of refusing",
+    )
+    wait_options(parser, timeout=rollout.DEFAULT_TIMEOUT, interval=rollout.DEFAULT_INTERVAL)

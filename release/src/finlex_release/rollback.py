@@ -32,36 +32,6 @@ from finlex_release.service import (
 from finlex_release.waiting import Progress
 
 
-def register(command: AddCommand) -> None:
-    """The rollback subcommand and its options."""
-    parser = command(
-        "rollback",
-        run,
-        "Put back the revision the running one replaced (its finlex:replaces tag; without "
-        "the tag, the previous ACTIVE revision) and follow that deployment.",
-    )
-    service_options(parser)
-    parser.add_argument(
-        "--to",
-        help="family:revision or ARN to roll back to (default: the one the running revision "
-        "replaced)",
-    )
-    wait_options(parser, timeout=rollout.DEFAULT_TIMEOUT, interval=rollout.DEFAULT_INTERVAL)
-
-
-def run(args: argparse.Namespace, context: Context) -> None:
-    clients = aws(args, context)
-    rollback(
-        clients("ecs"),
-        cluster=args.cluster,
-        service=args.service,
-        to=args.to,
-        wait=follow_settings(args, context),
-        out=context.out,
-        elbv2=clients("elbv2"),
-    )
-
-
 def rollback(
     ecs: Any,
     *,
@@ -132,3 +102,36 @@ def previous_revision(ecs: Any, current: str) -> str:
     if not older:
         raise NotFoundError(f"no ACTIVE revision of {family} older than {revision} to roll back to")
     return max(older)[1]
+
+
+# --- the command -------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, context: Context) -> None:
+    clients = aws(args, context)
+    rollback(
+        clients("ecs"),
+        cluster=args.cluster,
+        service=args.service,
+        to=args.to,
+        wait=follow_settings(args, context),
+        out=context.out,
+        elbv2=clients("elbv2"),
+    )
+
+
+def register(command: AddCommand) -> None:
+    """The rollback subcommand and its options."""
+    parser = command(
+        "rollback",
+        run,
+        "Put back the revision the running one replaced (its finlex:replaces tag; without "
+        "the tag, the previous ACTIVE revision) and follow that deployment.",
+    )
+    service_options(parser)
+    parser.add_argument(
+        "--to",
+        help="family:revision or ARN to roll back to (default: the one the running revision "
+        "replaced)",
+    )
+    wait_options(parser, timeout=rollout.DEFAULT_TIMEOUT, interval=rollout.DEFAULT_INTERVAL)

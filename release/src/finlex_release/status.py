@@ -12,31 +12,6 @@ from finlex_release.errors import ReleaseError
 from finlex_release.service import counts, deployment_alarms, describe_service, revision_name
 
 
-def register(command: AddCommand) -> None:
-    """The status subcommand and its options."""
-    parser = command(
-        "status", run, "Show the service's task definition, deployments and target health."
-    )
-    service_options(parser)
-    parser.add_argument(
-        "--require-healthy",
-        action="store_true",
-        help="exit 1 unless every load balancer target is healthy",
-    )
-
-
-def run(args: argparse.Namespace, context: Context) -> None:
-    clients = aws(args, context)
-    status(
-        clients("ecs"),
-        cluster=args.cluster,
-        service=args.service,
-        out=context.out,
-        elbv2=clients("elbv2"),
-        require_healthy=args.require_healthy,
-    )
-
-
 def _yes(value: object) -> str:
     return "yes" if value else "no"
 
@@ -83,3 +58,31 @@ def status(
         raise ReleaseError(f"{cluster}/{service}: no load balancer targets registered")
     if require_healthy and not targets.all_healthy(found):
         raise ReleaseError(f"{cluster}/{service}: not every load balancer target is healthy")
+
+
+# --- the command -------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, context: Context) -> None:
+    clients = aws(args, context)
+    status(
+        clients("ecs"),
+        cluster=args.cluster,
+        service=args.service,
+        out=context.out,
+        elbv2=clients("elbv2"),
+        require_healthy=args.require_healthy,
+    )
+
+
+def register(command: AddCommand) -> None:
+    """The status subcommand and its options."""
+    parser = command(
+        "status", run, "Show the service's task definition, deployments and target health."
+    )
+    service_options(parser)
+    parser.add_argument(
+        "--require-healthy",
+        action="store_true",
+        help="exit 1 unless every load balancer target is healthy",
+    )
