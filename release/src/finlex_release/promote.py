@@ -144,6 +144,7 @@ def run_promote(args: argparse.Namespace, context: Context) -> None:
     progress: Progress = context.progress
     progress(found.summary())
     progress(f"promoting {image.uri} from {source} to {target} ({args.cluster}/{args.service})")
+    wait = follow_settings(args, context)
     deploy.deploy(
         clients("ecs"),
         ecr,
@@ -151,7 +152,7 @@ def run_promote(args: argparse.Namespace, context: Context) -> None:
         service=args.service,
         image=_by_digest(ref, image),
         container=args.container_name,
-        wait=follow_settings(args, context),
+        wait=wait,
         out=context.out,
         elbv2=clients("elbv2"),
         base=args.base,
