@@ -28,9 +28,10 @@ FROM base AS build
 
 # Debian stable's security updates arrive under the same package names; the
 # base image pins the release, so package versions are left to it.
+# python3-setuptools builds the service's wheel; it stays in this stage.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv \
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-setuptools \
     && rm -rf /var/lib/apt/lists/*
 
 COPY requirements/app.lock /tmp/app.lock
@@ -39,11 +40,18 @@ RUN --mount=type=secret,id=cabundle \
     && python3 -m venv /opt/venv \
     && { /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check \
         --require-hashes --no-deps --only-binary=:all: -r /tmp/app.lock \
-        || { echo "pip failed. CERTIFICATE_VERIFY_FAILED means a TLS-intercepting proxy: pass its CA bundle, make image CA_BUNDLE=/path/to/ca.crt (README: Troubleshooting the image build)" >&2; exit 1; }; } \
-    && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip
+        || { echo "pip failed. CERTIFICATE_VERIFY_FAILED means a TLS-intercepting proxy: pass its CA bundle, make image CA_BUNDLE=/path/to/ca.crt (README: Troubleshooting the image build)" >&2; exit 1; }; }
 
-COPY application/ /app/
-RUN /opt/venv/bin/python -m compileall -q /app
+# The service, application/ (the finlex_api package): built into a wheel by Debian's
+# setuptools (a throwaway venv that sees it), installed into /opt/venv with its bytecode
+# and the finlex-api command; then /opt/venv's own pip goes.
+COPY application/ /src/application/
+RUN python3 -m venv --system-site-packages /opt/builder \
+    && /opt/builder/bin/pip wheel --quiet --disable-pip-version-check --no-deps \
+        --no-build-isolation --no-index --wheel-dir /tmp/wheels /src/application \
+    && /opt/venv/bin/pip install --quiet --disable-pip-version-check --no-deps --no-index \
+        /tmp/wheels/finlex_api-*.whl \
+    && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip
 
 # --- runtime: Debian's Python, the venv and the app; no pip, no compilers ----
 FROM base
@@ -67,7 +75,7 @@ RUN apt-get update \
         --shell /usr/sbin/nologin finlex
 
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /app /app
+COPY application/healthcheck.sh /app/healthcheck.sh
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -75,6 +83,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     FINLEX_REVISION=${REVISION} \
     FINLEX_PORT=5000
 
+# /app holds the container probe; the service itself is the package in /opt/venv.
 WORKDIR /app
 # The only writable path under a read-only root filesystem. Declared as a
 # volume so that ECS Fargate seeds the task's /tmp volume from the image's
@@ -86,5 +95,6 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["bash", "/app/healthcheck.sh"]
 
-# serve.py runs Granian's main process itself, so the server is PID 1 and receives SIGTERM.
-CMD ["python3", "serve.py"]
+# finlex-api (finlex_api/serve.py) runs Granian's main process itself, so the server is
+# PID 1 and receives SIGTERM.
+CMD ["finlex-api"]

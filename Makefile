@@ -108,16 +108,19 @@ $(BIN)/activate:
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.lock
 
-$(VENV)/.app-installed: requirements/app.lock | $(BIN)/activate
-	$(STEP) "installing the service's dependencies into $(VENV) (requirements/app.lock, ~45 MB with pip)"
+# The service is the package application/finlex_api, installed editable: its
+# metadata holds application/VERSION, so a new VERSION reinstalls it.
+$(VENV)/.app-installed: requirements/app.lock application/pyproject.toml application/VERSION | $(BIN)/activate
+	$(STEP) "installing the service (application/) and its dependencies into $(VENV) (requirements/app.lock, ~45 MB with pip)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.lock
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./application
 	@touch $@
 
-$(VENV)/.dev-installed: requirements/dev.lock release/pyproject.toml | $(BIN)/activate
+$(VENV)/.dev-installed: requirements/dev.lock release/pyproject.toml application/pyproject.toml application/VERSION | $(BIN)/activate
 	$(STEP) "installing the test and lint tools into $(VENV) (requirements/dev.lock, ~700 MB, 1-3 min)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
-	$(STEP) "installing finlex-release (release/) into $(VENV)"
-	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./release
+	$(STEP) "installing finlex-release (release/) and finlex-api (application/) into $(VENV), editable"
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./release -e ./application
 	@touch $@ $(VENV)/.app-installed
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.lock
@@ -158,7 +161,7 @@ lock: $(VENV)/.dev-installed ## re-pin requirements/*.lock from requirements/*.i
 
 .PHONY: run
 run: $(VENV)/.app-installed ## serve the API on :5000 with the production server
-	cd application && exec ../$(BIN)/python serve.py
+	exec $(BIN)/finlex-api
 
 .PHONY: test
 # The rehearsal (tests/rehearsal) spends most of its time in the AWS provider's

@@ -5,7 +5,7 @@ Speed (wrk -t1 -c64, GET /version), in one run:
   - the image as users run it (--image): in a container, host networking, the
     JSON access log on and going through the container's log pipe to Docker's
     log driver, as on ECS; the bench checks that no access line went missing;
-  - the production setup on the host (serve.py), access log on (to a file) and
+  - the production setup on the host (finlex-api), access log on (to a file) and
     off, which gives the per-request cost of logging;
   - the other candidate servers with the same app (gunicorn gthread, waitress);
   - nginx returning the same string: the ceiling of this machine.
@@ -52,6 +52,9 @@ APPLICATION = REPO / "application"
 BENCH = REPO / "bench"
 VERSION = (APPLICATION / "VERSION").read_text(encoding="utf-8").strip()
 PATH = "/version"
+# The production server: the finlex-api command (application/finlex_api/serve.py),
+# installed beside this interpreter by `make venv`.
+SERVER = str(Path(sys.executable).with_name("finlex-api"))
 CONFORMANCE_TESTS = REPO / "tests" / "application" / "test_http_conformance.py"
 
 TARGET_SPEEDUP = 10.0
@@ -281,16 +284,17 @@ def candidate_argv(name: str, port: int, keepalive: int) -> tuple[list[str], dic
     tools = Path(python).parent
     env = {"FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)}
     if name == "granian":
-        return [python, "serve.py"], {**env, "FINLEX_KEEPALIVE_TIMEOUT": str(keepalive)}
+        return [SERVER], {**env, "FINLEX_KEEPALIVE_TIMEOUT": str(keepalive)}
     if name == "gunicorn":
         argv = [str(tools / "gunicorn"), "--workers", "2", "--threads", "4"]
         argv += ["--worker-class", "gthread", "--keep-alive", str(keepalive)]
-        argv += ["--graceful-timeout", "10", "--bind", f"127.0.0.1:{port}", "app:create_app()"]
+        argv += ["--graceful-timeout", "10", "--bind", f"127.0.0.1:{port}"]
+        argv.append("finlex_api.factory:create_app()")
         return argv, env
     if name == "waitress":
         argv = [str(tools / "waitress-serve"), f"--listen=127.0.0.1:{port}", "--threads=8"]
         argv += [f"--channel-timeout={keepalive}", "--cleanup-interval=1"]
-        return [*argv, "--call", "app:create_app"], env
+        return [*argv, "--call", "finlex_api.factory:create_app"], env
     raise ValueError(name)
 
 
@@ -489,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     quiet = {"FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port), "FINLEX_LOG_LEVEL": "warning"}
-    with running([sys.executable, "serve.py"], port, quiet, APPLICATION) as server:
+    with running([SERVER], port, quiet, APPLICATION) as server:
         log_off, _ = load(
             "Granian as shipped, access log off", server.url, d, c, server.process.pid
         )

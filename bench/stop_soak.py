@@ -1,6 +1,6 @@
 """Stop the server N times right after its first answered request; print the worst stop.
 
-Each round starts the server (serve.py on the host, or the image with --image),
+Each round starts the server (finlex-api on the host, or the image with --image),
 waits for GET /version to answer, sends SIGTERM (`docker stop` for the image)
 and times the exit. A round fails when it takes STOP_BOUND_S or more or the
 exit code is not 0 (137 means Docker had to SIGKILL it).
@@ -22,6 +22,7 @@ from serve_bench import (
     APPLICATION,
     DEFAULT_DOCKER,
     PATH,
+    SERVER,
     STOP_BOUND_S,
     container_running,
     free_port,
@@ -35,7 +36,7 @@ KILL_TIMEOUT_S = 30  # what `docker stop -t` allows before SIGKILL; far above th
 def stop_host() -> tuple[float, int]:
     port = free_port()
     env = {"FINLEX_HOST": "127.0.0.1", "FINLEX_PORT": str(port)}
-    argv = [sys.executable, "serve.py"]
+    argv = [SERVER]
     elapsed, code, log = stop_after_start(argv, port, env, APPLICATION, KILL_TIMEOUT_S)
     if elapsed >= STOP_BOUND_S or code != 0:
         print(log, file=sys.stderr)
@@ -69,14 +70,16 @@ def stop_container(image: str, docker: str) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--count", type=int, default=50, help="rounds (default 50)")
-    parser.add_argument("--image", help="stop this image in a container instead of serve.py")
+    parser.add_argument(
+        "--image", help="stop this image in a container instead of finlex-api on the host"
+    )
     parser.add_argument(
         "--docker", default=DEFAULT_DOCKER, help="docker client (default: $DOCKER, else docker)"
     )
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
-    where = f"image {args.image}" if args.image else "serve.py on the host"
+    where = f"image {args.image}" if args.image else "finlex-api on the host"
     times: list[float] = []
     failed = 0
     for round_ in range(1, args.count + 1):

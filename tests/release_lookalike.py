@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import routes
+from finlex_api import routes
 
 VERSION = (
     (Path(__file__).resolve().parent.parent / "application" / "VERSION")

@@ -1,4 +1,4 @@
-"""Start the production server (application/serve.py) as a real process on loopback."""
+"""Start the production server (the finlex-api command) as a real process on loopback."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 APPLICATION = Path(__file__).resolve().parent.parent / "application"
+# The production server: the console script that installing application/ (make venv)
+# puts beside this interpreter, as the image's CMD runs it.
+SERVER = str(Path(sys.executable).with_name("finlex-api"))
 
 
 def free_port() -> int:
@@ -44,7 +47,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
 def production_server(
     *, target: str | None = None, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run serve.py on a free loopback port; yield (base URL, process)."""
+    """Run the finlex-api command on a free loopback port; yield (base URL, process)."""
     port = free_port()
     env = {
         **os.environ,
@@ -53,7 +56,7 @@ def production_server(
         "FINLEX_WORKERS": "2",
         **(extra_env or {}),
     }
-    argv = [sys.executable, str(APPLICATION / "serve.py"), *([target] if target else [])]
+    argv = [SERVER, *([target] if target else [])]
     process = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )

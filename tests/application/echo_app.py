@@ -1,7 +1,7 @@
 """The real finlex app plus one test-only route that reports the body it received.
 
 The framing tests serve this through the production launcher, so that what a
-route sees of a request body (after Granian and app._Front) is read from the
+route sees of a request body (after Granian and front.Front) is read from the
 route itself, not guessed from the status code: the API's own routes take no
 body and answer the same whether one arrived or not.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 
-from app import create_app as create_finlex_app
+from finlex_api.factory import create_app as create_finlex_app
 
 ECHO_PATH = "/echo"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from app import create_app as create_finlex_app
+from finlex_api.factory import create_app as create_finlex_app
 
 
 def _miss_first_sigterm(marker_dir: Path) -> None:

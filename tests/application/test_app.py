@@ -8,25 +8,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import VERSION, create_app
-from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
-from settings import Settings
-
-
-@pytest.fixture
-def app() -> Flask:
-    app = create_app(Settings(max_body_bytes=1024))
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
+from finlex_api.factory import create_app
+from finlex_api.routes import HEALTH_PATH, REVISION_HEADER, VERSION, VERSION_PATH
+from finlex_api.settings import Settings
 
 # The seed's contract, typed here on purpose rather than read from
-# application/VERSION (which is what the app reads): a change of the version
+# application/VERSION (the version's home, which the app reports): a change of the version
 # file must come with a deliberate change of this line.
 SEED_ANSWER = "API version: 1.0.1"
 

@@ -5,7 +5,7 @@ Granian 2.8.7 (hyper underneath) decodes chunked bodies, refuses 400 a
 Transfer-Encoding whose last coding is not chunked and one on HTTP/1.0, hides
 Content-Length when Transfer-Encoding comes with it (and closes after the
 response), and turns a chunk that breaks the grammar into the end of the body
-(and closes). app._Front refuses the codings Granian lets through but nothing
+(and closes). front.Front refuses the codings Granian lets through but nothing
 here applies, reads a chunked body within the body limit and hands it to the
 app with the Content-Length it turned out to have, and closes the connection
 after every 400. docs/performance.md gives the figures and what is left.
@@ -14,16 +14,14 @@ after every 400. docs/performance.md gives the figures and what is left.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rawhttp import Conn, Reply
-from servers import APPLICATION, production_server
+from servers import production_server
 
-from app import VERSION
-from routes import VERSION_PATH
+from finlex_api.routes import VERSION, VERSION_PATH
 
 LIMIT = 64  # FINLEX_MAX_BODY_BYTES of the server under test
 ECHO_PATH = "/echo"  # echo_app's route, served in the server's process
@@ -37,7 +35,7 @@ def base() -> Iterator[str]:
         target="echo_app:create_app",
         extra_env={
             "FINLEX_MAX_BODY_BYTES": str(LIMIT),
-            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+            "PYTHONPATH": str(Path(__file__).parent),
         },
     ) as (url, _process):
         yield url
@@ -119,9 +117,9 @@ def test_content_length_beside_transfer_encoding_is_ignored_and_the_connection_e
     ("coding", "status"),
     [
         (b"gzip", 400),  # Granian: chunked is not the last coding (RFC 9112 6.3: MUST 400)
-        (b"gzip, chunked", 501),  # app._Front: a coding it does not apply (RFC 9112 6.1)
+        (b"gzip, chunked", 501),  # front.Front: a coding it does not apply (RFC 9112 6.1)
         (b"gzip\r\nTransfer-Encoding: chunked", 501),  # the same, as two fields
-        (b"chunked, chunked", 400),  # app._Front: chunked twice (RFC 9112 6.1: MUST NOT)
+        (b"chunked, chunked", 400),  # front.Front: chunked twice (RFC 9112 6.1: MUST NOT)
         (b", chunked", None),  # an empty list element is ignored (RFC 9110 5.6.1)
     ],
     ids=["gzip", "gzip-then-chunked", "two-fields", "chunked-twice", "empty-element"],
@@ -196,7 +194,7 @@ def test_a_chunk_broken_after_its_size_line_leaves_what_was_read_as_the_body(
 
 def test_every_400_closes_the_connection(base: str) -> None:
     """A 400 of the app's own (a body that is not the JSON the route asked
-    for) ends the connection as app._Front's and Granian's do."""
+    for) ends the connection as front.Front's and Granian's do."""
     with Conn(base) as conn:
         conn.send(
             b"POST " + ECHO_PATH.encode() + b"?json=1 HTTP/1.1\r\nHost: x\r\n"

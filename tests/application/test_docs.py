@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import settings
-from app import VERSION, create_app
+from finlex_api import settings
+from finlex_api.factory import create_app
+from finlex_api.routes import VERSION
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

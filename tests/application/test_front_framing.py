@@ -1,4 +1,4 @@
-"""app._Front's framing checks as a WSGI layer, under any server.
+"""finlex_api.front.Front's framing checks as a WSGI layer, under any server.
 
 The process tests (test_http_conformance.py, test_chunked_bodies.py) show
 what reaches the app through Granian; some of these cases Granian refuses
@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from app import JsonLines, _Front
+from finlex_api.front import Front
+from finlex_api.logs import JsonLines
 
 LIMIT = 16
 
 
 class Inner:
-    """The app behind _Front: records the environ it got, answers `status`."""
+    """The app behind Front: records the environ it got, answers `status`."""
 
     def __init__(self, status: str = "200 OK") -> None:
         self.status = status
@@ -46,7 +47,7 @@ def call(
     if coding is not None:
         environ["HTTP_TRANSFER_ENCODING"] = coding
     got: list[tuple[str, list[tuple[str, str]]]] = []
-    front = _Front(inner, JsonLines("finlex.access", "info", "critical"), LIMIT)
+    front = Front(inner, JsonLines("finlex.access", "info", "critical"), LIMIT)
     front(environ, lambda status, headers, exc_info=None: got.append((status, headers)))
     status, headers = got[0]
     return status, {name.lower(): value for name, value in headers}

@@ -14,7 +14,6 @@ that stops closing or waits.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -22,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from rawhttp import Conn
-from servers import APPLICATION, production_server
+from servers import production_server
 
-from routes import VERSION_PATH
+from finlex_api.routes import VERSION_PATH
 
 SLOW_SECONDS = 3
 
@@ -36,7 +35,7 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         target="slow_app:create_app",
         extra_env={
             "SLOW_APP_MARKERS": str(markers),
-            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+            "PYTHONPATH": str(Path(__file__).parent),
         },
     ) as (base, _process):
         yield base, markers

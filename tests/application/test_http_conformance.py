@@ -2,7 +2,7 @@
 
 Each case writes raw bytes to a socket, so nothing between the test and the
 server normalises the request. Where Granian itself cannot meet the RFC and no
-setting fixes it, the app's WSGI front (app._Front) does. make bench's
+setting fixes it, the app's WSGI front (front.Front) does. make bench's
 scorecard runs these same cases against other servers (FINLEX_CONFORMANCE_URL);
 the one case Granian fails there, a client's half-close, is pinned to
 Granian's exact behaviour in test_half_close.py (docs/performance.md).
@@ -21,8 +21,7 @@ import pytest
 from rawhttp import Conn, Reply
 from servers import production_server
 
-from app import VERSION
-from routes import HEALTH_PATH, VERSION_PATH
+from finlex_api.routes import HEALTH_PATH, VERSION, VERSION_PATH
 
 Server = tuple[str, subprocess.Popen[bytes] | None]
 # Set by make bench's scorecard: the base URL of the server under test.

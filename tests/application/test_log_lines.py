@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import app
-from app import LineBatcher
+from finlex_api import logs
+from finlex_api.logs import LineBatcher
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def writes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bytes]:
         recorded.append(bytes(data))
         return real_write(fd, data)
 
-    monkeypatch.setattr(app.os, "write", record)
+    monkeypatch.setattr(logs.os, "write", record)
     return recorded
 
 
@@ -84,10 +84,7 @@ def test_a_terminal_or_captured_stdout_is_written_line_by_line(tmp_path: Path) -
 
 
 def test_lines_are_flushed_when_the_process_exits() -> None:
-    code = (
-        "import sys; sys.path.insert(0, 'application'); import app\n"
-        "for n in range(3): app.LINES.add(b'{\"n\":%d}\\n' % n)\n"
-    )
+    code = "from finlex_api import logs\nfor n in range(3): logs.LINES.add(b'{\"n\":%d}\\n' % n)\n"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, timeout=60, check=True
     )

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from servers import APPLICATION, free_port, stop_group, wait_until_serving
+from servers import SERVER, free_port, stop_group, wait_until_serving
 
-import settings
+from finlex_api import settings
 
 VALUE = "s3cr3t-value-that-must-not-be-printed-5e1d"
 SECRETS = {"FINLEX_API_KEY": VALUE, "FINLEX_DB_PASSWORD": VALUE + "-db"}
@@ -41,7 +40,7 @@ def test_a_bad_setting_names_its_own_value_only() -> None:
 def test_the_start_up_error_does_not_print_a_secret(tmp_path: Path) -> None:
     env = {**os.environ, **SECRETS, "FINLEX_WORKERS": "zero"}
     done = subprocess.run(
-        [sys.executable, str(APPLICATION / "serve.py")],
+        [SERVER],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -63,7 +62,7 @@ def test_the_server_logs_no_secret_while_serving_and_stopping(tmp_path: Path) ->
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, str(APPLICATION / "serve.py")],
+            [SERVER],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"

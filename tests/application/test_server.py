@@ -20,10 +20,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servers import APPLICATION, free_port, production_server, stop_group, wait_until_serving
+from servers import (
+    APPLICATION,
+    SERVER,
+    free_port,
+    production_server,
+    stop_group,
+    wait_until_serving,
+)
 
-from app import VERSION
-from routes import HEALTH_PATH, VERSION_PATH
+from finlex_api.routes import HEALTH_PATH, VERSION, VERSION_PATH
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +135,7 @@ def _slow_server(markers: Path, graceful: int):
         target="slow_app:create_app",
         extra_env={
             "SLOW_APP_MARKERS": str(markers),
-            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+            "PYTHONPATH": str(Path(__file__).parent),
             "FINLEX_THREADS": "8",
             "FINLEX_GRACEFUL_TIMEOUT": str(graceful),
         },
@@ -263,10 +269,10 @@ def test_sigterm_while_workers_load_the_app_exits_at_once(tmp_path: Path) -> Non
         "FINLEX_GRACEFUL_TIMEOUT": "10",
         "SLOW_APP_MARKERS": str(tmp_path),
         "SLOW_APP_STARTUP": "3",
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+        "PYTHONPATH": str(Path(__file__).parent),
     }
     process = subprocess.Popen(
-        [sys.executable, str(APPLICATION / "serve.py"), "slow_app:create_app"],
+        [SERVER, "slow_app:create_app"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -313,7 +319,7 @@ def test_an_idle_worker_that_missed_the_sigterm_gets_it_again(tmp_path: Path) ->
         extra_env={
             "SLOW_APP_MARKERS": str(tmp_path),
             "SLOW_APP_MISS_FIRST_SIGTERM": "1",
-            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(APPLICATION)]),
+            "PYTHONPATH": str(Path(__file__).parent),
             "FINLEX_GRACEFUL_TIMEOUT": "10",
         },
     ) as (base, process):
@@ -444,7 +450,7 @@ def _busy_port_line(port: int) -> str:
 
 
 def test_busy_port_is_one_line_and_exit_2() -> None:
-    port, stderr, code = _run_on_a_busy_port([sys.executable, "serve.py"], APPLICATION, 30)
+    port, stderr, code = _run_on_a_busy_port([SERVER], APPLICATION, 30)
     assert code == 2
     assert stderr.strip() == _busy_port_line(port)
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from servers import APPLICATION, SERVER
 
-import serve
-import settings
-from settings import Settings, SettingsError, load
-
-APPLICATION = Path(__file__).resolve().parents[2] / "application"
+from finlex_api import serve, settings
+from finlex_api.settings import Settings, SettingsError, load
 
 
 def test_defaults_with_empty_environment() -> None:
@@ -97,10 +94,14 @@ def test_keepalive_timeout_range_is_the_servers() -> None:
     assert settings.DEFAULT_KEEPALIVE_TIMEOUT <= settings.MAX_KEEPALIVE_TIMEOUT
 
 
-@pytest.mark.parametrize("script", ["serve.py", "app.py"])
-def test_bad_environment_exits_2_without_traceback(script: str) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [[SERVER], [sys.executable, "-m", "finlex_api.serve"], [sys.executable, "app.py"]],
+    ids=["finlex-api", "python -m finlex_api.serve", "seed app.py"],
+)
+def test_bad_environment_exits_2_without_traceback(argv: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, script],
+        argv,
         cwd=APPLICATION,
         env={"FINLEX_PORT": "not-a-port", "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -114,13 +115,12 @@ def test_bad_environment_exits_2_without_traceback(script: str) -> None:
 
 def test_serve_rejects_bad_arguments() -> None:
     result = subprocess.run(
-        [sys.executable, "serve.py", "not-a-target"],
-        cwd=APPLICATION,
+        [SERVER, "not-a-target"],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     assert result.returncode == 2
-    assert "usage: python3 serve.py [MODULE:FACTORY]" in result.stderr
+    assert "usage: finlex-api [MODULE:FACTORY]" in result.stderr
     assert "Traceback" not in result.stderr

@@ -24,10 +24,9 @@ from pathlib import Path
 import pytest
 
 import baseimage
-from app import VERSION
+from finlex_api.routes import HEALTH_PATH, REVISION_HEADER, VERSION, VERSION_PATH
+from finlex_api.settings import DEFAULT_GRACEFUL_TIMEOUT
 from prereq import docker_client, require
-from routes import HEALTH_PATH, REVISION_HEADER, VERSION_PATH
-from settings import DEFAULT_GRACEFUL_TIMEOUT
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -188,7 +187,8 @@ def test_server_is_pid_1_and_not_root(container: tuple[str, str]) -> None:
     assert uids, status
     assert "0" not in uids, status
     cmdline = docker("exec", container_id, "cat", "/proc/1/cmdline").stdout.split("\0")
-    assert cmdline[:2] == ["python3", "serve.py"], cmdline  # Granian's main runs in it
+    # The finlex-api command (the package's serve.main): Granian's main runs in it.
+    assert cmdline[:2] == ["/opt/venv/bin/python3", "/opt/venv/bin/finlex-api"], cmdline
 
 
 def test_only_tmp_is_writable(container: tuple[str, str], request: pytest.FixtureRequest) -> None:
@@ -260,7 +260,7 @@ def test_image_metadata(image: str) -> None:
     assert labels["org.opencontainers.image.base.name"] == BASE_IMAGE
     assert config["User"] == "10001:10001"
     assert "5000/tcp" in config["ExposedPorts"]
-    assert config["Cmd"] == ["python3", "serve.py"]  # exec form: no shell in between
+    assert config["Cmd"] == ["finlex-api"]  # exec form: no shell in between
     assert config["Healthcheck"]["Test"] == ["CMD", "bash", "/app/healthcheck.sh"]
 
 

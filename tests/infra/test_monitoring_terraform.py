@@ -22,7 +22,7 @@ import boto3
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from app import ERROR_LOGGER
+from finlex_api.logs import ERROR_LOGGER
 from infra_hcl import MONITORING
 from tf_offline import cli_config, require_terraform_and_mirror
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import settings
+from finlex_api import settings
 from infra_hcl import ECS, INFRA, default_of, expr, locals_of
 
 REPO = INFRA.parent

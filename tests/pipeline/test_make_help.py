@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from finlex_api.settings import Settings
 from makedb import database, expanded_recipes, make_reads, shell_reads
 from prereq import require_tool
-from settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,7 +111,8 @@ def test_container_targets_drive_one_named_container(tmp_path: Path) -> None:
         result = make(target, f"DOCKER={docker}", "TAG=t1", "PORT=5050")
         assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
-    # The container side of -p is the service's port, whose home is application/settings.py.
+    # The container side of -p is the service's port, whose home is
+    # application/finlex_api/settings.py.
     assert calls[0].startswith(f"run -d --name finlex -p 5050:{Settings().port} --read-only")
     assert calls[0].endswith("finlex:t1")
     assert calls[1:] == ["logs --follow finlex", "stop finlex", "rm finlex"]
@@ -122,6 +123,7 @@ def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
     for name in (
         "application/VERSION",
+        "application/pyproject.toml",
         "requirements/app.lock",
         "requirements/dev.lock",
         "requirements/checkov.lock",
@@ -142,7 +144,8 @@ def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
         f"==> creating .venv with {python}",
         "==> installing the test and lint tools into .venv"
         " (requirements/dev.lock, ~700 MB, 1-3 min)",
-        "==> installing finlex-release (release/) into .venv",
+        "==> installing finlex-release (release/) and finlex-api (application/) into .venv,"
+        " editable",
         "==> creating .venv-checkov and installing checkov (requirements/checkov.lock, ~300 MB)",
     ]
     again = make("venv", f"PYTHON={python}", cwd=tmp_path)

@@ -1,4 +1,4 @@
-"""verify against the real service (application/serve.py) on loopback."""
+"""verify against the real service (application/finlex_api/serve.py) on loopback."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ import pytest
 from release_fakes import FakeClock
 from servers import APPLICATION, free_port, production_server
 
-import routes
-import settings
+from finlex_api import routes, settings
 from finlex_release import cli, verify
 from finlex_release.errors import Exit
 from finlex_release.waiting import Clock

@@ -12,8 +12,7 @@ import math
 import pytest
 from traffic import spec as specs
 
-import routes
-import settings
+from finlex_api import routes, settings
 from infra_hcl import ECS, default_of
 
 

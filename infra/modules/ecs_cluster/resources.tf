@@ -30,8 +30,9 @@ locals {
   # share: size the server from the task's cpu instead (2 per vCPU + 1).
   workers = coalesce(var.workers, max(1, floor(var.cpu / 1024) * 2 + 1))
 
-  # The server outlasts the load balancer on idle connections (application/settings.py
-  # KEEPALIVE_MARGIN): the ALB closes first, so it never reuses one being closed.
+  # The server outlasts the load balancer on idle connections (KEEPALIVE_MARGIN in
+  # application/finlex_api/settings.py): the ALB closes first, so it never reuses one
+  # being closed.
   keepalive_margin = 5
 
   container_environment = merge(
@@ -46,7 +47,8 @@ locals {
     var.environment,
   )
 
-  # The app's own settings (application/settings.py ENVIRONMENT; tests/infra ties the two).
+  # The app's own settings (ENVIRONMENT in application/finlex_api/settings.py; tests/infra
+  # ties the two).
   # None may be a secret: a setting is configuration, and the app prints a bad
   # setting's value in its start-up error, which would put a secret in the log.
   app_setting_names = [
@@ -588,10 +590,10 @@ resource "aws_ecs_task_definition" "this" {
       error_message = "secrets names must not also be plain variables of the container (environment, or the FINLEX_* settings this module sets): a variable is either a value or a secret."
     }
 
-    # A bad setting's start-up error prints its value (application/settings.py).
+    # A bad setting's start-up error prints its value (application/finlex_api/settings.py).
     precondition {
       condition     = length(setintersection(keys(var.secrets), local.app_setting_names)) == 0
-      error_message = "secrets names must not be one of the app's settings (FINLEX_PORT, FINLEX_LOG_LEVEL, ... in application/settings.py): they are configuration, and the app prints a bad setting's value."
+      error_message = "secrets names must not be one of the app's settings (FINLEX_PORT, FINLEX_LOG_LEVEL, ... in application/finlex_api/settings.py): they are configuration, and the app prints a bad setting's value."
     }
   }
 }

@@ -33,7 +33,7 @@ from finlex_release.command import AddCommand, Context, seconds, wait_options, w
 from finlex_release.errors import ReleaseError, UsageError, WaitTimeoutError
 from finlex_release.waiting import Clock, Progress, duration
 
-# Equal to application/routes.py's VERSION_PATH, HEALTH_PATH and REVISION_HEADER
+# Equal to application/finlex_api/routes.py's VERSION_PATH, HEALTH_PATH and REVISION_HEADER
 # (a test checks); kept here so that the installed package needs nothing from
 # the repository.
 DEFAULT_VERSION_PATH = "/version"

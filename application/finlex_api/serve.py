@@ -49,7 +49,8 @@ Five things are done here rather than left to Granian's defaults:
   so a second server on a busy port would either crash with a long traceback
   or silently share the port with whatever holds it.
 
-Usage: python3 serve.py [MODULE:FACTORY]   (default: app:create_app)
+Usage: finlex-api [MODULE:FACTORY]   (default: finlex_api.factory:create_app)
+(`python3 -m finlex_api.serve` is the same command.)
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
-import settings as config
+from finlex_api import settings as config
 
-DEFAULT_TARGET = "app:create_app"
+DEFAULT_TARGET = "finlex_api.factory:create_app"
 # A worker still alive this long after SIGTERM that holds no client connection
 # has nothing to finish: it missed the signal, which is sent again (see Server).
 IDLE_RESIGNAL_AFTER = 0.5
@@ -285,7 +286,7 @@ def check_port(host: str, port: int) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and ":" not in args[0]):
-        print("usage: python3 serve.py [MODULE:FACTORY]", file=sys.stderr)
+        print("usage: finlex-api [MODULE:FACTORY]", file=sys.stderr)
         return 2
     try:
         settings = config.load()
@@ -296,8 +297,6 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"finlex: {problem}", file=sys.stderr)
         return 2
-    # Granian imports the target relative to the working directory.
-    os.chdir(Path(__file__).resolve().parent)
     multiprocessing.set_start_method("spawn", force=True)
     server = server_class()(args[0] if args else DEFAULT_TARGET, **granian_options(settings))
     # multiprocessing starts its resource tracker with the first worker, and
