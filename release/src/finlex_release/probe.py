@@ -41,13 +41,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from finlex_release.command import AddCommand, Context, whole_number
 from finlex_release.errors import Exit, ReleaseError, UsageError
-
-if TYPE_CHECKING:  # the command's types only: Probe itself needs no AWS SDK
-    from finlex_release.command import AddCommand, Context
 
 DEFAULT_PATH = "/version"
 DEFAULT_RATE = 20.0
@@ -688,19 +686,6 @@ def _number(low: float, high: float, *, low_inclusive: bool = False) -> Callable
     return parse
 
 
-def _count(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be between {low} and {high}")
-        return value
-
-    return parse
-
-
 def register(command: AddCommand) -> None:
     """The probe subcommand and its options."""
     parser = command(
@@ -733,7 +718,7 @@ def register(command: AddCommand) -> None:
     )
     parser.add_argument(
         "--max-failed",
-        type=_count(0, 10**9),
+        type=whole_number(0, 10**9),
         default=0,
         help="fail when more requests than this fail (default 0)",
     )
@@ -746,7 +731,7 @@ def register(command: AddCommand) -> None:
     )
     parser.add_argument(
         "--connections",
-        type=_count(1, MAX_CONNECTIONS),
+        type=whole_number(1, MAX_CONNECTIONS),
         default=DEFAULT_CONNECTIONS,
         help=f"keep-alive connections, one thread each (default {DEFAULT_CONNECTIONS})",
     )
