@@ -79,17 +79,17 @@ output "log_group_name" {
 
 output "github_deploy_role_arn" {
   description = "Repository variable AWS_DEPLOY_ROLE_ARN (deploy.yml)."
-  value       = module.github_oidc.deploy_role_arn
+  value       = module.pipeline_roles.deploy_role_arn
 }
 
 output "github_terraform_plan_role_arn" {
   description = "Repository variable AWS_TERRAFORM_PLAN_ROLE_ARN (terraform.yml, pull requests)."
-  value       = module.github_oidc.terraform_plan_role_arn
+  value       = module.pipeline_roles.terraform_plan_role_arn
 }
 
 output "github_terraform_apply_role_arn" {
   description = "Repository variable AWS_TERRAFORM_APPLY_ROLE_ARN (terraform.yml, main)."
-  value       = module.github_oidc.terraform_apply_role_arn
+  value       = module.pipeline_roles.terraform_apply_role_arn
 }
 
 # --- monitoring ----------------------------------------------------------------------------

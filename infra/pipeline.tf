@@ -1,9 +1,9 @@
 # The pipeline's side in AWS: GitHub's OIDC provider and the roles of
 # deploy.yml (deploy) and terraform.yml (plan, apply). See
-# modules/github_oidc/README.md for what each role may do and why.
+# modules/pipeline_roles/README.md for what each role may do and why.
 
-module "github_oidc" {
-  source = "./modules/github_oidc"
+module "pipeline_roles" {
+  source = "./modules/pipeline_roles"
 
   name_prefix        = var.name
   github_repository  = var.github_repository
@@ -38,4 +38,12 @@ module "github_oidc" {
   vpc_id            = local.vpc_id
   route53_zone_id   = var.hosted_zone_id
   domain_name       = var.domain_name
+}
+
+# The module was called github_oidc until it was named after what it holds:
+# the same provider, roles and policies, no replacement (tests/rehearsal
+# plans a state of the old name against this one: 0 changes).
+moved {
+  from = module.github_oidc
+  to   = module.pipeline_roles
 }

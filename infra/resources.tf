@@ -50,9 +50,9 @@ locals {
   }
 
   # The other environments' roles, by the names their own stacks give them
-  # (modules/github_oidc, modules/ecs_cluster): names, not references, since
+  # (modules/pipeline_roles, modules/ecs_cluster): names, not references, since
   # each lives in another state. The execution role has a generated suffix.
-  account_iam     = regex("^(arn:[^:]+:iam::[0-9]{12}):", module.github_oidc.deploy_role_arn)[0]
+  account_iam     = regex("^(arn:[^:]+:iam::[0-9]{12}):", module.pipeline_roles.deploy_role_arn)[0]
   peer_deployers  = [for peer in var.image_shared_with : "${local.account_iam}:role/${peer}-github-deploy"]
   peer_executions = [for peer in var.image_shared_with : "${local.account_iam}:role/${peer}-execution-*"]
 }
@@ -78,9 +78,9 @@ module "ecr" {
   # Only the deploy roles that build push (this one unless it only promotes,
   # and the other environments'); only the task execution roles pull; every
   # deploy role reads manifests.
-  push_principal_arns = concat(var.deploy_role_pushes_images ? [module.github_oidc.deploy_role_arn] : [], local.peer_deployers)
+  push_principal_arns = concat(var.deploy_role_pushes_images ? [module.pipeline_roles.deploy_role_arn] : [], local.peer_deployers)
   pull_principal_arns = concat([module.ecs_cluster.task_execution_role_arn], local.peer_executions)
-  read_principal_arns = var.deploy_role_pushes_images ? [] : [module.github_oidc.deploy_role_arn]
+  read_principal_arns = var.deploy_role_pushes_images ? [] : [module.pipeline_roles.deploy_role_arn]
   scan_type           = var.ecr_scan_type
 }
 
@@ -111,8 +111,8 @@ module "ecs_cluster" {
   secrets              = var.secrets
   secrets_kms_key_arn  = var.secrets_kms_key_arn
 
-  # Roles the apply role may change carry its boundary (modules/github_oidc).
-  permissions_boundary_arn = module.github_oidc.permissions_boundary_arn
+  # Roles the apply role may change carry its boundary (modules/pipeline_roles).
+  permissions_boundary_arn = module.pipeline_roles.permissions_boundary_arn
 
   desired_count            = var.desired_count
   autoscaling_enabled      = var.autoscaling_enabled

@@ -785,9 +785,9 @@ def test_the_runbook_gives_the_pipelines_sessions_their_length() -> None:
     from finlex_release import rollout
 
     (hours,) = stated(REPO / "docs" / "runbook.md", r"through OIDC \((\w+) hour at most\)")
-    module = INFRA / "modules" / "github_oidc"
+    module = INFRA / "modules" / "pipeline_roles"
     longest = int(default_of(module, "max_session_duration"))
-    assert "max_session_duration" not in labelled(INFRA, "module")["github_oidc"]
+    assert "max_session_duration" not in labelled(INFRA, "module")["pipeline_roles"]
     assert {"one": 3600}[hours] == longest
     # A deploy follows ECS within its session.
     assert longest > rollout.DEFAULT_TIMEOUT

@@ -161,14 +161,14 @@ def test_no_principals_no_policy(tmp_path: Path) -> None:
 def test_the_root_names_the_deploy_and_execution_roles() -> None:
     call = labelled(INFRA, "module")["ecr"]
     assert call["push_principal_arns"] == (
-        "${concat(var.deploy_role_pushes_images ? [module.github_oidc.deploy_role_arn] : [], "
+        "${concat(var.deploy_role_pushes_images ? [module.pipeline_roles.deploy_role_arn] : [], "
         "local.peer_deployers)}"
     )
     assert call["pull_principal_arns"] == (
         "${concat([module.ecs_cluster.task_execution_role_arn], local.peer_executions)}"
     )
     assert call["read_principal_arns"] == (
-        "${var.deploy_role_pushes_images ? [] : [module.github_oidc.deploy_role_arn]}"
+        "${var.deploy_role_pushes_images ? [] : [module.pipeline_roles.deploy_role_arn]}"
     )
     assert expr(call["scan_type"]) == "var.ecr_scan_type"
 

@@ -134,7 +134,7 @@ def _minimum_version(constraint: str) -> tuple[int, ...]:
         BOOTSTRAP / "providers.tf",
         ECR / "versions.tf",
         ECS / "versions.tf",
-        INFRA / "modules" / "github_oidc" / "versions.tf",
+        INFRA / "modules" / "pipeline_roles" / "versions.tf",
     ],
     ids=lambda p: str(p.relative_to(INFRA)),
 )

@@ -60,7 +60,7 @@ def tracked(*patterns: str) -> list[str]:
         ".github/CODEOWNERS",
         *tracked(".github/workflows/*.yml"),
         "infra/pipeline.tf",
-        *tracked("infra/modules/github_oidc/*.tf"),
+        *tracked("infra/modules/pipeline_roles/*.tf"),
         *tracked("infra/modules/ecr/*.tf"),
     ],
 )
@@ -70,7 +70,7 @@ def test_what_decides_the_release_path_has_owners(path: str) -> None:
 
 
 def test_the_allowlist_and_the_pipeline_roles_need_security_review() -> None:
-    for path in ("release/scan-allowlist.toml", "infra/modules/github_oidc/resources.tf"):
+    for path in ("release/scan-allowlist.toml", "infra/modules/pipeline_roles/resources.tf"):
         assert "@example-org/finlex-security" in owners_of(path), path
 
 

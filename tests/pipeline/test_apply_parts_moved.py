@@ -14,7 +14,7 @@ import pytest
 
 from infra_hcl import INFRA, blocks, expr
 
-MODULE = INFRA / "modules" / "github_oidc"
+MODULE = INFRA / "modules" / "pipeline_roles"
 TYPES = ("aws_iam_policy.", "aws_iam_role_policy_attachment.")
 
 # The released layout: one policy and one attachment per part, keys and name.

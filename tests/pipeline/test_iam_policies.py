@@ -1,4 +1,4 @@
-"""Every IAM policy of modules/github_oidc, as Terraform renders it, against AWS's tables.
+"""Every IAM policy of modules/pipeline_roles, as Terraform renders it, against AWS's tables.
 
 The policies come from a real `terraform plan` of the module (the hashicorp/aws
 provider from a local filesystem mirror; a local moto server answers the one
@@ -32,7 +32,7 @@ import pytest
 from tf_offline import cli_config, free_port, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "infra" / "modules" / "github_oidc"
+MODULE = REPO / "infra" / "modules" / "pipeline_roles"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -117,7 +117,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     terraform, mirror = require_terraform_and_mirror("test_iam_policies")
     from moto.server import ThreadedMotoServer
 
-    work = tmp_path_factory.mktemp("github_oidc_plan")
+    work = tmp_path_factory.mktemp("pipeline_roles_plan")
     cli = cli_config(work, mirror)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -620,7 +620,7 @@ def test_policies_fit_iams_size_limits(plan: dict[str, Any], pytestconfig: pytes
     ):
         assert size[managed] < 6_144, managed
     pytestconfig.stash.setdefault("report", []).append(
-        "github_oidc policy sizes (of 10,240 inline / 6,144 managed): "
+        "pipeline_roles policy sizes (of 10,240 inline / 6,144 managed): "
         + ", ".join(f"{name} {size[name]}" for name in sorted(size) if "trust" not in name)
     )
 

@@ -202,7 +202,7 @@ def read_policy(state: dict[str, Any]) -> set[str]:
         for resource in child["resources"]:
             if (
                 resource["address"]
-                == "module.github_oidc.data.aws_iam_policy_document.terraform_read"
+                == "module.pipeline_roles.data.aws_iam_policy_document.terraform_read"
             ):
                 document = json.loads(resource["values"]["json"])
                 return {

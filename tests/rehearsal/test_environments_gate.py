@@ -1,6 +1,6 @@
 """Two environments' roles in one account: staging's refused on production's, through the gate.
 
-modules/github_oidc is applied twice to the emulated account with the real
+modules/pipeline_roles is applied twice to the emulated account with the real
 Terraform and provider, as infra/environments makes it: production (prefix
 finlex, its deploy role without push) and staging (prefix finlex-staging,
 reading production's repository and OIDC provider). boto3 then assumes
@@ -29,7 +29,7 @@ import pytest
 from tf_offline import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "infra" / "modules" / "github_oidc"
+MODULE = REPO / "infra" / "modules" / "pipeline_roles"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = f"finlex-tfstate-{ACCOUNT}-{REGION}"

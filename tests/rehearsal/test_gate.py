@@ -1,6 +1,6 @@
 """The IAM gate: the pipeline's roles, as Terraform makes them, refused where they must be.
 
-infra/modules/github_oidc is applied with the real Terraform and provider to
+infra/modules/pipeline_roles is applied with the real Terraform and provider to
 the emulated account (as the bootstrap's administrator would), so the roles
 carry exactly the policies Terraform renders, inline and attached. Then boto3
 assumes the apply role and the plan role through STS and makes the denial
@@ -26,7 +26,7 @@ import pytest
 from tf_offline import cli_config, require_terraform_and_mirror
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "infra" / "modules" / "github_oidc"
+MODULE = REPO / "infra" / "modules" / "pipeline_roles"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = f"finlex-tfstate-{ACCOUNT}-{REGION}"
@@ -68,7 +68,7 @@ lines = "\n".join(f"  {k} = {json.dumps(v)}" for k, v in inputs.items())
 (work / "main.tf").write_text(
     'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
     f'provider "aws" {{\n  region = "REGION"\n}}\n'
-    f'module "github_oidc" {{\n  source = {json.dumps(module)}\n{lines}\n}}\n'
+    f'module "pipeline_roles" {{\n  source = {json.dumps(module)}\n{lines}\n}}\n'
 )
 (work / "emulator_override.tf").write_text(provider_override(e.url))
 env = {"TF_CLI_CONFIG_FILE": cli, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",

@@ -117,7 +117,7 @@ def test_every_terraform_step_after_the_first_apply_runs_under_a_pipeline_role(f
     assert set(applies[1:]) == {"plan role, then apply role"}, applies
     assert re.search(r"✔ roles: sessions from the root's outputs .*plan: arn:aws:iam::", full)
     assert re.search(
-        r"✔ destroy .*\d+ destroyed under the apply role, then \d+ \(module.github_oidc\) "
+        r"✔ destroy .*\d+ destroyed under the apply role, then \d+ \(module.pipeline_roles\) "
         r"by the administrator",
         full,
     )
@@ -206,7 +206,7 @@ def test_staging_applied_beside_production_on_its_own_state_object(full: str) ->
         r"✔ staging: roles from its outputs .*plan: arn:aws:iam::\d+:role/finlex-staging-github-",
         r"✔ staging: plan under its plan role is empty .*exit 0",
         r"✔ staging: destroy .*\d+ destroyed under staging's apply role, then \d+ "
-        r"\(module\.github_oidc\) by the administrator",
+        r"\(module\.pipeline_roles\) by the administrator",
     ):
         assert re.search(pattern, full), pattern
 
@@ -323,7 +323,7 @@ def broken_policy_and_ignore_changes(image: str, tmp_path_factory: pytest.TempPa
         tmp_path,
         [
             (
-                "modules/github_oidc/resources.tf",
+                "modules/pipeline_roles/resources.tf",
                 '["elasticloadbalancing:DescribeTargetHealth"]',
                 '["elasticloadbalancing:DescribeLoadBalancers"]',
             ),

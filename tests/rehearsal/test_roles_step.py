@@ -55,7 +55,7 @@ def test_a_role_missing_from_the_outputs_is_one_line_naming_the_fix(
     message = str(failed.value)
     assert message == (
         "the root has no output github_terraform_apply_role_arn: infra/outputs.tf must name "
-        "the pipeline's role ARNs (module.github_oidc)"
+        "the pipeline's role ARNs (module.pipeline_roles)"
     )
     assert run.sessions == {}
 
@@ -78,9 +78,9 @@ def test_a_plan_that_changes_the_pipeline_module_is_recognised(
         "resource_changes": [
             {"address": "module.ecs_cluster.aws_lb.this", "change": {"actions": ["update"]}},
             {
-                "address": "module.github_oidc.aws_iam_role_policy.deploy",
+                "address": "module.pipeline_roles.aws_iam_role_policy.deploy",
                 "change": {"actions": actions},
             },
         ]
     }
-    assert steps._changes_module(plan, "github_oidc") is changes
+    assert steps._changes_module(plan, "pipeline_roles") is changes

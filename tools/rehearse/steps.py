@@ -54,7 +54,7 @@ BROKEN = {
 }
 EXIT_CREDENTIALS = 3  # finlex-release's code for access denied (release/README.md)
 SERVICE_TYPE = "aws_ecs_service"
-PIPELINE = "github_oidc"  # the module of the pipeline's roles
+PIPELINE = "pipeline_roles"  # the module of the pipeline's roles
 # The one service block in both autoscaling modes; no flip may replace or move it.
 SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
@@ -449,7 +449,7 @@ class Rehearsal:
         if missing:
             raise StepError(
                 f"the root has no output {', '.join(missing)}: "
-                "infra/outputs.tf must name the pipeline's role ARNs (module.github_oidc)"
+                "infra/outputs.tf must name the pipeline's role ARNs (module.pipeline_roles)"
             )
         for job, output in ROLE_OUTPUTS.items():
             arn = str(outputs[output]["value"])

@@ -93,22 +93,23 @@ locals {
   inspector_role_arn = "arn:${local.role_arn_parts[1]}:iam::${local.role_arn_parts[4]}:role/aws-service-role/inspector2.amazonaws.com/AWSServiceRoleForAmazonInspector2"
   pullers            = concat(var.pull_principal_arns, var.scan_type == "ENHANCED" ? [local.inspector_role_arn] : [])
   manifest_readers   = distinct(concat(local.pullers, var.push_principal_arns, var.read_principal_arns))
-  only = {
+  deny_statements = {
     DenyPushExceptThePipeline       = { actions = local.push_actions, allowed = var.push_principal_arns }
     DenyPullExceptTheTasks          = { actions = ["ecr:GetDownloadUrlForLayer"], allowed = local.pullers }
     DenyManifestReadsExceptTheseTwo = { actions = ["ecr:BatchGetImage"], allowed = local.manifest_readers }
   }
-  repository_policy = length(var.push_principal_arns) + length(var.pull_principal_arns) + length(var.read_principal_arns) > 0
+  # Any principal named: the repository gets the policy below.
+  has_principals = length(var.push_principal_arns) + length(var.pull_principal_arns) + length(var.read_principal_arns) > 0
 }
 
 resource "aws_ecr_repository_policy" "this" {
-  count      = local.repository_policy ? 1 : 0
+  count      = local.has_principals ? 1 : 0
   repository = aws_ecr_repository.this.name
 
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
-      for sid, rule in local.only : merge(
+      for sid, rule in local.deny_statements : merge(
         {
           Sid       = sid
           Effect    = "Deny"

@@ -530,7 +530,7 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 
   lifecycle {
-    # The root's boundary (modules/github_oidc, ReadTheServiceSecrets) admits
+    # The root's boundary (modules/pipeline_roles, ReadTheServiceSecrets) admits
     # the secrets of this region and account under the service's name only: a
     # secret elsewhere would fail every task's start, so the plan fails instead.
     precondition {
@@ -538,7 +538,7 @@ resource "aws_iam_role_policy" "execution" {
         for arn in local.secret_arns :
         can(regex("^arn:[^:]+:(ssm|secretsmanager):${local.region}:${local.account_id}:(parameter/${var.name}/|secret:${var.name}/)", arn))
       ])
-      error_message = "With a permissions boundary, secrets must be in this region and account and named under the service's name (the parameter /${var.name}/..., the secret ${var.name}/...): the boundary of the service's roles (modules/github_oidc) lets the execution role read no other."
+      error_message = "With a permissions boundary, secrets must be in this region and account and named under the service's name (the parameter /${var.name}/..., the secret ${var.name}/...): the boundary of the service's roles (modules/pipeline_roles) lets the execution role read no other."
     }
   }
 }

@@ -563,7 +563,7 @@ variable "autoscaling_requests_per_target" {
 }
 
 variable "permissions_boundary_arn" {
-  description = "Permissions boundary for the execution and task roles. The pipeline's apply role may create or change roles only with its boundary (modules/github_oidc output permissions_boundary_arn). Null sets none."
+  description = "Permissions boundary for the execution and task roles. The pipeline's apply role may create or change roles only with its boundary (modules/pipeline_roles output permissions_boundary_arn). Null sets none."
   type        = string
   default     = null
 

@@ -25,7 +25,7 @@ import pytest
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "infra" / "modules" / "github_oidc"
+MODULE = REPO / "infra" / "modules" / "pipeline_roles"
 ROOT = REPO / "infra"
 CLI_SRC = REPO / "release" / "src" / "finlex_release"
 PREFIX = "finlex"
@@ -281,8 +281,8 @@ def test_arn_inputs_accept_finlex_resources_only(variable: str) -> None:
 
 def test_root_passes_the_finlex_prefix_and_the_infra_outputs() -> None:
     (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
-    module = entry["github_oidc"]
-    assert module["source"] == "./modules/github_oidc"
+    module = entry["pipeline_roles"]
+    assert module["source"] == "./modules/pipeline_roles"
     assert module["name_prefix"] == "${var.name}"
     root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
     assert root_vars["name"]["default"] == PREFIX
@@ -476,7 +476,7 @@ def test_another_stacks_provider_is_trusted_by_the_arn_its_url_gives() -> None:
         provider["count"] == "${var.oidc_provider_arn == null && var.create_oidc_provider ? 1 : 0}"
     )
     (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
-    assert entry["github_oidc"]["create_oidc_provider"] == "${var.create_shared_resources}"
+    assert entry["pipeline_roles"]["create_oidc_provider"] == "${var.create_shared_resources}"
 
 
 # --- the Terraform apply role: scoped, and its exceptions are the listed ones ------------
@@ -504,7 +504,7 @@ def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
     denies = [s for s in statements("terraform_apply") if s["effect"] == "Deny"]
     assert [s["resources"] for s in denies] == [
         "${local.pipeline_role_arns}",
-        ["${local.arn_iam}:policy/${local.p}-*"],
+        ["${local.arn_iam}:policy/${local.name_prefix}-*"],
     ]
     for statement in allows:
         if statement["sid"] in APPLY_STAR_STATEMENTS:
@@ -514,9 +514,9 @@ def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
             assert any(
                 token in resource
                 for token in (
-                    "${local.p}",
-                    "${local.pipeline_role_names[",  # names made of local.p
-                    "substr(local.p",
+                    "${local.name_prefix}",
+                    "${local.pipeline_role_names[",  # names made of local.name_prefix
+                    "substr(local.name_prefix",
                     "${var.vpc_id}",
                     "${var.route53_zone_id}",
                     "${var.state_key}",
@@ -525,7 +525,6 @@ def test_terraform_apply_star_resources_are_the_documented_exceptions() -> None:
                     "security-group",
                     "certificate/*",
                     "${local.arn_s3}",
-                    "${local.p}",
                 )
             ), f"unscoped resource {resource}"
 
@@ -541,7 +540,7 @@ def test_the_workflow_apply_job_runs_in_the_environment_the_role_trusts() -> Non
     root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
     assert root_vars["apply_environment"]["default"] == workflow["jobs"]["apply"]["environment"]
     (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
-    assert entry["github_oidc"]["apply_environment"] == "${var.apply_environment}"
+    assert entry["pipeline_roles"]["apply_environment"] == "${var.apply_environment}"
 
 
 def test_root_tags_every_resource_with_the_scope_tag_the_apply_role_checks() -> None:
@@ -687,7 +686,7 @@ def test_root_passes_the_default_branch_that_the_workflows_run_on() -> None:
     import yaml
 
     (entry,) = load_hcl(ROOT / "pipeline.tf")["module"]
-    assert entry["github_oidc"]["default_branch"] == "${var.default_branch}"
+    assert entry["pipeline_roles"]["default_branch"] == "${var.default_branch}"
     root_vars = {n: b for e in load_hcl(ROOT / "variables.tf")["variable"] for n, b in e.items()}
     branch = root_vars["default_branch"]["default"]
     assert branch == module_variables()["default_branch"]["default"] == "main"

@@ -24,10 +24,10 @@ locals {
   account_oidc_provider_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/${local.oidc_host}"
   oidc_provider_arn         = var.oidc_provider_arn != null ? var.oidc_provider_arn : (var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : local.account_oidc_provider_arn)
 
-  partition = data.aws_partition.current.partition
-  account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.id # the region's name in aws provider 5 and 6
-  p         = var.name_prefix
+  partition   = data.aws_partition.current.partition
+  account     = data.aws_caller_identity.current.account_id
+  region      = data.aws_region.current.id # the region's name in aws provider 5 and 6
+  name_prefix = var.name_prefix
 
   # Where verification records live: /finlex/<environment>/verified, as
   # finlex-release's RECORD_PATH says (tests/pipeline ties the two).
@@ -59,12 +59,12 @@ locals {
 
   # The pipeline's own roles and policies: the apply role may never change them.
   pipeline_role_names = {
-    deploy = "${local.p}-github-deploy"
-    plan   = "${local.p}-github-terraform-plan"
-    apply  = "${local.p}-github-terraform-apply"
+    deploy = "${local.name_prefix}-github-deploy"
+    plan   = "${local.name_prefix}-github-terraform-plan"
+    apply  = "${local.name_prefix}-github-terraform-apply"
   }
   pipeline_role_arns = [for name in values(local.pipeline_role_names) : "${local.arn_iam}:role/${name}"]
-  boundary_name      = "${local.p}-service-role-boundary"
+  boundary_name      = "${local.name_prefix}-service-role-boundary"
   boundary_arn       = "${local.arn_iam}:policy/${local.boundary_name}"
 
   # KMS keys (null = AWS-managed keys, which need no IAM permission). A key
@@ -98,15 +98,15 @@ locals {
   # close to IAM's 10,240-character limit, so these parts stand on their own).
   terraform_apply_parts = {
     keys = {
-      description = "${local.p}: the KMS key of the alarm topic (GitHub apply role)"
+      description = "${local.name_prefix}: the KMS key of the alarm topic (GitHub apply role)"
       json        = data.aws_iam_policy_document.terraform_apply_keys.json
     }
     name = {
-      description = "${local.p}: the certificate and DNS records of the service's name (GitHub apply role)"
+      description = "${local.name_prefix}: the certificate and DNS records of the service's name (GitHub apply role)"
       json        = data.aws_iam_policy_document.terraform_apply_name.json
     }
     teardown = {
-      description = "${local.p}: the two pipeline policies the service's teardown deletes (GitHub apply role)"
+      description = "${local.name_prefix}: the two pipeline policies the service's teardown deletes (GitHub apply role)"
       json        = data.aws_iam_policy_document.terraform_apply_teardown.json
     }
   }
@@ -158,7 +158,7 @@ data "aws_iam_policy_document" "trust" {
 
 resource "aws_iam_role" "deploy" {
   name                 = local.pipeline_role_names["deploy"]
-  description          = "${local.p}: GitHub deploy.yml (${var.github_repository}, environment ${var.deploy_environment})"
+  description          = "${local.name_prefix}: GitHub deploy.yml (${var.github_repository}, environment ${var.deploy_environment})"
   assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
@@ -307,7 +307,7 @@ data "aws_iam_policy_document" "deploy" {
 }
 
 resource "aws_iam_role_policy" "deploy" {
-  name   = "${local.p}-deploy"
+  name   = "${local.name_prefix}-deploy"
   role   = aws_iam_role.deploy.id
   policy = data.aws_iam_policy_document.deploy.json
 }
@@ -407,7 +407,7 @@ data "aws_iam_policy_document" "terraform_read" {
     sid       = "EcrFinlexRepository"
     effect    = "Allow"
     actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"]
-    resources = ["${local.arn_ecr}:repository/${local.p}*"]
+    resources = ["${local.arn_ecr}:repository/${local.name_prefix}*"]
   }
 
   # Another environment's stack owns the shared image repository: this one's
@@ -427,8 +427,8 @@ data "aws_iam_policy_document" "terraform_read" {
     effect  = "Allow"
     actions = ["ecs:DescribeClusters", "ecs:DescribeServices"]
     resources = [
-      "${local.arn_ecs}:cluster/${local.p}*",
-      "${local.arn_ecs}:service/${local.p}*/${local.p}*",
+      "${local.arn_ecs}:cluster/${local.name_prefix}*",
+      "${local.arn_ecs}:service/${local.name_prefix}*/${local.name_prefix}*",
     ]
   }
 
@@ -436,7 +436,7 @@ data "aws_iam_policy_document" "terraform_read" {
     sid       = "LogsFinlexLogGroup"
     effect    = "Allow"
     actions   = ["logs:ListTagsForResource"]
-    resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*"]
+    resources = ["${local.arn_logs}:log-group:/ecs/${local.name_prefix}*"]
   }
 
   # Certificates get random IDs: this account and region's certificates.
@@ -473,8 +473,8 @@ data "aws_iam_policy_document" "terraform_read" {
     effect  = "Allow"
     actions = ["iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
     resources = [
-      "${local.arn_iam}:role/${local.p}-*",
-      "${local.arn_iam}:policy/${local.p}-*",
+      "${local.arn_iam}:role/${local.name_prefix}-*",
+      "${local.arn_iam}:policy/${local.name_prefix}-*",
       "${local.arn_iam}:oidc-provider/${local.oidc_host}",
     ]
   }
@@ -484,9 +484,9 @@ data "aws_iam_policy_document" "terraform_read" {
     effect  = "Allow"
     actions = ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"]
     resources = [
-      "${local.arn_cw}:alarm:${local.p}-*",
-      "${local.arn_cw}:alarm:TargetTracking-service/${local.p}*/${local.p}*",
-      "${local.arn_cw_dash}/${local.p}*",
+      "${local.arn_cw}:alarm:${local.name_prefix}-*",
+      "${local.arn_cw}:alarm:TargetTracking-service/${local.name_prefix}*/${local.name_prefix}*",
+      "${local.arn_cw_dash}/${local.name_prefix}*",
     ]
   }
 
@@ -494,15 +494,15 @@ data "aws_iam_policy_document" "terraform_read" {
     sid       = "SnsFinlexTopics"
     effect    = "Allow"
     actions   = ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"]
-    resources = ["${local.arn_sns}:${local.p}-*"]
+    resources = ["${local.arn_sns}:${local.name_prefix}-*"]
   }
 }
 
 # A managed policy, attached to both Terraform roles: the apply role's inline
 # policies stay under IAM's 10,240-character limit per role.
 resource "aws_iam_policy" "terraform_read" {
-  name        = "${local.p}-terraform-read"
-  description = "${local.p}: what terraform plan of infra/ reads (GitHub plan and apply roles)"
+  name        = "${local.name_prefix}-terraform-read"
+  description = "${local.name_prefix}: what terraform plan of infra/ reads (GitHub plan and apply roles)"
   policy      = data.aws_iam_policy_document.terraform_read.json
   tags        = var.tags
 }
@@ -511,7 +511,7 @@ resource "aws_iam_policy" "terraform_read" {
 
 resource "aws_iam_role" "terraform_plan" {
   name                 = local.pipeline_role_names["plan"]
-  description          = "${local.p}: GitHub terraform.yml plan on pull requests of ${var.github_repository}"
+  description          = "${local.name_prefix}: GitHub terraform.yml plan on pull requests of ${var.github_repository}"
   assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
@@ -523,7 +523,7 @@ resource "aws_iam_role_policy_attachment" "terraform_plan_read" {
 }
 
 resource "aws_iam_role_policy" "terraform_plan_state" {
-  name   = "${local.p}-terraform-state-read"
+  name   = "${local.name_prefix}-terraform-state-read"
   role   = aws_iam_role.terraform_plan.id
   policy = data.aws_iam_policy_document.state_read.json
 }
@@ -555,7 +555,7 @@ data "aws_iam_policy_document" "service_role_boundary" {
     sid       = "WriteTheServiceLogs"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*:log-stream:*"]
+    resources = ["${local.arn_logs}:log-group:/ecs/${local.name_prefix}*:log-stream:*"]
   }
 
   # The container's secrets (modules/ecs_cluster's secrets), named under the
@@ -566,8 +566,8 @@ data "aws_iam_policy_document" "service_role_boundary" {
     effect  = "Allow"
     actions = ["ssm:GetParameters", "secretsmanager:GetSecretValue"]
     resources = [
-      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${local.p}/*",
-      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${local.p}/*",
+      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${local.name_prefix}/*",
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${local.name_prefix}/*",
     ]
   }
 
@@ -587,7 +587,7 @@ data "aws_iam_policy_document" "service_role_boundary" {
 
 resource "aws_iam_policy" "service_role_boundary" {
   name        = local.boundary_name
-  description = "${local.p}: permissions boundary of every role the Terraform apply role creates or changes"
+  description = "${local.name_prefix}: permissions boundary of every role the Terraform apply role creates or changes"
   policy      = data.aws_iam_policy_document.service_role_boundary.json
   tags        = var.tags
 }
@@ -596,7 +596,7 @@ resource "aws_iam_policy" "service_role_boundary" {
 
 resource "aws_iam_role" "terraform_apply" {
   name                 = local.pipeline_role_names["apply"]
-  description          = "${local.p}: GitHub terraform.yml apply of ${var.github_repository}, environment ${var.apply_environment}"
+  description          = "${local.name_prefix}: GitHub terraform.yml apply of ${var.github_repository}, environment ${var.apply_environment}"
   assume_role_policy   = data.aws_iam_policy_document.trust["apply"].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
@@ -659,7 +659,7 @@ data "aws_iam_policy_document" "terraform_apply" {
       "ecr:TagResource",
       "ecr:UntagResource",
     ]
-    resources = ["${local.arn_ecr}:repository/${local.p}*"]
+    resources = ["${local.arn_ecr}:repository/${local.name_prefix}*"]
   }
 
   # A repository encrypted with a customer-managed key: ECR checks the key and
@@ -698,9 +698,9 @@ data "aws_iam_policy_document" "terraform_apply" {
       "ecs:UpdateService",
     ]
     resources = [
-      "${local.arn_ecs}:cluster/${local.p}*",
-      "${local.arn_ecs}:service/${local.p}*/${local.p}*",
-      "${local.arn_ecs}:task-definition/${local.p}*:*",
+      "${local.arn_ecs}:cluster/${local.name_prefix}*",
+      "${local.arn_ecs}:service/${local.name_prefix}*/${local.name_prefix}*",
+      "${local.arn_ecs}:task-definition/${local.name_prefix}*:*",
     ]
   }
 
@@ -713,8 +713,8 @@ data "aws_iam_policy_document" "terraform_apply" {
     effect  = "Allow"
     actions = ["ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments"]
     resources = [
-      "${local.arn_ecs}:service/${local.p}*/${local.p}*",
-      "${local.arn_ecs}:service-deployment/${local.p}*/${local.p}*/*",
+      "${local.arn_ecs}:service/${local.name_prefix}*/${local.name_prefix}*",
+      "${local.arn_ecs}:service-deployment/${local.name_prefix}*/${local.name_prefix}*/*",
     ]
   }
 
@@ -756,10 +756,10 @@ data "aws_iam_policy_document" "terraform_apply" {
     ]
     # Target groups use name_prefix, which allows 6 characters at most.
     resources = [
-      "${local.arn_elb}:loadbalancer/app/${local.p}*/*",
-      "${local.arn_elb}:listener/app/${local.p}*/*",
-      "${local.arn_elb}:listener-rule/app/${local.p}*/*",
-      "${local.arn_elb}:targetgroup/${substr(local.p, 0, 5)}*/*",
+      "${local.arn_elb}:loadbalancer/app/${local.name_prefix}*/*",
+      "${local.arn_elb}:listener/app/${local.name_prefix}*/*",
+      "${local.arn_elb}:listener-rule/app/${local.name_prefix}*/*",
+      "${local.arn_elb}:targetgroup/${substr(local.name_prefix, 0, 5)}*/*",
     ]
   }
 
@@ -786,7 +786,7 @@ data "aws_iam_policy_document" "terraform_apply" {
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -821,7 +821,7 @@ data "aws_iam_policy_document" "terraform_apply" {
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
 
     condition {
@@ -840,7 +840,7 @@ data "aws_iam_policy_document" "terraform_apply" {
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -853,7 +853,7 @@ data "aws_iam_policy_document" "terraform_apply" {
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -866,7 +866,7 @@ data "aws_iam_policy_document" "terraform_apply" {
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -883,7 +883,7 @@ data "aws_iam_policy_document" "terraform_apply" {
       "logs:TagResource",
       "logs:UntagResource",
     ]
-    resources = ["${local.arn_logs}:log-group:/ecs/${local.p}*"]
+    resources = ["${local.arn_logs}:log-group:/ecs/${local.name_prefix}*"]
   }
 
   # Scalable targets and policies have generated ARNs and the service supports
@@ -915,8 +915,8 @@ data "aws_iam_policy_document" "terraform_apply" {
       "cloudwatch:UntagResource",
     ]
     resources = [
-      "${local.arn_cw}:alarm:${local.p}-*",
-      "${local.arn_cw}:alarm:TargetTracking-service/${local.p}*/${local.p}*",
+      "${local.arn_cw}:alarm:${local.name_prefix}-*",
+      "${local.arn_cw}:alarm:TargetTracking-service/${local.name_prefix}*/${local.name_prefix}*",
     ]
   }
 
@@ -924,7 +924,7 @@ data "aws_iam_policy_document" "terraform_apply" {
     sid       = "CloudWatchFinlexDashboard"
     effect    = "Allow"
     actions   = ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"]
-    resources = ["${local.arn_cw_dash}/${local.p}*"]
+    resources = ["${local.arn_cw_dash}/${local.name_prefix}*"]
   }
 
   # The alarm topic <name>-alarms and its subscriptions.
@@ -939,7 +939,7 @@ data "aws_iam_policy_document" "terraform_apply" {
       "sns:TagResource",
       "sns:UntagResource",
     ]
-    resources = ["${local.arn_sns}:${local.p}-*"]
+    resources = ["${local.arn_sns}:${local.name_prefix}-*"]
   }
 
   # AWS defines no resource type for these two: "*" is the only value.
@@ -968,7 +968,7 @@ data "aws_iam_policy_document" "terraform_apply" {
       "iam:UpdateRole",
       "iam:UpdateRoleDescription",
     ]
-    resources = ["${local.arn_iam}:role/${local.p}-*"]
+    resources = ["${local.arn_iam}:role/${local.name_prefix}-*"]
 
     condition {
       test     = "StringEquals"
@@ -983,21 +983,21 @@ data "aws_iam_policy_document" "terraform_apply" {
     sid       = "IamListInstanceProfilesOfServiceRoles"
     effect    = "Allow"
     actions   = ["iam:ListInstanceProfilesForRole"]
-    resources = ["${local.arn_iam}:role/${local.p}-*"]
+    resources = ["${local.arn_iam}:role/${local.name_prefix}-*"]
   }
 
   statement {
     sid       = "IamTagServiceRoles"
     effect    = "Allow"
     actions   = ["iam:TagRole", "iam:UntagRole"]
-    resources = ["${local.arn_iam}:role/${local.p}-*"]
+    resources = ["${local.arn_iam}:role/${local.name_prefix}-*"]
   }
 
   statement {
     sid       = "PassFinlexRolesToEcsTasksOnly"
     effect    = "Allow"
     actions   = ["iam:PassRole"]
-    resources = ["${local.arn_iam}:role/${local.p}-*"]
+    resources = ["${local.arn_iam}:role/${local.name_prefix}-*"]
 
     condition {
       test     = "StringEquals"
@@ -1057,7 +1057,7 @@ data "aws_iam_policy_document" "terraform_apply" {
       "iam:TagPolicy",
       "iam:UntagPolicy",
     ]
-    resources = ["${local.arn_iam}:policy/${local.p}-*"]
+    resources = ["${local.arn_iam}:policy/${local.name_prefix}-*"]
   }
 }
 
@@ -1076,7 +1076,7 @@ data "aws_iam_policy_document" "terraform_apply_keys" {
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -1097,7 +1097,7 @@ data "aws_iam_policy_document" "terraform_apply_keys" {
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -1105,12 +1105,12 @@ data "aws_iam_policy_document" "terraform_apply_keys" {
     sid       = "KmsFinlexAliases"
     effect    = "Allow"
     actions   = ["kms:CreateAlias", "kms:DeleteAlias"]
-    resources = ["${local.arn_kms}:alias/${local.p}-*"]
+    resources = ["${local.arn_kms}:alias/${local.name_prefix}-*"]
   }
 }
 
 resource "aws_iam_role_policy" "terraform_apply" {
-  name   = "${local.p}-terraform-apply"
+  name   = "${local.name_prefix}-terraform-apply"
   role   = aws_iam_role.terraform_apply.id
   policy = data.aws_iam_policy_document.terraform_apply.json
 }
@@ -1139,7 +1139,7 @@ data "aws_iam_policy_document" "terraform_apply_name" {
     condition {
       test     = "StringNotEquals"
       variable = "aws:ResourceTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
 
     condition {
@@ -1163,7 +1163,7 @@ data "aws_iam_policy_document" "terraform_apply_name" {
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -1179,7 +1179,7 @@ data "aws_iam_policy_document" "terraform_apply_name" {
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.scope_tag_key}"
-      values   = [local.p]
+      values   = [local.name_prefix]
     }
   }
 
@@ -1251,14 +1251,14 @@ data "aws_iam_policy_document" "terraform_apply_teardown" {
     sid       = "DenyDeletingTheTerraformRolesPolicies"
     effect    = "Deny"
     actions   = ["iam:DeletePolicy", "iam:DeletePolicyVersion"]
-    resources = ["${local.arn_iam}:policy/${local.p}-terraform-*"]
+    resources = ["${local.arn_iam}:policy/${local.name_prefix}-terraform-*"]
   }
 }
 
 resource "aws_iam_policy" "terraform_apply_part" {
   for_each = local.terraform_apply_parts
 
-  name        = "${local.p}-terraform-apply-${each.key}"
+  name        = "${local.name_prefix}-terraform-apply-${each.key}"
   description = each.value.description
   policy      = each.value.json
   tags        = var.tags
