@@ -24,22 +24,18 @@ PYTEST_ARGS ?=
 , := ,
 
 # `make help` prints every target that has a `## ` comment, in aligned columns,
-# then the variables a command line may set, with their values.
+# then the variables a command line may set, with their values (tools/makehelp.py).
 HELP_VARS := PYTEST_ARGS IMAGE TAG DOCKER CA_BUNDLE REVISION SOURCE CONTAINER PORT PYTHON TF \
-             TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
+             ENV TF_BACKEND_HCL TF_TFVARS TF_PLAN_SHA256 ECR_REPOSITORY CLUSTER SERVICE URL AWS_REGION \
              SCAN_ALLOWLIST OSV_URL BASE_IMAGE KEEP_EXISTING IMAGE_ARCHIVE IMAGE_ID FOR STRICT REHEARSE_ARGS TRAFFIC_ARGS \
              CPU_ARCHITECTURE DEPLOY_BASE DEPLOY_WAIT ALLOW_HTTP PROBE_URL \
-             DEPLOY_ENVIRONMENT PROMOTE_FROM DIGEST PASSED \
+             DEPLOY_ENVIRONMENT PROMOTE_FROM DIGEST PASSED TASK_CONTAINER \
              RELEASE_ENV BENCH_ARGS SOAK_IMAGE SOAK_ARGS
 
 .PHONY: help
 help: ## list the targets and the variables they read
-	@echo "usage: make TARGET [VARIABLE=value ...]"; echo; echo "targets:"
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
-	  | awk -F'\t' '{t[NR]=$$1; d[NR]=$$2; if (length($$1) > w) w = length($$1)} \
-	    END {f = "  make %-" w "s  %s\n"; for (i = 1; i <= NR; i++) printf f, t[i], d[i]}'
-	@echo; echo "variables [current value]:"
-	@$(foreach v,$(HELP_VARS),printf '  %-15s %s [%s]\n' $(v) $(call shell-quote,$(HELP_$(v))) $(call shell-quote,$($(v)));)
+	@$(PYTHON) tools/makehelp.py $(MAKEFILE_LIST) -- \
+	  $(foreach v,$(HELP_VARS),$(v) $(call shell-quote,$(HELP_$(v))) $(call shell-quote,$($(v))))
 
 shell-quote = '$(subst ','\'',$(1))'
 
@@ -54,12 +50,14 @@ HELP_CONTAINER      := name of the container that make start runs and make logs/
 HELP_PORT           := host port that make start publishes
 HELP_PYTHON         := interpreter that creates the virtual environments (3.11+)
 HELP_TF             := terraform command
+HELP_ENV            := make tf-*: an environment of infra/environments (staging, production, ...); empty: production alone
 HELP_TF_BACKEND_HCL := text of infra/backend.hcl, written if the file is missing (CI: repository variable)
 HELP_TF_TFVARS      := text of infra/terraform.tfvars, written if the file is missing (CI: repository variable)
 HELP_TF_PLAN_SHA256 := make tf-apply/tf-plan-check: the plan's SHA-256 the plan job recorded (empty: its .sha256 file)
 HELP_ECR_REPOSITORY := ECR repository of make push/scan-gate/deploy
 HELP_CLUSTER        := ECS cluster of make deploy/rollback/service-status
 HELP_SERVICE        := ECS service of make deploy/rollback/service-status
+HELP_TASK_CONTAINER := the app's container in the task definition (make deploy/verify-record/promote); infra/ names it as the service
 HELP_URL            := public base URL that make verify polls
 HELP_AWS_REGION     := AWS region (empty: the SDK default)
 HELP_SCAN_ALLOWLIST := findings make scan and make scan-gate accept (ID, package, reason, owner, <= 90 days)
@@ -153,9 +151,7 @@ venv: $(VENV)/.dev-installed $(CHECKOV_VENV)/.installed ## create the dev and ch
 
 .PHONY: lock
 lock: $(VENV)/.dev-installed ## re-pin requirements/*.lock from requirements/*.in
-	cd requirements && for name in pip app dev release checkov; do \
-	  $(CURDIR)/$(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 $$name.in -o $$name.lock; \
-	done
+	$(BIN)/python tools/relock.py --uv $(CURDIR)/$(BIN)/uv pip app dev release checkov
 
 # --- the two commands of the README ----------------------------------------
 
@@ -164,26 +160,11 @@ run: $(VENV)/.app-installed ## serve the API on :5000 with the production server
 	exec $(BIN)/finlex-api
 
 .PHONY: test
-# The rehearsal (tests/rehearsal) spends most of its time in the AWS provider's
-# own waits, so it runs beside the other tests in a second pytest session; its
-# output follows theirs. With PYTEST_ARGS, one session runs what they name.
-REHEARSAL_LOG := .cache/rehearsal-tests.log
-PYTEST        := $(BIN)/python -m pytest
+# Two pytest sessions side by side: tests/rehearsal, which mostly waits on the AWS
+# provider, beside all the others; its output follows theirs (tools/testsessions.py).
+# With PYTEST_ARGS, one session runs what they name.
 test: venv ## run every test and linter (container tests need a Docker engine)
-	@mkdir -p .cache; rehearsal=; \
-	if [ -z "$(PYTEST_ARGS)" ]; then \
-	  echo "==> tests/rehearsal runs beside the other tests (log: $(REHEARSAL_LOG))"; \
-	  $(PYTEST) tests/rehearsal --no-cov -p no:cacheprovider >$(REHEARSAL_LOG) 2>&1 & rehearsal=$$!; \
-	  $(PYTEST) --ignore=tests/rehearsal; status=$$?; \
-	else \
-	  $(PYTEST) $(PYTEST_ARGS); status=$$?; \
-	fi; \
-	if [ -n "$$rehearsal" ]; then \
-	  wait $$rehearsal; second=$$?; echo "==> tests/rehearsal"; cat $(REHEARSAL_LOG); \
-	  [ $$status -ne 0 ] || status=$$second; \
-	fi; \
-	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
-	exit $$status
+	@$(BIN)/python tools/testsessions.py --python $(BIN)/python -- $(PYTEST_ARGS)
 
 # --- pieces of the test command, handy on their own ------------------------
 
@@ -233,31 +214,23 @@ PINNED_BASE_IMAGE = $(shell sed -n 's/^FROM \(.*\) AS pinned-base$$/\1/p' Docker
 CPU_ARCHITECTURE ?= X86_64
 PLATFORM = linux/$(if $(filter ARM64,$(CPU_ARCHITECTURE)),arm64,amd64)
 
-# Make variables reach the recipes below as text: each is checked here before any
-# shell sees it as code, or passed as one quoted word ($(call shell-quote,...)).
+# Make variables reach the recipes below as text: each is checked by tools/makeargs.py
+# before any shell sees it as code, or passed as one quoted word ($(call shell-quote,...)).
+MAKEARGS = $(PYTHON) tools/makeargs.py
+
 .PHONY: tag-check
 tag-check:
-	@tag=$(call shell-quote,$(TAG)); \
-	if ! [[ $$tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$$ ]]; then \
-	  printf "make: TAG '%s' is not an image tag (A-Z a-z 0-9 _ . -, at most 128, not starting with . or -)\n" "$$tag" >&2; exit 2; \
-	fi
+	@$(MAKEARGS) tag -- $(call shell-quote,$(TAG))
 
 .PHONY: cpu-architecture-check
 cpu-architecture-check:
-	@case $(call shell-quote,$(CPU_ARCHITECTURE)) in X86_64|ARM64) ;; \
-	  *) printf "make: CPU_ARCHITECTURE '%s' is not X86_64 or ARM64 (infra's cpu_architecture)\n" \
-	       $(call shell-quote,$(CPU_ARCHITECTURE)) >&2; exit 2 ;; \
-	esac
+	@$(MAKEARGS) cpu-architecture -- $(call shell-quote,$(CPU_ARCHITECTURE))
 
 # Before building, tools/doctor checks what the build needs (a client with
 # BuildKit, the engine, a CA bundle decision behind a proxy) and prints the fix.
 .PHONY: image
 image: tag-check cpu-architecture-check ## build the container image IMAGE:TAG for the tasks' CPU_ARCHITECTURE, with its OCI labels (checks BuildKit first)
-	@case "$$BASE_IMAGE" in \
-	  "") echo "==> base image $(PINNED_BASE_IMAGE) (the Dockerfile's pin)" ;; \
-	  *[!A-Za-z0-9._/:@-]*) echo "make image: BASE_IMAGE='$$BASE_IMAGE' is not an image reference" >&2; exit 2 ;; \
-	  *) echo "==> base image OVERRIDDEN: BASE_IMAGE=$$BASE_IMAGE replaces the Dockerfile's pin $(PINNED_BASE_IMAGE)" ;; \
-	esac
+	@$(MAKEARGS) base-image -- "$$BASE_IMAGE"
 	@DOCKER=$(call shell-quote,$(DOCKER)) CA_BUNDLE=$(call shell-quote,$(CA_BUNDLE)) $(PYTHON) tools/doctor --for image --quiet \
 	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
 	DOCKER_BUILDKIT=1 $(call shell-quote,$(DOCKER)) build --platform $(PLATFORM) \
@@ -291,21 +264,17 @@ stop: ## stop the container that make start runs (graceful SIGTERM) and remove i
 # deploy pushes that very image (an image ID is the digest of its config).
 IMAGE_ARCHIVE ?= finlex-image.tar
 IMAGE_ID      ?=
+IMAGEHANDOFF   = $(PYTHON) tools/imagehandoff.py --docker $(call shell-quote,$(DOCKER))
 
 .PHONY: image-save
 image-save: ## save IMAGE:TAG to IMAGE_ARCHIVE; print image-id=ID (for GITHUB_OUTPUT)
-	@$(DOCKER) image save --output $(IMAGE_ARCHIVE) $(IMAGE):$(TAG)
-	@echo "image-id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG))"
+	@$(IMAGEHANDOFF) save $(call shell-quote,$(IMAGE_ARCHIVE)) $(call shell-quote,$(IMAGE):$(TAG))
 
 .PHONY: image-load
 image-load: ## load IMAGE_ARCHIVE; fail unless IMAGE:TAG has the ID IMAGE_ID (the image CI tested)
-	@if [ -z "$(IMAGE_ID)" ]; then echo "set IMAGE_ID, the ID make image-save printed" >&2; exit 2; fi
-	@$(DOCKER) image load --input $(IMAGE_ARCHIVE) >/dev/null
-	@id=$$($(DOCKER) image inspect --format '{{.Id}}' $(IMAGE):$(TAG)); \
-	if [ "$$id" != "$(IMAGE_ID)" ]; then \
-	  echo "make image-load: $(IMAGE):$(TAG) is $$id, but CI tested $(IMAGE_ID)" >&2; exit 1; \
-	fi; \
-	echo "$(IMAGE):$(TAG) loaded: $$id, the image CI tested"
+	@$(MAKEARGS) required -- $(call shell-quote,$(IMAGE_ID)) "set IMAGE_ID, the ID make image-save printed"
+	@$(IMAGEHANDOFF) load $(call shell-quote,$(IMAGE_ARCHIVE)) $(call shell-quote,$(IMAGE):$(TAG)) \
+	  $(call shell-quote,$(IMAGE_ID))
 
 .PHONY: bench
 bench: $(VENV)/.dev-installed image ## scorecard: the seed's app vs the image vs host rows vs other servers (wrk, nginx, Docker)
@@ -319,13 +288,23 @@ stop-soak: $(VENV)/.dev-installed ## SIGTERM right after start, 50 times; prints
 # terraform.yml and ci.yml call these. Locally they need the terraform binary,
 # infra/backend.hcl and infra/terraform.tfvars (copy the .example files). In CI
 # the two files come from the repository variables TF_BACKEND_HCL and TF_TFVARS.
+# ENV names one environment of infra/environments (infra/README.md, Environments):
+# its state key and var file join those two, its plan files and Terraform data
+# directory are its own. ENV empty: production alone, the day-one path.
 TF         ?= terraform
+ENV        ?=
 TF_ROOTS   := infra $(patsubst %/,%,$(dir $(wildcard infra/bootstrap/*.tf)))
-TF_PLAN    := finlex.tfplan
+TF_PLAN     = $(if $(ENV),finlex-$(ENV).tfplan,finlex.tfplan)
 # The drift check's plan (never applied).
-TF_DRIFT_PLAN := drift.tfplan
+TF_DRIFT_PLAN = $(if $(ENV),drift-$(ENV).tfplan,drift.tfplan)
+# Each environment keeps its own .terraform directory (relative to infra/), so each
+# stays initialized on its own state key; ENV empty keeps Terraform's .terraform.
+TF_DATA    = $(if $(ENV),TF_DATA_DIR=.terraform-$(ENV) )
+# ENV's state key joins backend.hcl's bucket and region; its var file overrides terraform.tfvars.
+TF_BACKEND_ARGS = -backend-config=backend.hcl$(if $(ENV), -backend-config=environments/$(ENV).backend.hcl)
+TF_VAR_FILE_ARG = $(if $(ENV), -var-file=environments/$(ENV).tfvars)
 # Records, checks and applies saved plans; checks drift (tools/tfplan.py: exit codes there).
-TFPLAN      = $(PYTHON) tools/tfplan.py --chdir infra --terraform '$(TF)'
+TFPLAN      = $(TF_DATA)$(PYTHON) tools/tfplan.py --chdir infra --terraform '$(TF)'
 # The plan's SHA-256 as the plan job recorded it; empty: only the .sha256 file beside it.
 TF_PLAN_SHA256 ?=
 TF_PLAN_HASH_ARG = $(if $(TF_PLAN_SHA256),--sha256 $(TF_PLAN_SHA256))
@@ -334,61 +313,59 @@ TF_INIT    := init -input=false -no-color -lockfile=readonly
 # Platforms whose provider hashes make tf-lock records (the registry must be reachable).
 TF_LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
 
+# Runs a step in each root, stops at the first failure (tools/tfroots.py).
+TFROOTS     = $(PYTHON) tools/tfroots.py --terraform '$(TF)'
+
 .PHONY: tf-validate
 tf-validate: ## terraform init -backend=false + validate of every root (needs the registry)
-	@set -e; for dir in $(sort $(TF_ROOTS)); do \
-	  echo "== $$dir"; \
-	  $(TF) -chdir=$$dir $(TF_INIT) -backend=false >/dev/null; \
-	  $(TF) -chdir=$$dir validate -no-color; \
-	done
+	@$(TFROOTS) validate --init '$(TF_INIT) -backend=false' $(sort $(TF_ROOTS))
 
+# Every target that reads ENV checks it first: a mistyped one stops with one line.
+.PHONY: tf-env-check
+tf-env-check:
+	@$(PYTHON) tools/tfenv.py --root infra check --origin '$(origin ENV)' -- $(call shell-quote,$(ENV))
+
+# Missing: written from the CI variable (TF_BACKEND_HCL, TF_TFVARS), or a line saying what to do.
+TF_CONFIG_VAR = $(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS)
 infra/backend.hcl infra/terraform.tfvars:
-	@var=$(if $(findstring backend,$@),TF_BACKEND_HCL,TF_TFVARS); \
-	if [ -z "$${!var}" ]; then \
-	  echo "$@ is missing: copy $@.example and edit it (CI: set the repository variable $$var)" >&2; exit 2; \
-	fi; \
-	printf '%s\n' "$${!var}" > $@
+	@$(PYTHON) tools/tfenv.py write $@ $(TF_CONFIG_VAR) "$${$(TF_CONFIG_VAR)}"
 
 .PHONY: tf-plan
-tf-plan: infra/backend.hcl infra/terraform.tfvars ## plan infra/ (S3 backend, no lock) into infra/finlex.tfplan + .sha256 + .md summary
-	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
-	$(TF) -chdir=infra plan -input=false -no-color -lock=false -out=$(TF_PLAN)
+tf-plan: tf-env-check infra/backend.hcl infra/terraform.tfvars ## plan infra/ (ENV's, S3 backend, no lock) into infra/finlex[-ENV].tfplan + .sha256 + .md summary
+	$(TF_DATA)$(TF) -chdir=infra $(TF_INIT) $(TF_BACKEND_ARGS)
+	$(TF_DATA)$(TF) -chdir=infra plan -input=false -no-color -lock=false$(TF_VAR_FILE_ARG) -out=$(TF_PLAN)
 	$(TFPLAN) record $(TF_PLAN)
 
 .PHONY: tf-lock
 # `get` first: providers lock reads the modules, and a fresh clone has none installed
 # (init would install the provider too, which the lock may not cover yet on this platform).
 tf-lock: ## add every platform's provider hashes to the .terraform.lock.hcl files (needs the registry)
-	@set -e; for dir in $(sort $(TF_ROOTS)); do \
-	  echo "== $$dir"; \
-	  $(TF) -chdir=$$dir get -no-color >/dev/null; \
-	  $(TF) -chdir=$$dir providers lock -no-color $(addprefix -platform=,$(TF_LOCK_PLATFORMS)); \
-	done
+	@$(TFROOTS) lock $(addprefix --platform=,$(TF_LOCK_PLATFORMS)) $(sort $(TF_ROOTS))
 
 .PHONY: tf-plan-summary
-tf-plan-summary: ## print the saved plan's Markdown summary (GitHub job summary: what reviewers approve)
+tf-plan-summary: tf-env-check ## print ENV's saved plan's Markdown summary (GitHub job summary: what reviewers approve)
 	@$(TFPLAN) summary $(TF_PLAN)
 
 .PHONY: tf-plan-outputs
-tf-plan-outputs: ## print sha256=... and changes=true|false of the saved plan (for GITHUB_OUTPUT)
+tf-plan-outputs: tf-env-check ## print sha256=... and changes=true|false of ENV's saved plan (for GITHUB_OUTPUT)
 	@$(TFPLAN) outputs $(TF_PLAN)
 
 .PHONY: tf-plan-check
-tf-plan-check: ## check the saved plan against its recorded SHA-256 (and TF_PLAN_SHA256); exit 3 if changed
+tf-plan-check: tf-env-check ## check ENV's saved plan against its recorded SHA-256 (and TF_PLAN_SHA256); exit 3 if changed
 	$(TFPLAN) verify $(TF_PLAN) $(TF_PLAN_HASH_ARG)
 
 .PHONY: tf-apply
-tf-apply: infra/backend.hcl ## apply the saved plan infra/finlex.tfplan if its hash checks out (never a new plan)
-	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
+tf-apply: tf-env-check infra/backend.hcl ## apply ENV's saved plan infra/finlex[-ENV].tfplan if its hash checks out (never a new plan)
+	$(TF_DATA)$(TF) -chdir=infra $(TF_INIT) $(TF_BACKEND_ARGS)
 	$(TFPLAN) apply $(TF_PLAN) $(TF_PLAN_HASH_ARG)
 
 .PHONY: tf-drift
-tf-drift: infra/backend.hcl infra/terraform.tfvars ## plan against the live account (no lock); fail with a summary if anything would change
-	$(TF) -chdir=infra $(TF_INIT) -backend-config=backend.hcl
-	$(TFPLAN) drift $(TF_DRIFT_PLAN)
+tf-drift: tf-env-check infra/backend.hcl infra/terraform.tfvars ## plan ENV against the live account (no lock); fail with a summary if anything would change
+	$(TF_DATA)$(TF) -chdir=infra $(TF_INIT) $(TF_BACKEND_ARGS)
+	$(TFPLAN) drift $(TF_DRIFT_PLAN)$(if $(ENV), --$(TF_VAR_FILE_ARG))
 
 .PHONY: tf-drift-summary
-tf-drift-summary: ## print the drift plan's Markdown summary (GitHub job summary)
+tf-drift-summary: tf-env-check ## print ENV's drift plan's Markdown summary (GitHub job summary)
 	@$(TFPLAN) summary $(TF_DRIFT_PLAN)
 
 # --- release (finlex-release; options and exit codes: release/README.md) ----
@@ -405,6 +382,9 @@ RELEASE        := $(if $(filter release,$(RELEASE_ENV)),$(RELEASE_VENV),$(VENV))
 ECR_REPOSITORY ?= finlex
 CLUSTER        ?= finlex
 SERVICE        ?= finlex
+# The app's container in the service's task definition: infra/ names it as the service (var.name,
+# output container_name), so staging's is finlex-staging; the tool's own default is finlex.
+TASK_CONTAINER ?= $(SERVICE)
 URL            ?=
 SCAN_ALLOWLIST ?= release/scan-allowlist.toml
 REGION_ARG      = $(if $(AWS_REGION),--region $(call shell-quote,$(AWS_REGION)))
@@ -417,17 +397,13 @@ PROBE_URL      ?=
 
 # A release tag: an image tag (tag-check), not latest, not a test record's name.
 .PHONY: release-tag-check
-release-tag-check: tag-check
-	@case $(call shell-quote,$(TAG)) in \
-	  latest) echo "set TAG (e.g. TAG=\$$(git rev-parse HEAD)): ECR tags are immutable, 'latest' is not a release" >&2; exit 2 ;; \
-	  tested-*) echo "make: TAG $(TAG) starts with tested-: such tags are test records (release/README.md)" >&2; exit 2 ;; \
-	esac
+release-tag-check:
+	@$(MAKEARGS) tag --release -- $(call shell-quote,$(TAG))
 
 .PHONY: push
 push: release-tag-check cpu-architecture-check $(RELEASE_READY) ## push the tested image IMAGE:TAG (IMAGE_ID) for the tasks' CPU to ECR as ECR_REPOSITORY:TAG; records it as tested
-	@if [ -z $(call shell-quote,$(IMAGE_ID)) ]; then \
-	  echo "make push: set IMAGE_ID, the ID of the image the tests ran (make image-save prints it): only a tested image is pushed" >&2; exit 2; \
-	fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(IMAGE_ID)) \
+	  "make push: set IMAGE_ID, the ID of the image the tests ran (make image-save prints it): only a tested image is pushed"
 	$(RELEASE) push $(REGION_ARG) --image $(call shell-quote,$(IMAGE):$(TAG)) --tested-id $(call shell-quote,$(IMAGE_ID)) \
 	  --repository $(call shell-quote,$(ECR_REPOSITORY)) --tag $(call shell-quote,$(TAG)) \
 	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
@@ -452,6 +428,7 @@ scan-gate: release-tag-check $(RELEASE_READY) ## wait for ECR's scan of ECR_REPO
 deploy: release-tag-check $(RELEASE_READY) ## deploy the tested ECR_REPOSITORY:TAG by digest to CLUSTER/SERVICE from its running revision, follow it
 	$(if $(PROBE_URL),$(RELEASE) probe --url $(call shell-quote,$(PROBE_URL)) --) \
 	  $(RELEASE) deploy $(REGION_ARG) --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	  --container-name $(call shell-quote,$(TASK_CONTAINER)) \
 	  --image $(call shell-quote,$(ECR_REPOSITORY):$(TAG)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
 	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)
 
@@ -460,7 +437,7 @@ deploy: release-tag-check $(RELEASE_READY) ## deploy the tested ECR_REPOSITORY:T
 # came back, or REVISION= to check version and health only.
 .PHONY: verify
 verify: $(RELEASE_READY) ## poll URL until healthy, on application/VERSION, every answer from build REVISION
-	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, e.g. make verify URL=https://finlex.example.com" >&2; exit 2; fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(URL)) "set URL, e.g. make verify URL=https://finlex.example.com"
 	$(RELEASE) verify --url $(call shell-quote,$(URL)) --expected-revision $(call shell-quote,$(REVISION)) \
 	  $(if $(filter 1,$(ALLOW_HTTP)),--allow-http)
 
@@ -481,9 +458,10 @@ RELEASE_IMAGE   = $(if $(DIGEST),$(ECR_REPOSITORY)@$(DIGEST),$(ECR_REPOSITORY):$
 
 .PHONY: verify-record
 verify-record: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## DEPLOY_ENVIRONMENT's service runs the image and URL answers from REVISION: write the verification record
-	@if [ -z $(call shell-quote,$(URL)) ]; then echo "set URL, the environment's public URL" >&2; exit 2; fi
+	@$(MAKEARGS) required -- $(call shell-quote,$(URL)) "set URL, the environment's public URL"
 	$(RELEASE) verify-record $(REGION_ARG) --environment $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --cluster $(call shell-quote,$(CLUSTER)) --service $(call shell-quote,$(SERVICE)) \
+	  --container-name $(call shell-quote,$(TASK_CONTAINER)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --url $(call shell-quote,$(URL)) \
 	  --commit $(call shell-quote,$(REVISION)) $(if $(PASSED),--passed $(call shell-quote,$(PASSED))) \
 	  $(if $(filter 1,$(ALLOW_HTTP)),--allow-http)
@@ -493,7 +471,8 @@ promote: $(if $(DIGEST),,release-tag-check) $(RELEASE_READY) ## deploy to DEPLOY
 	$(if $(PROBE_URL),$(RELEASE) probe --url $(call shell-quote,$(PROBE_URL)) --) \
 	  $(RELEASE) promote $(REGION_ARG) --from $(call shell-quote,$(PROMOTE_FROM)) --to $(call shell-quote,$(DEPLOY_ENVIRONMENT)) \
 	  --image $(call shell-quote,$(RELEASE_IMAGE)) --cluster $(call shell-quote,$(CLUSTER)) \
-	  --service $(call shell-quote,$(SERVICE)) $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
+	  --service $(call shell-quote,$(SERVICE)) --container-name $(call shell-quote,$(TASK_CONTAINER)) \
+	  $(if $(DEPLOY_BASE),--base $(call shell-quote,$(DEPLOY_BASE))) \
 	  $(if $(filter 1,$(DEPLOY_WAIT)),--wait)
 
 .PHONY: service-status

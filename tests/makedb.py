@@ -33,6 +33,30 @@ MAKE_FUNCTIONS = {
 AUTOMATIC = {"@", "<", "^", "+", "?", "*", "%", "|"}
 
 
+# make's own "*** [Makefile:N: target] Error C" line: `make:` under a shell, `make[N]:` under
+# a parent make (`make test` runs the tests under make).
+MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
+# What a make that a test runs must not inherit from the run around it: a parent make's flags
+# and level, .ci/run's exported BASE_IMAGE, a shell's ENV (the tf-* targets read ENV).
+INHERITED = frozenset({"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "BASE_IMAGE", "ENV", "TF_DATA_DIR"})
+
+
+def make_env(*drop_prefixes: str, **extra: str) -> dict[str, str]:
+    """This process's environment for a make run by a test: without INHERITED, nor the
+    names starting with one of `drop_prefixes` (e.g. AWS_), plus `extra`."""
+    kept = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in INHERITED and not name.startswith(drop_prefixes or ("\0",))
+    }
+    return {**kept, **extra}
+
+
+def without_make_errors(stderr: str) -> list[str]:
+    """The lines of stderr but make's own `*** ... Error N` lines."""
+    return [line for line in stderr.splitlines() if not MAKE_ERROR.match(line)]
+
+
 def clean_env() -> dict[str, str]:
     """Only what make needs to run: nothing the Makefile reads leaks in from here."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}

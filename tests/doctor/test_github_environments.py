@@ -87,6 +87,13 @@ class FakeGitHub:
             "infrastructure": infrastructure
             or {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": [REVIEWERS]},
             "staging": {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": []},
+            "staging-infrastructure": {
+                "deployment_branch_policy": BRANCHES_ONLY,
+                "protection_rules": [REVIEWERS],
+            },
+            # terraform.yml's plan jobs of each environment: every branch plans, nobody approves.
+            "staging-plan": {"deployment_branch_policy": None, "protection_rules": []},
+            "production-plan": {"deployment_branch_policy": None, "protection_rules": []},
         }
         for name, value in (variables or {}).items():
             self.routes[f"{base}/actions/variables/{name}"] = (200, {"name": name, "value": value})
@@ -147,15 +154,26 @@ def test_good_settings_pass_with_the_token_and_the_documented_requests(
 ) -> None:
     github.settle()
     results = check(checkout, github)
-    # FINLEX_SKIP_STAGING unset: release runs in staging, deploy promotes to production.
-    environments = ["staging", "production", "infrastructure"]
+    # FINLEX_SKIP_STAGING unset: release runs in staging, deploy promotes to production;
+    # terraform.yml plans and applies staging, then production, each in its environments.
+    environments = ["staging", "production", "staging-infrastructure", "infrastructure"]
+    plans = ["staging-plan", "production-plan"]
     assert [(r.name, r.ok, r.detail) for r in results.values()] == [
         (f"GitHub repository {REPOSITORY}", True, "default branch main"),
-        *[(f"environment {name}", True, "only main may deploy") for name in environments],
+        ("environment staging", True, "only main may deploy"),
+        ("environment production", True, "only main may deploy"),
+        ("environment staging-infrastructure", True, "only main may deploy"),
+        ("environment staging-infrastructure reviewers", True, "octocat, platform"),
+        ("environment infrastructure", True, "only main may deploy"),
         ("environment infrastructure reviewers", True, "octocat, platform"),
+        *[
+            (f"environment {name}", True, "every branch may plan (the plan role only reads)")
+            for name in plans
+        ],
     ]
     assert {auth for _, auth in github.requests} == {f"Bearer {TOKEN}"}
     base = f"/repos/{REPOSITORY}"
+    reviewed = {"staging-infrastructure", "infrastructure"}
     assert [path for path, _ in github.requests] == [
         base,
         f"{base}/actions/variables/FINLEX_SKIP_STAGING",
@@ -165,9 +183,10 @@ def test_good_settings_pass_with_the_token_and_the_documented_requests(
             for path in (
                 f"{base}/environments/{name}",
                 f"{base}/environments/{name}/deployment-branch-policies?per_page=100",
+                *([f"{base}/environments/{name}"] if name in reviewed else []),
             )
         ],
-        f"{base}/environments/infrastructure",
+        *[f"{base}/environments/{name}" for name in plans],
     ]
 
 
@@ -176,7 +195,8 @@ def test_one_environment_only_needs_no_staging(checkout: Path, github: FakeGitHu
     (the check had called it missing)."""
     github.settle(variables={"FINLEX_SKIP_STAGING": "true"})
     base = f"/repos/{REPOSITORY}"
-    del github.routes[f"{base}/environments/staging"]
+    for name in ("staging", "staging-infrastructure", "staging-plan", "production-plan"):
+        del github.routes[f"{base}/environments/{name}"]
     results = check(checkout, github)
     assert [(r.name, r.ok) for r in results.values()] == [
         (f"GitHub repository {REPOSITORY}", True),
@@ -185,6 +205,7 @@ def test_one_environment_only_needs_no_staging(checkout: Path, github: FakeGitHu
         ("environment infrastructure reviewers", True),
     ]
     assert not any("staging" in path for path, _ in github.requests)
+    assert not any("-plan" in path for path, _ in github.requests), "day one: no plan environment"
 
 
 def test_variables_the_token_may_not_read_leave_every_environment(
@@ -335,8 +356,10 @@ def test_no_token_is_one_not_checked_line_saying_how_to_check_by_hand(
     assert result.line() == (
         "? GitHub environments: not checked: no GitHub token (GITHUB_TOKEN, GH_TOKEN or "
         "gh auth login); check by hand in Settings -> Environments: production and staging "
-        "and infrastructure each allow the default branch alone (Selected branches), "
-        "infrastructure has required reviewers (docs/runbook.md 1.6)  [deploy]"
+        "and infrastructure and staging-infrastructure each allow the default branch alone "
+        "(Selected branches), infrastructure and staging-infrastructure have required "
+        "reviewers; staging-plan and production-plan let every branch in, without reviewers "
+        "(plans) (docs/runbook.md 1.6)  [deploy]"
     )
     assert github.requests == []
 
@@ -447,7 +470,17 @@ def test_the_environment_names_are_the_workflows(workflow: str, job: str) -> Non
 @pytest.mark.parametrize(
     ("workflow", "job", "environment"),
     [
-        ("terraform.yml", "apply", r"infrastructure"),
+        (
+            "terraform.yml",
+            "apply",
+            r"infrastructure(?=\n.*\n.*\n.*OIDC token for the apply role)",
+        ),
+        ("terraform.yml", "apply-staging", r"staging-infrastructure"),
+        (
+            "terraform.yml",
+            "apply-production",
+            r"infrastructure(?=\n.*\n.*\n.*OIDC token for production's apply)",
+        ),
         ("deploy.yml", "release", r"\$\{\{.*"),  # staging, or production alone
         ("deploy.yml", "deploy", r"production"),
     ],
@@ -482,3 +515,38 @@ def test_the_environment_may_be_given_by_name(checkout: Path) -> None:
         )
     )
     assert workflows.job_environments(checkout, "terraform.yml")["apply"] == ("infra-2",)
+
+
+# --- terraform.yml's plan environments: every branch plans, nobody approves -------------
+
+
+@pytest.mark.parametrize(
+    ("body", "detail", "fix"),
+    [
+        (
+            {"deployment_branch_policy": BRANCHES_ONLY, "protection_rules": []},
+            "only some branches may use it: pull requests' plans would not start",
+            "Deployment branches and tags: No restriction",
+        ),
+        (
+            {"deployment_branch_policy": None, "protection_rules": [REVIEWERS]},
+            "required reviewers: every plan would wait for an approval",
+            "Required reviewers: remove them",
+        ),
+        (None, "does not exist (the plan jobs' role ARN is its variable)", "New environment"),
+    ],
+    ids=["a branch rule", "reviewers", "missing"],
+)
+def test_a_plan_environment_lets_every_branch_plan(
+    checkout: Path, github: FakeGitHub, body: dict[str, Any] | None, detail: str, fix: str
+) -> None:
+    github.settle()
+    where = f"/repos/{REPOSITORY}/environments/staging-plan"
+    if body is None:
+        del github.routes[where]
+    else:
+        github.routes[where] = (200, {"name": "staging-plan", **body})
+    failed = only_failure(check(checkout, github))
+    assert failed.name == "environment staging-plan"
+    assert failed.detail == detail
+    assert fix in failed.fix

@@ -339,7 +339,57 @@ def test_every_environment_a_job_may_run_in_is_checked(deploy_checkout: Path) ->
         ("production", False),
         ("staging", False),
         ("infrastructure", True),
+        ("staging-infrastructure", True),
     ]
+    # The plan jobs' environments let every branch in: checked apart (plan_environments).
+    assert github_environments.plan_environments(deploy_checkout) == [
+        "staging-plan",
+        "production-plan",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variables", "environments", "plans"),
+    [
+        ({}, ["staging", "production", "staging-infrastructure", "infrastructure"], True),
+        ({"FINLEX_SKIP_STAGING": "true"}, ["production", "infrastructure"], False),
+    ],
+    ids=["staging then production", "production alone"],
+)
+def test_the_jobs_the_variables_keep_from_running_name_no_environment(
+    tmp_path: Path, variables: dict[str, str], environments: list[str], plans: bool
+) -> None:
+    """terraform.yml's jobs run by FINLEX_SKIP_STAGING: one set or the other, so the
+    doctor asks only for the environments of the set that runs."""
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    for name in ("deploy.yml", "terraform.yml"):
+        source = REPO / ".github" / "workflows" / name
+        (folder / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    named = github_environments.environment_jobs(tmp_path, variables)
+    assert [name for name, _ in named] == environments
+    expected = ["staging-plan", "production-plan"] if plans else []
+    assert github_environments.plan_environments(tmp_path, variables) == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "variables", "runs"),
+    [
+        ("vars.SKIP == 'true'", {}, False),
+        ("vars.SKIP == 'true'", {"SKIP": "true"}, True),
+        ("github.event_name != 'schedule' && vars.SKIP != 'true'", {"SKIP": "true"}, False),
+        ("github.event_name != 'schedule' && vars.SKIP != 'true'", {}, True),
+        ("${{ vars.SKIP != 'true' }}", {"SKIP": "true"}, False),
+        # `||` at the top: no part alone decides; github.* cannot be read here.
+        ("github.ref == 'x' || vars.SKIP == 'true'", {}, True),
+        ("!cancelled() && (needs.a.result == 'success' || vars.X) && vars.SKIP", {}, False),
+        ("", {}, True),
+    ],
+)
+def test_a_job_runs_unless_the_variables_alone_make_its_condition_false(
+    condition: str, variables: dict[str, str], runs: bool
+) -> None:
+    assert workflows.may_run(condition, variables) is runs
 
 
 # --- which environment an expression chooses -------------------------------------------
@@ -378,9 +428,32 @@ def test_what_the_doctor_cannot_evaluate_is_a_value_error(expression: str) -> No
 def test_an_expression_it_cannot_evaluate_leaves_every_name(made_up: Path) -> None:
     path = made_up / ".github" / "workflows" / "made-up.yml"
     path.write_text(MADE_UP.replace("vars.SKIP ==", "github.ref =="), encoding="utf-8")
-    assert workflows.job_environments(made_up, "made-up.yml", {})["first"] == (
+    switched = {"SWITCH": "on"}  # the job's `if: vars.SWITCH`: it runs
+    assert workflows.job_environments(made_up, "made-up.yml", switched)["first"] == (
         "production",
         "staging",
     )
     path.write_text(MADE_UP, encoding="utf-8")
-    assert workflows.job_environments(made_up, "made-up.yml", {})["first"] == ("staging",)
+    assert workflows.job_environments(made_up, "made-up.yml", switched)["first"] == ("staging",)
+    assert "first" not in workflows.job_environments(made_up, "made-up.yml", {}), "will not run"
+
+
+def test_a_variable_only_jobs_that_will_not_run_read_is_not_asked_for(
+    deploy_checkout: Path,
+) -> None:
+    """terraform.yml's two sets of jobs, in small: with SKIP=true the promotion job does
+    not run, so its own variable is needed nowhere (the check had asked for it)."""
+    path = deploy_checkout / ".github" / "workflows" / "deploy.yml"
+    path.write_text(DEPLOY + "      ONLY_HERE: ${{ vars.PROMOTION_ONLY }}\n", encoding="utf-8")
+    listings = {
+        ("variable", ""): ["WORKFLOW_LEVEL", "REGION", "SKIP=true"],
+        ("variable", "production"): ["ROLE_ARN"],
+        ("secret", ""): [],
+        ("secret", "production"): ["API_KEY"],
+    }
+    found = settings(deploy_checkout, listings)
+    assert found["variable PROMOTION_ONLY"] == (True, "not needed: no job that reads it runs", "")
+    listings[("variable", "")] = ["WORKFLOW_LEVEL", "REGION", "SKIP=false"]
+    listings[("variable", "staging")] = ["ROLE_ARN"]
+    found = settings(deploy_checkout, listings)
+    assert found["variable PROMOTION_ONLY"][:2] == (False, "not set")

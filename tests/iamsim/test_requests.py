@@ -218,7 +218,12 @@ SERVICE_PARAMS: dict[str, dict[str, Any]] = {
         "TagKeys": ["Project"],
     },
     "sts": {"RoleArn": f"arn:aws:iam::{ACCOUNT}:role/finlex-github-terraform-apply"},
-    "ssm": {"Names": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/finlex/api-key"]},
+    "ssm": {
+        "Names": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/finlex/api-key"],
+        # finlex-release's verification records (record.py): one by name, or the path.
+        "Name": "/finlex/staging/verified/" + "0" * 64,
+        "Path": "/finlex/staging/verified",
+    },
     "secretsmanager": {
         "SecretId": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:finlex-AbCdEf"
     },

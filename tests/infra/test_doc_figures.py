@@ -73,17 +73,6 @@ def test_the_runbook_gives_the_albs_idle_timeout_its_default() -> None:
     assert {int(value) for value in stated} == {int(default)}
 
 
-def test_the_readme_says_how_many_pytest_sessions_make_test_runs() -> None:
-    makefile = (REPO / "Makefile").read_text()
-    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    # Without PYTEST_ARGS: tests/rehearsal in one session, the rest (--ignore) in another.
-    beside = "$(PYTEST) tests/rehearsal" in recipe and "--ignore=tests/rehearsal" in recipe
-    sessions = 2 if beside else 1
-    readme = (REPO / "README.md").read_text()
-    words = {1: "one", 2: "two"}
-    assert f"What `make test` runs, in {words[sessions]} pytest session" in readme
-
-
 def test_infra_readme_gives_the_stop_figures_their_defaults() -> None:
     module = REPO / "infra" / "modules" / "ecs_cluster"
     interval = int(default_of(module, "health_check_interval"))

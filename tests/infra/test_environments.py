@@ -96,3 +96,37 @@ def test_the_working_copy_of_the_rehearsal_takes_the_environment_files(tmp_path:
     assert sorted(p.name for p in (copy / "environments").iterdir()) == sorted(
         p.name for p in ENVIRONMENTS.iterdir()
     )
+
+
+# --- a third environment (docs/runbook.md, section 9), as tests/infra/fixtures holds it ---
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_a_third_environments_files_are_an_environment_as_the_two() -> None:
+    values = parse(FIXTURES / "preview.tfvars")
+    assert values["environment"] == "preview"
+    assert parse(FIXTURES / "preview.backend.hcl") == {"key": values["state_key"]}
+    unknown = set(values) - set(labelled(INFRA, "variable"))
+    assert not unknown, f"preview.tfvars sets undeclared variables {sorted(unknown)}"
+
+
+def test_a_third_environments_names_collide_with_neither_other() -> None:
+    preview = parse(FIXTURES / "preview.tfvars")
+    for env in NAMES:
+        other = tfvars(env)
+        for key in ("environment", "name", "state_key", "deploy_environment"):
+            assert preview.get(key, env) != other.get(key, env), f"{key} shared with {env}"
+        for key in ("apply_environment", "plan_environment"):
+            assert preview[key] != other[key], f"{key} shared with {env}"
+    # No scope "<name>*" of one covers the other's names (production's finlex* covers
+    # both, as infra/README.md says), nor one state key's folder the other's.
+    staging = tfvars("staging")
+    assert not preview["name"].startswith(staging["name"])
+    assert not staging["name"].startswith(preview["name"])
+    folders = {v["state_key"].split("/")[0] for v in (preview, staging, tfvars("production"))}
+    assert len(folders) == 3
+    # It reads what production shares; production must list it to share it.
+    assert preview["create_shared_resources"] is False
+    assert preview["image_repository_name"] == tfvars("production")["name"]
+    assert preview["promotes_from"] == "staging"

@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from finlex_api.logs import ERROR_LOGGER
@@ -149,6 +150,9 @@ def harness(tmp_path_factory) -> Iterator[Harness]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    # moto's backends are global to the process: an earlier test's emulated
+    # account (tests/pipeline applies the same module) must not be this one's.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     env = {
         **os.environ,
         "TF_CLI_CONFIG_FILE": str(config),

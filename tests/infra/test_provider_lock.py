@@ -135,8 +135,10 @@ def test_make_tf_lock_records_every_platform_of_both_roots() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "infra infra/bootstrap" in result.stdout, result.stdout
-    (command,) = [line for line in result.stdout.splitlines() if "providers lock" in line]
-    assert re.findall(r"-platform=(\w+)", command) == list(PLATFORMS)
+    # tools/tfroots.py runs `get`, then `providers lock -platform=P ...`, in each root.
+    (command,) = [line for line in result.stdout.splitlines() if "tfroots.py" in line]
+    assert " lock " in command
+    assert re.findall(r"--platform=(\w+)", command) == list(PLATFORMS)
     # From the registry: -fs-mirror would record only the mirror's one platform.
     assert "mirror" not in command
 
@@ -262,6 +264,8 @@ def test_make_tf_lock_runs_on_a_fresh_clone_and_keeps_the_version(
     clone = tmp_path / "clone"
     clone.mkdir()
     shutil.copy(REPO / "Makefile", clone / "Makefile")
+    (clone / "tools").mkdir()
+    shutil.copy(REPO / "tools" / "tfroots.py", clone / "tools" / "tfroots.py")
     shutil.copytree(REPO / "application", clone / "application")
     copy_of(INFRA, clone / "infra")
     wrapper = tmp_path / "terraform"

@@ -8,7 +8,6 @@ FROM line, and the override (ARG BASE_IMAGE) picks a stage or another image.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 import baseimage
+from makedb import make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,10 +72,9 @@ def test_the_digest_is_documented_with_its_source_and_date() -> None:
 
 def make_image_dry(*variables: str) -> subprocess.CompletedProcess[str]:
     # Not the caller's BASE_IMAGE (.ci/run exports the offline stand-in) nor a parent make's flags.
-    leaked = {"BASE_IMAGE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"}
     return subprocess.run(
         [require_tool("make"), "--no-print-directory", "-n", "image", "CA_BUNDLE=none", *variables],
-        env={k: v for k, v in os.environ.items() if k not in leaked},
+        env=make_env(),
         cwd=REPO,
         capture_output=True,
         text=True,

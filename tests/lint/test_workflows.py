@@ -370,7 +370,12 @@ def test_ci_sonarqube_step_is_conditional_and_announces_a_skip() -> None:
 def test_terraform_plan_on_pull_requests_apply_on_main() -> None:
     tf = jobs(WORKFLOW_DIR / "terraform.yml")
     # Pull requests and main both plan (main's plan is the one applied); the schedule is drift's.
-    assert tf["plan"]["if"] == "github.event_name != 'schedule'"
+    assert tf["plan"]["if"] == f"github.event_name != 'schedule' && {SKIP_STAGING}"
+    for env in ("staging", "production"):
+        assert tf[f"plan-{env}"]["if"] == (
+            "github.event_name != 'schedule' && vars.FINLEX_SKIP_STAGING != 'true'"
+        )
+        assert "refs/heads/main" in tf[f"apply-{env}"]["if"]
     assert "refs/heads/main" in tf["apply"]["if"]
     plan_runs = " ".join(s.get("run", "") for s in steps(tf["plan"]))
     assert "make tf-plan" in plan_runs
@@ -384,7 +389,8 @@ def test_terraform_plan_on_pull_requests_apply_on_main() -> None:
         )
         for name, job in tf.items()
     }
-    assert roles["plan"] != roles["apply"], "plan and apply use separate roles"
+    for suffix in ("", "-staging", "-production"):
+        assert roles[f"plan{suffix}"] != roles[f"apply{suffix}"], "plan and apply: separate roles"
 
 
 def makefile_targets() -> set[str]:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from finlex_api.settings import Settings
-from makedb import database, expanded_recipes, make_reads, shell_reads
+from makedb import database, expanded_recipes, make_env, make_reads, shell_reads
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,6 +18,7 @@ def make(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [require_tool("make"), "--no-print-directory", *args],
         cwd=cwd,
+        env=make_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -162,3 +163,41 @@ def test_a_missing_prerequisite_file_is_named_as_a_file(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[0] == (
         "make: file 'requirements/dev.lock' is missing; run 'make help' for the list"
     )
+
+
+def test_a_make_run_by_a_test_inherits_nothing_of_the_run_around_it(monkeypatch) -> None:
+    """Under `make test` (a parent make) and .ci/run (BASE_IMAGE exported) the tests'
+    own make runs must behave as from a shell: makedb.make_env drops what would leak."""
+    from makedb import INHERITED, make_env, without_make_errors
+
+    for name in ("BASE_IMAGE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "ENV"):
+        monkeypatch.setenv(name, "leaked")
+    monkeypatch.setenv("AWS_PROFILE", "p")
+    env = make_env("AWS_", EXTRA="x")
+    assert not INHERITED & set(env)
+    assert "AWS_PROFILE" not in env
+    assert env["EXTRA"] == "x"
+    assert "PATH" in env
+    result = make("tset", "BASE_IMAGE=")  # a mistyped target: one line, then make's own
+    stderr = result.stderr.replace("make: *** ", "make[2]: *** ")  # as under a parent make
+    assert without_make_errors(stderr) == ["make: no target 'tset'; run 'make help' for the list"]
+
+
+def test_help_shows_a_value_that_looks_like_an_option() -> None:
+    result = make("help", "PYTEST_ARGS=-x", "TAG=--version")
+    assert result.returncode == 0, result.stderr
+    assert "extra pytest arguments for make test" in result.stdout
+    assert result.stdout.count("[-x]") == 1
+    assert "[--version]" in result.stdout
+
+
+def test_help_comes_from_the_rules_own_comments() -> None:
+    import makehelp
+
+    text = (
+        "a-b: c d ## first\n\tcmd ## not a rule\nX := 1 ## no target\ne: ## second: with ## twice\n"
+    )
+    assert makehelp.targets(text) == [("a-b", "first"), ("e", "second: with ## twice")]
+    rendered = makehelp.render([("a", "x"), ("long-one", "y")], [["V", "help", ""]])
+    assert rendered.splitlines()[3:5] == ["  make a         x", "  make long-one  y"]
+    assert rendered.endswith("variables [current value]:\n  V               help []\n")

@@ -8,7 +8,6 @@ image, "pushes" its manifest into moto's ECR and logs the commands it gets.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import boto3
 import pytest
 from release_fakes import CONFIG_DIGEST, REGION, FakeDocker, fake_docker, manifest, moto_server
 
+from makedb import make_env, without_make_errors
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def make(
     require_tool("make")
     assert release.exists(), "finlex-release is not installed next to this interpreter"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **make_env("AWS_"),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -266,7 +266,9 @@ def image_handoff(tmp_path: Path, image_id: str, *args: str) -> subprocess.Compl
     docker = fake_docker(tmp_path, image_id)
     argv = ["make", "--no-print-directory", *args, f"DOCKER={docker.path}", f"TAG={TAG}"]
     argv.append(f"IMAGE_ARCHIVE={tmp_path / 'image.tar'}")
-    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        argv, cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_image_save_prints_the_id_for_github_output(tmp_path: Path) -> None:
@@ -284,7 +286,10 @@ def test_image_load_accepts_the_image_ci_tested(tmp_path: Path) -> None:
 def test_image_load_refuses_another_image(tmp_path: Path) -> None:
     result = image_handoff(tmp_path, OTHER_ID, "image-load", f"IMAGE_ID={CONFIG_DIGEST}")
     assert result.returncode != 0
-    assert f"is {OTHER_ID}, but CI tested {CONFIG_DIGEST}" in result.stderr
+    assert without_make_errors(result.stderr) == [
+        f"make image-load: finlex:{TAG} is {OTHER_ID}, but CI tested {CONFIG_DIGEST}"
+    ]
+    assert "Error 1" in result.stderr
 
 
 def test_image_load_needs_the_id(tmp_path: Path) -> None:

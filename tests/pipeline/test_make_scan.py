@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from osv_fixture import serving
 
+from makedb import make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 def make_scan(*variables: str) -> subprocess.CompletedProcess[str]:
     argv = [require_tool("make"), "--no-print-directory", "-o", ".venv/.dev-installed", "scan"]
     argv += [f"BIN={Path(sys.executable).parent}", *variables]
-    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        argv, cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_make_scan_fails_on_an_advisory_against_a_pinned_package() -> None:

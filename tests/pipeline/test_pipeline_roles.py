@@ -696,23 +696,38 @@ def test_root_passes_the_default_branch_that_the_workflows_run_on() -> None:
     assert f"github.ref == 'refs/heads/{branch}'" in workflow["jobs"]["apply"]["if"]
 
 
+ENVS = ("staging", "production")
+
+
 def test_plan_and_drift_jobs_run_outside_any_environment() -> None:
     """With an environment their token's `sub` would be the environment's, which the
-    plan role does not trust; without one it is the pull request's or the branch's."""
+    day-one plan role (plan_environment null) does not trust; without one it is the pull
+    request's or the branch's. With environments/<env>.tfvars the plan role trusts its
+    plan_environment alone, and that environment's jobs run in it."""
     import yaml
 
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "terraform.yml").read_text())
     jobs = workflow["jobs"]
-    assert set(jobs) == {"plan", "apply", "drift"}
+    per_env = {f"{kind}-{env}" for kind in ("plan", "apply", "drift") for env in ENVS}
+    assert set(jobs) == {"plan", "apply", "drift"} | per_env
     for name in ("plan", "drift"):
         assert "environment" not in jobs[name], name
         assert jobs[name]["permissions"]["id-token"] == "write"
+    assert module_variables()["plan_environment"]["default"] is None
     assert jobs["apply"]["environment"] == module_variables()["apply_environment"]["default"]
+    for env in ENVS:
+        values = load_hcl(ROOT / "environments" / f"{env}.tfvars")
+        assert jobs[f"plan-{env}"]["environment"] == values["plan_environment"]
+        assert jobs[f"drift-{env}"]["environment"] == values["plan_environment"]
+        assert jobs[f"apply-{env}"]["environment"] == values["apply_environment"]
     deploy = yaml.safe_load((REPO / ".github" / "workflows" / "deploy.yml").read_text())
     production = module_variables()["deploy_environment"]["default"]
     assert deploy["jobs"]["deploy"]["environment"] == production
-    # Every job that asks for an OIDC token is one of these four.
+    # Every job that asks for an OIDC token is one of these.
     # deploy.yml: release (staging, or production alone) and deploy (production's promote).
-    for doc, names in ((workflow, {"plan", "apply", "drift"}), (deploy, {"release", "deploy"})):
+    for doc, names in (
+        (workflow, {"plan", "apply", "drift"} | per_env),
+        (deploy, {"release", "deploy"}),
+    ):
         asking = {n for n, job in doc["jobs"].items() if "id-token" in job.get("permissions", {})}
         assert asking == names

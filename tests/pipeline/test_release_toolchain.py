@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from makedb import make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ def test_every_pin_of_the_release_lock_is_hashed() -> None:
 def dry_run(*argv: str) -> str:
     done = subprocess.run(
         [require_tool("make"), "--no-print-directory", "-n", "-B", *argv],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -3,18 +3,25 @@
 The workflow cannot run here; these tests hold its structure to what
 docs/runbook.md promises: the apply job takes the plan job's file from the
 same run, checks its SHA-256 before any credential or apply, and applies that
-file; the drift job runs on a schedule under the read-only plan role.
+file; the drift job runs on a schedule under the read-only plan role. It does
+so for one environment alone (FINLEX_SKIP_STAGING: jobs plan, apply, drift,
+no ENV) and for staging then production (jobs <kind>-<env>, ENV=<env>), each
+in the GitHub environments its own roles trust.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from makedb import database
+from infra_hcl import INFRA, parse
+from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "terraform.yml"
@@ -52,12 +59,52 @@ def targets(steps: list[dict[str, Any]]) -> list[str]:
     return [m[1] for step in steps for m in MAKE_TARGET.finditer(str(step.get("run", "")))]
 
 
-def plan_file() -> str:
-    return "infra/" + database().variables["TF_PLAN"][1]
+SKIP = "vars.FINLEX_SKIP_STAGING"
+# (plan, apply, drift jobs, ENV): one environment alone, then staging and production.
+SETS = (
+    ("plan", "apply", "drift", ""),
+    ("plan-staging", "apply-staging", "drift-staging", "staging"),
+    ("plan-production", "apply-production", "drift-production", "production"),
+)
+PLANS = [(plan, env) for plan, _, _, env in SETS]
+PAIRS = [(plan, apply, env) for plan, apply, _, env in SETS]
+DRIFTS = [(drift, env) for _, _, drift, env in SETS]
 
 
-def test_plan_job_saves_the_plan_its_hash_and_summary_as_an_artifact() -> None:
-    plan = job("plan")
+def plan_file(env: str) -> str:
+    """The plan file make tf-plan-summary reads for ENV, as make itself says."""
+    recipe = subprocess.run(
+        [require_tool("make"), "--no-print-directory", "-n", "tf-plan-summary", f"ENV={env}"],
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return "infra/" + recipe.stdout.split()[-1]
+
+
+def env_args(steps: list[dict[str, Any]]) -> set[str]:
+    """The ENV=... of every make command of the job ("" for none)."""
+    found = set()
+    for step in steps:
+        for line in str(step.get("run", "")).splitlines():
+            if MAKE_TARGET.search(line):
+                match = re.search(r"\bENV=(\S+)", line)
+                found.add(match[1] if match else "")
+    return found
+
+
+def test_plan_files_are_per_environment() -> None:
+    files = {env: plan_file(env) for _, env in PLANS}
+    assert files[""] == "infra/finlex.tfplan", "the day-one name, as the docs say"
+    assert len(set(files.values())) == len(files), files
+
+
+@pytest.mark.parametrize(("name", "env"), PLANS)
+def test_plan_job_saves_the_plan_its_hash_and_summary_as_an_artifact(name: str, env: str) -> None:
+    plan = job(name)
     steps = plan["steps"]
     assert role(steps) == PLAN_ROLE
     made = index(steps, "make tf-plan")
@@ -73,23 +120,31 @@ def test_plan_job_saves_the_plan_its_hash_and_summary_as_an_artifact() -> None:
     upload_at = index(steps, "actions/upload-artifact")
     assert made < upload_at
     upload = steps[upload_at]["with"]
-    assert upload["path"].split() == [plan_file(), f"{plan_file()}.sha256", f"{plan_file()}.md"]
+    saved = plan_file(env)
+    assert upload["path"].split() == [saved, f"{saved}.sha256", f"{saved}.md"]
     assert upload["if-no-files-found"] == "error"
+    assert env_args(steps) == {env}
 
 
 def test_plan_job_runs_on_pull_requests_and_on_main() -> None:
     on = workflow()["on"]
     assert on["push"]["branches"] == ["main"]
     assert "pull_request" in on
-    assert job("plan")["if"] == "github.event_name != 'schedule'"
+    assert job("plan")["if"] == f"github.event_name != 'schedule' && {SKIP} == 'true'"
+    for name in ("plan-staging", "plan-production"):
+        assert job(name)["if"] == f"github.event_name != 'schedule' && {SKIP} != 'true'"
 
 
-def test_apply_job_applies_the_plan_jobs_file_after_checking_its_hash() -> None:
-    plan, apply = job("plan"), job("apply")
-    assert apply["needs"] == "plan"
-    assert apply["environment"] == "infrastructure", "required reviewers gate every apply"
+@pytest.mark.parametrize(("plan_name", "apply_name", "env"), PAIRS)
+def test_apply_job_applies_the_plan_jobs_file_after_checking_its_hash(
+    plan_name: str, apply_name: str, env: str
+) -> None:
+    plan, apply = job(plan_name), job(apply_name)
+    needs = apply["needs"] if isinstance(apply["needs"], list) else [apply["needs"]]
+    assert plan_name in needs
     assert "refs/heads/main" in apply["if"]
-    assert "needs.plan.outputs.changes == 'true'" in apply["if"]
+    assert f"needs.{plan_name}.outputs.changes == 'true'" in apply["if"]
+    assert f"{SKIP} {'!=' if env else '=='} 'true'" in apply["if"]
     steps = apply["steps"]
     download_at = index(steps, "actions/download-artifact")
     download = steps[download_at]["with"]
@@ -102,24 +157,82 @@ def test_apply_job_applies_the_plan_jobs_file_after_checking_its_hash() -> None:
     credentials_at = index(steps, "aws-actions/configure-aws-credentials")
     apply_at = index(steps, "make tf-apply")
     assert download_at < check_at < credentials_at < apply_at
-    assert apply["env"]["TF_PLAN_SHA256"] == "${{ needs.plan.outputs.sha256 }}"
+    assert apply["env"]["TF_PLAN_SHA256"] == f"${{{{ needs.{plan_name}.outputs.sha256 }}}}"
     assert role(steps) == APPLY_ROLE
     assert "tf-plan" not in targets(steps), "the apply job makes no plan of its own"
+    assert env_args(steps) == {env}
 
 
-def test_drift_job_is_scheduled_daily_under_the_plan_role() -> None:
+@pytest.mark.parametrize(("name", "env"), DRIFTS)
+def test_drift_job_is_scheduled_daily_under_the_plan_role(name: str, env: str) -> None:
     (schedule,) = workflow()["on"]["schedule"]
     minute, hour, day, month, weekday = schedule["cron"].split()
     assert (day, month, weekday) == ("*", "*", "*")
     assert minute.isdigit(), "once a day, at a fixed minute"
     assert hour.isdigit(), "once a day, at a fixed hour"
-    drift = job("drift")
-    assert drift["if"] == "github.event_name == 'schedule'"
+    drift = job(name)
+    assert (
+        drift["if"] == f"github.event_name == 'schedule' && {SKIP} {'!=' if env else '=='} 'true'"
+    )
     assert role(drift["steps"]) == PLAN_ROLE
-    assert "environment" not in drift, "a read-only plan needs no approval"
     assert targets(drift["steps"]) == ["tf-drift", "tf-drift-summary"]
+    assert env_args(drift["steps"]) == {env}
     summary = drift["steps"][index(drift["steps"], "make --silent tf-drift-summary")]
     assert summary["if"] == "always()"
+
+
+# --- each environment under its own roles, staging before production -----------------
+
+
+def tfvars(env: str) -> dict[str, Any]:
+    return parse(INFRA / "environments" / f"{env}.tfvars")
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_each_environments_jobs_run_in_the_github_environments_its_roles_trust(env: str) -> None:
+    """The role ARN is read in the job's GitHub environment (vars.X there is that
+    environment's value), and that environment is the one the role's trust names."""
+    values = tfvars(env)
+    for name, trusted in (
+        (f"plan-{env}", values["plan_environment"]),
+        (f"drift-{env}", values["plan_environment"]),
+        (f"apply-{env}", values["apply_environment"]),
+    ):
+        assert job(name)["environment"] == trusted, name
+    environments = {job(f"{kind}-{env}")["environment"] for kind in ("plan", "apply")}
+    other = "production" if env == "staging" else "staging"
+    others = {job(f"{kind}-{other}")["environment"] for kind in ("plan", "apply")}
+    assert not environments & others, "no GitHub environment (and so no role) is shared"
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_each_environments_make_commands_name_its_state_key(env: str) -> None:
+    """ENV=<env> in every make command: its backend file, so its state object."""
+    backend = parse(INFRA / "environments" / f"{env}.backend.hcl")
+    assert backend["key"] == tfvars(env)["state_key"]
+    for kind in ("plan", "apply", "drift"):
+        assert env_args(job(f"{kind}-{env}")["steps"]) == {env}, f"{kind}-{env}"
+
+
+def test_one_environment_jobs_run_outside_the_plan_environments() -> None:
+    """FINLEX_SKIP_STAGING: the day-one plan role (plan_environment null) trusts pull
+    requests and the default branch, so plan and drift run without an environment."""
+    assert "environment" not in job("plan")
+    assert "environment" not in job("drift")
+    assert job("apply")["environment"] == "infrastructure"
+
+
+def test_production_applies_only_after_staging() -> None:
+    apply = job("apply-production")
+    assert set(apply["needs"]) == {"plan-production", "plan-staging", "apply-staging"}
+    condition = " ".join(apply["if"].split())
+    assert condition.startswith("!cancelled() && "), "runs when staging's apply was skipped"
+    assert "needs.plan-staging.result == 'success'" in condition
+    assert (
+        "(needs.apply-staging.result == 'success' || needs.apply-staging.result == 'skipped')"
+        in condition
+    ), "a failed or rejected staging apply stops production's"
+    assert "apply-staging" not in job("plan-production").get("needs", []), "plans run at once"
 
 
 def test_the_schedule_never_shares_the_apply_queue() -> None:

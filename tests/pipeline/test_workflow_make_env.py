@@ -125,7 +125,7 @@ def test_every_make_target_gets_the_variables_it_reads(name: str) -> None:
 def test_database_knows_the_terraform_recipes() -> None:
     db = database()
     prerequisites, _ = db.rules["tf-plan"]
-    assert prerequisites == ["infra/backend.hcl", "infra/terraform.tfvars"]
+    assert prerequisites == ["tf-env-check", "infra/backend.hcl", "infra/terraform.tfvars"]
     assert db.defined("TF")
     assert db.variables["TF"][1] == "terraform"
 

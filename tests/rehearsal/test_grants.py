@@ -39,3 +39,15 @@ def test_every_listed_action_is_one_aws_defines_and_has_a_reason(job: str) -> No
     for action, reason in grants.UNCALLED[job].items():
         assert action_exists(action), action
         assert len(reason) > 20, action
+
+
+def test_the_record_grants_are_explained_only_when_production_runs_alone() -> None:
+    """Beside staging the promote steps call them; --production-only runs no promotion."""
+    records = {"ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter"}
+    beside = grants.RoleUse(**{**use("deploy", records).__dict__, "staging": True})
+    alone = grants.RoleUse(**{**use("deploy", records).__dict__, "staging": False})
+    assert beside.unexplained == sorted(records)
+    assert alone.unexplained == []
+    for action, reason in grants.UNCALLED_WITHOUT_STAGING["deploy"].items():
+        assert action_exists(action), action
+        assert len(reason) > 20, action

@@ -211,6 +211,34 @@ def test_staging_applied_beside_production_on_its_own_state_object(full: str) ->
         assert re.search(pattern, full), pattern
 
 
+def test_one_digest_goes_through_staging_into_production_and_the_refusals_are_lines(
+    full: str,
+) -> None:
+    """deploy.yml's two jobs, each under its environment's deploy role, and what promote refuses."""
+    record = r"/finlex/{}/verified/[0-9a-f]{{64}}"
+    for pattern in (
+        r"✔ promote: staging deploys the pushed digest .*finlex:rehearsal-1 = sha256:[0-9a-f]{64}: "
+        r"finlex-staging/finlex-staging runs it by digest on finlex-staging:\d+; status exit 0",
+        r"✔ promote: staging verifies it and writes its record .*"
+        + record.format("staging")
+        + r" \(staging's deploy role\): commit \w+",
+        r"✔ promote: production promotes it from staging .*promoted sha256:[0-9a-f]{64} from "
+        r"staging to production; finlex/finlex runs it by digest on finlex:\d+",
+        r"✔ promote: production verifies it, verified lists it .*"
+        + record.format("production")
+        + r"; verified --environment production: \S+ sha256:",
+        r"✔ promote: a digest staging never verified is refused .*exit 1, production unchanged on "
+        r"finlex:\d+: finlex-release promote: \S+ has no staging verification record",
+        r"✔ promote: a record of another digest is refused .*exit 1, production unchanged on "
+        r"finlex:\d+: finlex-release promote: the staging record \S+ is of digest sha256:",
+        r"✔ broken copy: production's deploy role without ReadVerificationRecordsToPromote .*"
+        r"failed as it must: ssm:GetParameter on arn:aws:ssm:\S+:parameter"
+        + record.format("staging")
+        + " denied",
+    ):
+        assert re.search(pattern, full), pattern
+
+
 # Each cross-environment call the rehearsal makes, as its line names it.
 CROSS_DENIALS = [
     ("staging's plan role", "read production's state", "s3:GetObject",
@@ -240,6 +268,8 @@ CROSS_DENIALS = [
      r"arn:aws:ecs:\S+:service/finlex/finlex"),
     ("staging's deploy role", "pass production's task role", "iam:PassRole",
      r"arn:aws:iam::\d+:role/finlex-(task|execution)-\S+"),
+    ("staging's deploy role", "write production's verification record", "ssm:PutParameter",
+     r"arn:aws:ssm:\S+:parameter/finlex/production/verified/0{64}"),
     ("production's deploy role", "push an image", "ecr:PutImage",
      r"arn:aws:ecr:\S+:repository/finlex"),
 ]  # fmt: skip

@@ -7,8 +7,6 @@ create a file. The file must not appear, and the target must refuse in one line.
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -16,20 +14,18 @@ import pytest
 from release_fakes import CONFIG_DIGEST, fake_docker
 
 from infra_hcl import ECS, INFRA, labelled
-from makedb import database
+from makedb import MAKE_ERROR, database, make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "0123456789abcdef0123456789abcdef01234567"
-
-MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 
 
 def make(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     require_tool("make")
     docker = fake_docker(tmp_path / "docker", CONFIG_DIGEST)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **make_env("AWS_"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     command = ["make", "--no-print-directory", "-o", ".venv/.dev-installed", *argv]

@@ -17,6 +17,7 @@ from probe_servers import serving
 
 from finlex_release import probe as probe_module
 from finlex_release.errors import Exit
+from makedb import make_env
 from prereq import require_tool
 
 SH = "sh"
@@ -304,7 +305,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _make_dry_run(*argv: str) -> str:
     done = subprocess.run(
         [require_tool("make"), "--no-print-directory", "-n", "-B", *argv],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.replace("\\\n", " ")

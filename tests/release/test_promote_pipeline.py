@@ -9,7 +9,6 @@ of a digest staging never verified must stop in one line with nothing registered
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from release_fakes import REGION, manifest, moto_server
 from release_lookalike import COMMIT, live
 
 from finlex_release import record
+from makedb import make_env
 from prereq import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +60,8 @@ def pushed(endpoint: str, tag: str) -> tuple[str, str]:
 
 
 def service_running(endpoint: str, name: str, image: str) -> None:
-    """The service finlex/`name` on a revision whose container finlex runs `image`."""
+    """The service finlex/`name` on a revision whose container runs `image`; infra/ names the
+    container as the service (var.name), as make's TASK_CONTAINER default does."""
     ec2 = client(endpoint, "ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -73,7 +74,7 @@ def service_running(endpoint: str, name: str, image: str) -> None:
         networkMode="awsvpc",
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "finlex", "image": image, "essential": True}],
+        containerDefinitions=[{"name": name, "image": image, "essential": True}],
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(
         cluster="finlex",
@@ -92,7 +93,7 @@ def make(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
     require_tool("make")
     assert release.exists(), "finlex-release is not installed next to this interpreter"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **make_env("AWS_"),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

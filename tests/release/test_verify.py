@@ -21,6 +21,7 @@ from finlex_api import routes, settings
 from finlex_release import cli, verify
 from finlex_release.errors import Exit
 from finlex_release.waiting import Clock
+from makedb import make_env
 from prereq import require_tool
 
 VERSION = (APPLICATION / "VERSION").read_text(encoding="utf-8").strip()
@@ -448,6 +449,7 @@ def test_the_image_carries_the_revision_it_was_built_from() -> None:
     build = subprocess.run(
         [require_tool("make"), "-n", "--no-print-directory", "image", "REVISION=abc123"],
         cwd=REPO_ROOT,
+        env=make_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -463,6 +465,7 @@ def make_verify(*variables: str) -> str:
     result = subprocess.run(
         [require_tool("make"), "-n", "--no-print-directory", "verify", *variables],
         cwd=REPO_ROOT,
+        env=make_env(),
         capture_output=True,
         text=True,
         check=True,

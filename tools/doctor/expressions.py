@@ -35,6 +35,30 @@ def evaluate(expression: str, variables: Mapping[str, str]) -> Value:
 Tokens = list[tuple[str, str]]
 
 
+def conjuncts(expression: str) -> list[str]:
+    """The parts of `a && b && c` at the top level (outside parentheses and strings);
+    the whole expression when a top-level `||` makes them no conjunction of it."""
+    parts: list[str] = []
+    depth, current = 0, None  # current: where the part being read starts
+    position, expression = 0, expression.strip()
+    while position < len(expression):
+        match = TOKEN.match(expression, position)
+        if match is None or match.end() == position:
+            return [expression]
+        text = match.group(match.lastgroup or "")
+        depth += {"(": 1, ")": -1}.get(text if match.lastgroup == "op" else "", 0)
+        if depth == 0 and match.lastgroup == "op" and text == "||":
+            return [expression]
+        if depth == 0 and match.lastgroup == "op" and text == "&&":
+            parts.append(expression[current : match.start()] if current is not None else "")
+            current = None
+        elif current is None:
+            current = match.start()
+        position = match.end()
+    parts.append(expression[current:] if current is not None else "")
+    return [part.strip() for part in parts]
+
+
 def _either(tokens: Tokens, variables: Mapping[str, str]) -> tuple[Value, Tokens]:
     value, tokens = _both(tokens, variables)
     while tokens[:1] == [("op", "||")]:

@@ -19,7 +19,7 @@ from .github_api import (
 )
 from .machine import Machine
 from .result import Result
-from .workflows import environment_values, job_environments, workflow_paths
+from .workflows import environment_values, job_conditions, job_environments, workflow_paths
 
 # The deploy and apply roles trust `repo:OWNER/NAME:environment:NAME` alone. GitHub
 # issues that `sub` only to a job it has started in the environment, and it starts
@@ -36,7 +36,16 @@ ENVIRONMENT_JOBS = (
     ("deploy.yml", "release", False),
     ("deploy.yml", "deploy", False),
     ("terraform.yml", "apply", True),
+    ("terraform.yml", "apply-staging", True),
+    ("terraform.yml", "apply-production", True),
 )
+# terraform.yml's plan and drift jobs of one environment of two: their plan role trusts
+# their environment (`<env>-plan`, plan_environment) and only reads, and pull requests
+# of every branch plan, so that environment must let every branch in, without reviewers.
+READ_ONLY_WORKFLOW = "terraform.yml"
+READ_ONLY_JOB = re.compile(r"^(?:plan|drift)(?:-[A-Za-z0-9_.-]+)?$")
+# Its apply jobs, of any environment (a third one's too): required reviewers.
+APPLY_JOB = re.compile(r"^apply(?:-[A-Za-z0-9_.-]+)?$")
 VARIABLE = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
 TFVARS_BRANCH = re.compile(r'^\s*default_branch\s*=\s*"([^"]*)"', re.MULTILINE)
 
@@ -142,35 +151,99 @@ def environment_results(
     return results
 
 
+def plan_environment_results(api: GitHubApi, repository: str, name: str) -> Result:
+    """A plan environment lets every branch in (pull requests plan) and asks nobody."""
+    where = f"/repos/{repository}/environments/{urllib.parse.quote(name, safe='')}"
+    settings = f"Settings -> Environments -> {name}"
+    check = f"environment {name}"
+    try:
+        env = api.object(where)
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        return Result(
+            check,
+            ("deploy",),
+            False,
+            "does not exist (the plan jobs' role ARN is its variable)",
+            f"{settings}: New environment {name}, no branch restriction, no reviewers; then "
+            "set its AWS_TERRAFORM_PLAN_ROLE_ARN (docs/runbook.md 1.6)",
+        )
+    if env.get("deployment_branch_policy") is not None:
+        return Result(
+            check,
+            ("deploy",),
+            False,
+            "only some branches may use it: pull requests' plans would not start",
+            f"{settings} -> Deployment branches and tags: No restriction (the plan role "
+            "only reads; docs/runbook.md 1.6)",
+        )
+    if reviewers(env):
+        return Result(
+            check,
+            ("deploy",),
+            False,
+            "required reviewers: every plan would wait for an approval",
+            f"{settings} -> Required reviewers: remove them (reviewers approve the apply)",
+        )
+    return Result(check, ("deploy",), True, "every branch may plan (the plan role only reads)")
+
+
 def environment_jobs(
     repo: Path, variables: Mapping[str, str] | None = None
 ) -> list[tuple[str, bool]]:
     """(environment, needs reviewers) of every environment a workflow job may run in (with
-    the repository's variables: will run in), in the workflows' order; ValueError if a job
-    of ENVIRONMENT_JOBS names none."""
+    the repository's variables: will run in), in the workflows' order, but the plan jobs'
+    (plan_environments); ValueError if a job of ENVIRONMENT_JOBS names none."""
     named: dict[str, bool] = {}
-    by_job = {
-        path.name: job_environments(repo, path.name, variables) for path in workflow_paths(repo)
-    }
+    by_job = {path.name: job_environments(repo, path.name) for path in workflow_paths(repo)}
     for workflow, job, _ in ENVIRONMENT_JOBS:
         if not by_job.get(workflow, {}).get(job):
             raise ValueError(f"{workflow} job {job} names no environment")
+    if variables is not None:
+        by_job = {
+            path.name: job_environments(repo, path.name, variables) for path in workflow_paths(repo)
+        }
     reviewed_jobs = {(workflow, job) for workflow, job, reviewed in ENVIRONMENT_JOBS if reviewed}
     for workflow, jobs in by_job.items():
         for job, environments in jobs.items():
+            if read_only(workflow, job):
+                continue
             for environment in environments:
-                reviewed = (workflow, job) in reviewed_jobs
+                reviewed = (workflow, job) in reviewed_jobs or (
+                    workflow == READ_ONLY_WORKFLOW and bool(APPLY_JOB.match(job))
+                )
                 named[environment] = named.get(environment, False) or reviewed
     return list(named.items())
 
 
+def read_only(workflow: str, job: str) -> bool:
+    """A plan or drift job of terraform.yml: its role only reads."""
+    return workflow == READ_ONLY_WORKFLOW and bool(READ_ONLY_JOB.match(job))
+
+
+def plan_environments(repo: Path, variables: Mapping[str, str] | None = None) -> list[str]:
+    """The environments terraform.yml's plan and drift jobs run in (with the repository's
+    variables: will run in), in order."""
+    jobs = (
+        job_environments(repo, READ_ONLY_WORKFLOW, variables)
+        if workflow_paths(repo, [READ_ONLY_WORKFLOW])[0].is_file()
+        else {}
+    )
+    names = [
+        env for job, envs in jobs.items() if read_only(READ_ONLY_WORKFLOW, job) for env in envs
+    ]
+    return list(dict.fromkeys(names))
+
+
 def environment_variables(repo: Path) -> list[str]:
-    """The repository variables a job's environment depends on (deploy.yml's release
-    job: FINLEX_SKIP_STAGING chooses production over staging)."""
+    """The repository variables that decide a job's environment, or whether it runs
+    (deploy.yml's release job and terraform.yml's jobs: FINLEX_SKIP_STAGING)."""
     names = [
         name.upper()
         for path in workflow_paths(repo)
-        for value in environment_values(repo, path.name).values()
+        for values in (environment_values(repo, path.name), job_conditions(repo, path.name))
+        for value in values.values()
         for name in VARIABLE.findall(value)
     ]
     return list(dict.fromkeys(names))
@@ -193,12 +266,17 @@ def repository_variables(
     return values
 
 
-def by_hand(jobs: Sequence[tuple[str, bool]]) -> str:
+def by_hand(jobs: Sequence[tuple[str, bool]], plans: Sequence[str] = ()) -> str:
     every = " and ".join(name for name, _ in jobs)
     reviewed = " and ".join(name for name, needed in jobs if needed)
+    verb = "have" if " and " in reviewed else "has"
+    planned = (
+        f"; {' and '.join(plans)} let every branch in, without reviewers (plans)" if plans else ""
+    )
     return (
         f"check by hand in Settings -> Environments: {every} each allow the default branch "
-        f"alone (Selected branches), {reviewed} has required reviewers (docs/runbook.md 1.6)"
+        f"alone (Selected branches), {reviewed} {verb} required reviewers{planned} "
+        "(docs/runbook.md 1.6)"
     )
 
 
@@ -229,18 +307,23 @@ def check_github_environments(m: Machine) -> list[Result]:
             if token is None
             else "which repository? (export GITHUB_REPOSITORY=OWNER/NAME)"
         )
-        return [Result(name, goals, True, f"not checked: {why}; {by_hand(jobs)}", "", False)]
+        detail = f"not checked: {why}; {by_hand(jobs, plan_environments(m.repo))}"
+        return [Result(name, goals, True, detail, "", False)]
     api = GitHubApi(api_url, token, m.env)
     try:
         default = str(api.object(f"/repos/{repository}").get("default_branch", ""))
         results = [repository_result(m, repository, default)]
         names = environment_variables(m.repo)
-        if names:
-            jobs = environment_jobs(m.repo, repository_variables(api, repository, names))
+        variables = repository_variables(api, repository, names) if names else None
+        if variables is not None:
+            jobs = environment_jobs(m.repo, variables)
         for environment, reviewed in jobs:
             results += environment_results(api, repository, environment, default, reviewed)
+        for environment in plan_environments(m.repo, variables):
+            results.append(plan_environment_results(api, repository, environment))
     except GitHubUnreachableError as error:
-        detail = f"not checked: {api_url} did not answer ({error}); {by_hand(jobs)}"
+        how = by_hand(jobs, plan_environments(m.repo))
+        detail = f"not checked: {api_url} did not answer ({error}); {how}"
         return [Result(name, goals, True, detail, "", False)]
     except GitHubError as error:
         return [github_refused(repository, error)]

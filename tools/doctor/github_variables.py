@@ -86,6 +86,8 @@ def environments_of(
     }
     scopes: dict[str, list[tuple[str, ...]]] = {}
     for ref in found:
+        if ref.job and variables is not None and ref.job not in jobs.get(ref.workflow, {}):
+            continue  # a job these variables keep from running
         where = jobs.get(ref.workflow, {}).get(ref.job, ()) if ref.job else ()
         scopes.setdefault(ref.name, []).append(where)
     return scopes
@@ -150,6 +152,9 @@ def check_github_settings(m: Machine, kind: Kind) -> list[Result]:
     results = []
     for name, required in wanted.items():
         check = f"{kind.noun} {name}"
+        if name not in scopes:
+            results.append(Result(check, goals, True, "not needed: no job that reads it runs"))
+            continue
         where, targets = where_set(name, scopes[name], lists)
         if where:
             results.append(Result(check, goals, True, where))

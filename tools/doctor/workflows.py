@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from .expressions import evaluate
+from .expressions import conjuncts, evaluate
 
 # GitHub gives every job this secret itself; nobody sets it.
 AUTOMATIC_SECRETS = frozenset({"GITHUB_TOKEN"})
@@ -193,12 +193,68 @@ def job_environments(
     """job -> the environments it may run in, for each job of the workflow (none: `()`).
 
     An expression such as `${{ vars.X == 'true' && 'production' || 'staging' }}` may
-    yield each of its names; given the repository's variables, the one it yields.
+    yield each of its names; given the repository's variables, the one it yields, and
+    a job whose `if:` those variables make false is left out: it will not run
+    (terraform.yml's one-environment jobs, or its staging jobs, by FINLEX_SKIP_STAGING).
     """
+    conditions = job_conditions(repo, workflow) if variables is not None else {}
     return {
         job: environment_names(value, variables)
         for job, value in environment_values(repo, workflow).items()
+        if variables is None or may_run(conditions.get(job, ""), variables)
     }
+
+
+def job_conditions(repo: Path, workflow: str) -> dict[str, str]:
+    """job -> its own `if:` (not a step's), as written; a block scalar's lines joined."""
+    text = (repo / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    job: str | None = None
+    in_jobs, job_indent, body_indent = False, None, None
+    collecting: str | None = None  # the job whose `if: >-` lines follow
+    for raw in text.splitlines():
+        line = strip_comment(raw) if collecting is None else raw
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        if collecting is not None and body_indent is not None and indent > body_indent:
+            found[collecting] = f"{found[collecting]} {line.strip()}".strip()
+            continue
+        collecting = None
+        key = KEY.match(line)
+        if indent == 0:
+            in_jobs, job = bool(key and key.group(2) == "jobs"), None
+            continue
+        if not in_jobs or key is None:
+            continue
+        job_indent = indent if job_indent is None else job_indent
+        if indent == job_indent:
+            job, body_indent = key.group(2), None
+            continue
+        body_indent = indent if body_indent is None else body_indent
+        if job is not None and indent == body_indent and key.group(2) == "if":
+            value = line[key.end() :].strip()
+            if value[:1] in {">", "|"}:
+                found[job], collecting = "", job
+            else:
+                found[job] = value
+    return found
+
+
+def may_run(condition: str, variables: Mapping[str, str]) -> bool:
+    """False only when the repository's variables alone make the `if:` false: one of
+    its top-level `&&` parts reads nothing but variables and literals, and is false.
+    Anything else (github.*, needs.*, a function) may go either way: True."""
+    expressions = EXPRESSION.findall(condition)
+    expression = expressions[0] if len(expressions) == 1 else condition
+    for part in conjuncts(expression):
+        try:
+            value = evaluate(part, variables)
+        except ValueError:
+            continue
+        if value in (None, False, 0, ""):
+            return False
+    return True
 
 
 def environment_names(value: str, variables: Mapping[str, str] | None = None) -> tuple[str, ...]:

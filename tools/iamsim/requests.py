@@ -1552,7 +1552,30 @@ def _secret(call: Call, facts: Facts) -> list[str]:
     ]
 
 
-_rows("ssm", [_same("ssm", "GetParameters", _parameters, resource_tags=True)])
+def _parameter(key: str) -> Callable[[Call, Facts], list[str]]:
+    """One parameter (Name) or a path of them (Path): its ARN, parameter/<name without the />."""
+
+    def arns(call: Call, facts: Facts) -> list[str]:
+        name = _str(call.params, key)
+        return [
+            name
+            if name.startswith("arn:")
+            else _regional("ssm", call, f"parameter/{name.lstrip('/')}")
+        ]
+
+    return arns
+
+
+# ...and finlex-release's verification records (release/src/finlex_release/record.py).
+_rows(
+    "ssm",
+    [
+        _same("ssm", "GetParameters", _parameters, resource_tags=True),
+        _same("ssm", "GetParameter", _parameter("Name"), resource_tags=True),
+        _same("ssm", "PutParameter", _parameter("Name"), resource_tags=True),
+        _same("ssm", "GetParametersByPath", _parameter("Path"), resource_tags=True),
+    ],
+)
 _rows(
     "secretsmanager",
     [_same("secretsmanager", "GetSecretValue", _secret, resource_tags=True)],

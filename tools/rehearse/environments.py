@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from finlex_release.record import RECORD_PATH
 from iamsim.evaluate import Decision
 from rehearse.account import Session, client
 from rehearse.emulator import ACCOUNT_ID, REGION, Emulator
@@ -111,7 +112,8 @@ class Probe:
 
 
 def probes(prod: Production, staging_name: str) -> list[Probe]:
-    """Staging's roles on production's service, state, record, alarms, roles; production's push."""
+    """Staging's roles on production's service, state, record, alarms, roles and verification
+    records; production's push."""
     arn_ecs = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}"
     staging = "staging's {} role"
     alarm = {
@@ -150,6 +152,13 @@ def probes(prod: Production, staging_name: str) -> list[Probe]:
         "containerDefinitions": [{"name": "finlex", "image": "finlex:probe"}],
     }
     state = {"Bucket": prod.state_bucket, "Key": prod.state_key}
+    # A verification record in production's name: what `promote --to production` would trust.
+    verified = {
+        "Name": RECORD_PATH.format(environment="production") + "0" * 64,
+        "Value": "{}",
+        "Type": "String",
+        "Overwrite": True,
+    }
     service = {"cluster": prod.cluster, "services": [prod.service]}
     return [
         Probe(staging.format("plan"), "plan", "read production's state", "s3:GetObject",
@@ -193,6 +202,8 @@ def probes(prod: Production, staging_name: str) -> list[Probe]:
                   taskDefinition=f"{arn_ecs}:task-definition/{prod.service}:1")),
         Probe(staging.format("deploy"), "deploy", "pass production's task role",
               "iam:PassRole", lambda c: c("ecs").register_task_definition(**revision)),
+        Probe(staging.format("deploy"), "deploy", "write production's verification record",
+              "ssm:PutParameter", lambda c: c("ssm").put_parameter(**verified)),
         Probe("production's deploy role", "production-deploy", "push an image",
               "ecr:PutImage",
               lambda c: c("ecr").put_image(

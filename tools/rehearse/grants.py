@@ -105,9 +105,18 @@ UNCALLED: Mapping[str, Mapping[str, str]] = {
                 "repository scans on push"
             ),
             "ecs:ListTaskDefinitions": _UNTAGGED_REVISION,
+        }
+    ),
+}
+
+
+# Uncalled only when production is rehearsed alone (--production-only): keyed as UNCALLED.
+UNCALLED_WITHOUT_STAGING: Mapping[str, Mapping[str, str]] = {
+    "deploy": _reasons(
+        {
             "ssm:GetParameter ssm:GetParametersByPath ssm:PutParameter": (
-                "verify-record, promote and verified read and write the verification "
-                "records; the rehearsal does not run the promotion yet (issue 18)"
+                "verify-record, promote and verified write and read the verification records: "
+                "the promote steps run beside staging only, and --production-only has none"
             ),
         }
     ),
@@ -124,11 +133,16 @@ class RoleUse:
     denied_on_purpose: int  # denied by design: broken copies, cross-environment probes
     uncalled: frozenset[str]  # granted, never called
     denied_calls: tuple[str, ...] = ()  # "action on ARN" of each denial counted in `denied`
+    staging: bool = True  # staging rehearsed beside production (else UNCALLED_WITHOUT_STAGING too)
 
     @property
     def unexplained(self) -> list[str]:
-        """Uncalled grants that UNCALLED does not list."""
-        known = {action.lower() for action in UNCALLED.get(self.job, {})}
+        """Uncalled grants that UNCALLED (and, without staging, UNCALLED_WITHOUT_STAGING)
+        does not list."""
+        listed = dict(UNCALLED.get(self.job, {}))
+        if not self.staging:
+            listed.update(UNCALLED_WITHOUT_STAGING.get(self.job, {}))
+        known = {action.lower() for action in listed}
         return sorted(action for action in self.uncalled if action.lower() not in known)
 
     def line(self) -> str:

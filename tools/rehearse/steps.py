@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 import tfplan
+from finlex_release import record
+from finlex_release.errors import Exit
 from iamsim.evaluate import Decision, Request, evaluate
-from rehearse import account, emulator, environments, grants, image
+from rehearse import account, emulator, environments, grants, image, served
 from rehearse.account import Session
 from rehearse.emulator import Emulator
 from rehearse.terraform import (
@@ -52,14 +54,21 @@ BROKEN = {
     "apply": ("CloudWatchFinlexAlarms", "cloudwatch:PutMetricAlarm", ":alarm:finlex-cpu-high"),
     "deploy": ("EcsTaskDefinitionsNoResourceLevel", "ecs:DescribeTaskDefinition", "*"),
 }
-EXIT_CREDENTIALS = 3  # finlex-release's code for access denied (release/README.md)
+EXIT_CREDENTIALS = Exit.CREDENTIALS  # finlex-release's code for access denied
 SERVICE_TYPE = "aws_ecs_service"
 PIPELINE = "pipeline_roles"  # the module of the pipeline's roles
 # The one service block in both autoscaling modes; no flip may replace or move it.
 SERVICE_ADDRESS = "module.ecs_cluster.aws_ecs_service.this"
 _EMULATOR_FINDING = "moto reports it for every image"
 # The checks after the applies, in the order they run (--checks picks some).
-CHECKS = ("release", "secret", "plan", "replace", "planfile", "broken", "destroy")
+CHECKS = ("promote", "release", "secret", "plan", "replace", "planfile", "broken", "destroy")
+# promote (beside staging only): one digest deployed and verified in staging under its
+# deploy role, promoted to production under production's (deploy.yml's two jobs).
+PROMOTE_FROM, PROMOTE_TO = "staging", "production"  # environments/production.tfvars's promotes_from
+UNVERIFIED_TAG = "rehearsal-unverified"  # a digest pushed to staging, never verified there
+# Production's deploy role's statement that reads the records it promotes (modules/pipeline_roles).
+STAGING_RECORDS = "ReadVerificationRecordsToPromote"
+RELEASE_WAITS = ("--timeout", "60", "--interval", "1")
 # secret: one SSM parameter passed as a secret (-var=secrets), read as the ECS agent reads it.
 SECRET_NAME = "FINLEX_API_KEY"  # noqa: S105 - a variable's name, not a password
 SECRET_PARAMETER = "/finlex/api-key"  # noqa: S105 - a parameter's name
@@ -168,6 +177,15 @@ class Rehearsal:
     _granted: dict[str, set[str]] = field(default_factory=dict)
     # Gate records made by the broken copies on purpose: (first, last) indexes.
     _broken_windows: list[tuple[int, int]] = field(default_factory=list)
+    # finlex-release's command line; None: the one installed beside this Python.
+    release_tool: list[str] | None = None
+    # Staging's cluster and service, and the app's container, from its outputs.
+    staging_service: tuple[str, str] = ("", "")
+    staging_container: str = ""
+    # The promotion: the digest staging verified, its record's value, the unverified digest.
+    promoted: str = ""
+    _staging_record: str = ""
+    _unverified: str = ""
 
     # --- plumbing ---------------------------------------------------------
 
@@ -195,17 +213,20 @@ class Rehearsal:
         self.report.created += added
         return f"{added} created, {changed} changed, {destroyed} destroyed"
 
-    def _release(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """finlex-release under the deploy role's session, as the deploy job runs it."""
-        tool = Path(sys.executable).with_name("finlex-release")
+    def _release(
+        self, *args: str, session: Session | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """finlex-release under a deploy role's session (production's unless `session`),
+        as the deploy job runs it."""
+        tool = self.release_tool or [str(Path(sys.executable).with_name("finlex-release"))]
         env = {
             **without_aws(os.environ),
             "AWS_ENDPOINT_URL": self.account.url,
             "AWS_REGION": emulator.REGION,
-            **self._session("deploy").env(),
+            **(session or self._session("deploy")).env(),
         }
         result = subprocess.run(  # noqa: S603 - argument list, no shell
-            [str(tool), *args], env=env, capture_output=True, text=True, check=False
+            [*tool, *args], env=env, capture_output=True, text=True, check=False
         )
         with (self.workdir / "release.log").open("a") as log:
             log.write(f"\n$ finlex-release {' '.join(args)} -> {result.returncode}\n")
@@ -258,6 +279,7 @@ class Rehearsal:
         # What follows checks the applied account: each check runs, and reports,
         # even when an earlier one failed (a broken policy hides no broken plan).
         checks: dict[str, list[tuple[str, Callable[[], Any]]]] = {
+            "promote": self._promotion_steps() if self.staging else [],
             "release": [("release: under the deploy role", self.release)],
             "secret": [("secret: resolved into the task definition", self.secret_resolved)],
             "plan": [("plan after deploy is empty", self.plan_is_empty)],
@@ -342,6 +364,7 @@ class Rehearsal:
             ),
             denied_on_purpose=sum(1 for i, r in mine if i in on_purpose and r.denied),
             uncalled=grants.uncalled(granted, called),
+            staging=self.staging,
         )
 
     def selected_examples(self) -> list[Path]:
@@ -500,6 +523,7 @@ class Rehearsal:
         # tested-<tag> on the same digest. deploy refuses a digest without one.
         for tag, manifest in zip(self.tags, manifests, strict=True):
             image.put(ecr, "finlex", f"tested-{tag}", manifest)
+        self.manifest = docker_manifest
         layers = len(json.loads(docker_manifest)["layers"])
         return f"{self.image}: {layers} layers, {', '.join(d[:19] for d in digests)}"
 
@@ -630,30 +654,37 @@ class Rehearsal:
         }
 
         def run() -> str:
-            role_name = self._session(role).role_arn.rsplit("/", 1)[-1]
-            first = len(self.account.gate.records())
-            try:
-                with account.without_statement(self.account.url, role_name, sid):
-                    failure = attempts[role]()
-            finally:
-                last = len(self.account.gate.records())
-                self._broken_windows.append((first, last))
-            denied = [
-                (a.action, a.resource)
-                for record in self.account.gate.records()[first:last]
-                if record.denied
-                for a in record.authorizations
-                if a.decision in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY)
-            ]
-            named = [(act, arn) for act, arn in denied if act == action and resource in arn]
-            if not named:
-                raise StepError(
-                    f"no denial of {action} on *{resource}* (denied: {sorted(set(denied))}); "
-                    f"the step said: {_denial_line(failure, action)}"
-                )
-            return f"failed as it must: {action} on {named[0][1]} denied; {_last_error(failure)}"
+            return self._fails_without(self._session(role), sid, action, resource, attempts[role])
 
         return run
+
+    def _fails_without(
+        self, session: Session, sid: str, action: str, resource: str, attempt: Callable[[], str]
+    ) -> str:
+        """`attempt` under `session` whose role lacks `sid`: it must fail, the gate denying
+        `action` on an ARN that holds `resource`. Its denials are on purpose, counted apart."""
+        role_name = session.role_arn.rsplit("/", 1)[-1]
+        first = len(self.account.gate.records())
+        try:
+            with account.without_statement(self.account.url, role_name, sid):
+                failure = attempt()
+        finally:
+            last = len(self.account.gate.records())
+            self._broken_windows.append((first, last))
+        denied = [
+            (a.action, a.resource)
+            for made in self.account.gate.records()[first:last]
+            if made.denied
+            for a in made.authorizations
+            if a.decision in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY)
+        ]
+        named = [(act, arn) for act, arn in denied if act == action and resource in arn]
+        if not named:
+            raise StepError(
+                f"no denial of {action} on *{resource}* (denied: {sorted(set(denied))}); "
+                f"the step said: {_denial_line(failure, action)}"
+            )
+        return f"failed as it must: {action} on {named[0][1]} denied; {_last_error(failure)}"
 
     def _plan_without_state_read(self) -> str:
         plan = self._tf(self.copy, "plan").run(
@@ -912,6 +943,8 @@ class Rehearsal:
         outputs = tf.json("output")
         repository = outputs["ecr_repository_name"]["value"]
         cluster = outputs["ecs_cluster_name"]["value"]
+        self.staging_service = (str(cluster), str(outputs["ecs_service_name"]["value"]))
+        self.staging_container = str(outputs["container_name"]["value"])
         if cluster == "finlex" or repository != "finlex":
             raise StepError(f"staging's cluster {cluster}, repository {repository}")
         return f"{self._count(applied.stdout)}; cluster {cluster}, shared repository {repository}"
@@ -962,6 +995,192 @@ class Rehearsal:
         if failures:
             raise StepError("; ".join(failures))
         return f"{len(lines)} calls, each denied naming its action and ARN\n" + "\n".join(lines)
+
+    # --- promote: one digest, staging's deploy role, then production's ---------------
+
+    def _promotion_steps(self) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            ("promote: staging deploys the pushed digest", self.staging_deploy),
+            ("promote: staging verifies it and writes its record", self.staging_verify_record),
+            ("promote: production promotes it from staging", self.production_promote),
+            ("promote: production verifies it, verified lists it", self.production_verified),
+            ("promote: a digest staging never verified is refused", self.unverified_refused),
+            ("promote: a record of another digest is refused", self.mismatched_record_refused),
+            (
+                "broken copy: production's deploy role without ReadVerificationRecordsToPromote",
+                self.promote_without_staging_records,
+            ),
+        ]
+
+    def _staging_deploy_session(self) -> Session:
+        if "deploy" not in self.staging_sessions:
+            raise StepError("no session of staging's deploy role: 'staging: roles' did not run")
+        return self.staging_sessions["deploy"]
+
+    def _digest(self) -> str:
+        """The digest staging deployed; StepError when 'promote: staging deploys' did not."""
+        if not self.promoted:
+            raise StepError("no digest deployed to staging: an earlier promote step failed")
+        return self.promoted
+
+    def _running(self, cluster: str, service: str) -> tuple[str, str]:
+        """(task definition ARN, its container's image) of what the service runs."""
+        revision = account.running_revision(self.account.url, cluster, service)
+        definition = account.task_definition(self.account.url, revision)
+        (container,) = definition["containerDefinitions"]
+        return str(definition["taskDefinitionArn"]), str(container["image"])
+
+    def _verify_record(
+        self, environment: str, where: list[str], image_ref: str, session: Session
+    ) -> tuple[str, record.Record]:
+        """verify-record against the image served here; (record name, the record as stored)."""
+        with served.served(self.docker, self.image) as url:
+            result = self._release(
+                "verify-record", "--environment", environment, *where, "--image", image_ref,
+                "--url", url.url, "--allow-http", "--commit", url.revision, *RELEASE_WAITS,
+                session=session,
+            )  # fmt: skip
+        self._expect(result, 0, f"verify-record --environment {environment}")
+        printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+        name = record.parameter_name(environment, printed.get("digest", ""))
+        if printed.get("record") != name:
+            raise StepError(f"verify-record printed {printed}, not record={name}")
+        value = account.client(self.account.url, "ssm").get_parameter(Name=name)["Parameter"]
+        stored = record.parse(name, str(value["Value"]))
+        if (stored.environment, stored.commit) != (environment, url.revision):
+            raise StepError(f"{name} holds {stored.summary()}")
+        return name, stored
+
+    def _staging_where(self) -> list[str]:
+        """Staging's cluster, service and container, as make deploy passes them.
+
+        The Makefile's TASK_CONTAINER defaults to SERVICE: infra/ names the container
+        as the service, which this checks on staging's outputs.
+        """
+        cluster, service = self.staging_service
+        if self.staging_container != service:
+            raise StepError(
+                f"staging's container is {self.staging_container!r}, its service {service!r}: "
+                "make deploy's TASK_CONTAINER (default: SERVICE) would name the wrong one"
+            )
+        return ["--cluster", cluster, "--service", service, "--container-name", service]
+
+    def staging_deploy(self) -> str:
+        """deploy.yml's staging job: `deploy` of the pushed tag, then `status`."""
+        cluster, service = self.staging_service
+        tag = self.tags[0]
+        session = self._staging_deploy_session()
+        where = self._staging_where()
+        deployed = self._release("deploy", *where, "--image", f"finlex:{tag}", *RELEASE_WAITS,
+                                 session=session)  # fmt: skip
+        self._expect(deployed, 0, f"deploy finlex:{tag} to {cluster}/{service}")
+        status = self._release("status", *where[:4], session=session)
+        self._expect(status, 0, "status")
+        ecr = account.client(self.account.url, "ecr")
+        pushed = ecr.describe_images(repositoryName="finlex", imageIds=[{"imageTag": tag}])
+        digest = str(pushed["imageDetails"][0]["imageDigest"])
+        arn, running = self._running(cluster, service)
+        if not running.endswith(f"/finlex@{digest}"):
+            raise StepError(f"{cluster}/{service} runs {running}, not finlex@{digest}")
+        self.promoted = digest
+        return (
+            f"finlex:{tag} = {digest}: {cluster}/{service} runs it by digest on "
+            f"{arn.rsplit('/', 1)[-1]}; status exit 0 (no probe: no load balancer answers here)"
+        )
+
+    def staging_verify_record(self) -> str:
+        name, stored = self._verify_record(
+            PROMOTE_FROM, self._staging_where(), f"finlex:{self.tags[0]}",
+            self._staging_deploy_session(),
+        )  # fmt: skip
+        if stored.digest != self.promoted:
+            raise StepError(f"{name} is of {stored.digest}, not the deployed {self.promoted}")
+        self._staging_record = stored.to_json()
+        return (
+            f"{name} (staging's deploy role): commit {stored.commit}, checks "
+            f"{', '.join(stored.checks)}; the URL is the image served on 127.0.0.1"
+        )
+
+    def production_promote(self) -> str:
+        """deploy.yml's production job: `promote --from staging --to production` of the digest."""
+        self._digest()
+        before, _ = self._running("finlex", "finlex")
+        result = self._release(
+            "promote", "--from", PROMOTE_FROM, "--to", PROMOTE_TO, "--image",
+            f"finlex@{self.promoted}", "--cluster", "finlex", "--service", "finlex",
+            *RELEASE_WAITS,
+        )  # fmt: skip
+        self._expect(result, 0, "promote --from staging --to production")
+        said = (result.stdout.strip().splitlines() or [""])[-1]
+        arn, running = self._running("finlex", "finlex")
+        if arn == before or not running.endswith(f"/finlex@{self.promoted}"):
+            raise StepError(f"after promote, finlex/finlex runs {running} on {arn}")
+        return f"{said}; finlex/finlex runs it by digest on {arn.rsplit('/', 1)[-1]}"
+
+    def production_verified(self) -> str:
+        production = ["--cluster", "finlex", "--service", "finlex", "--container-name", "finlex"]
+        name, stored = self._verify_record(
+            PROMOTE_TO, production, f"finlex@{self._digest()}", self._session("deploy")
+        )
+        listed = self._release("verified", "--environment", PROMOTE_TO)
+        self._expect(listed, 0, "verified --environment production")
+        first = (listed.stdout.strip().splitlines() or [""])[0]
+        if stored.digest not in first:
+            raise StepError(f"verified lists {first!r} first, not {stored.digest}")
+        return f"{name}; verified --environment production: {' '.join(first.split())}"
+
+    def _refused(self, digest: str, why: str) -> str:
+        """promote of `digest` must exit FAILED saying `why`, production's service unchanged."""
+        before, _ = self._running("finlex", "finlex")
+        result = self._release(
+            "promote", "--from", PROMOTE_FROM, "--to", PROMOTE_TO, "--image", f"finlex@{digest}",
+            "--cluster", "finlex", "--service", "finlex", *RELEASE_WAITS,
+        )  # fmt: skip
+        line = self._expect(result, Exit.FAILED, f"promote of {digest}")
+        after, _ = self._running("finlex", "finlex")
+        if why not in line or after != before:
+            raise StepError(f"promote said {line!r}; finlex/finlex went {before} -> {after}")
+        return (
+            f"exit {int(Exit.FAILED)}, production unchanged on {after.rsplit('/', 1)[-1]}: {line}"
+        )
+
+    def unverified_refused(self) -> str:
+        """A second digest, pushed by staging's deploy role with a test record, never verified."""
+        # The same image, its manifest written out another way: another digest.
+        other = json.dumps(json.loads(self.manifest), indent=2)
+        ecr = account.session_client(self.account.url, "ecr", self._staging_deploy_session())
+        self._unverified = image.put(ecr, "finlex", UNVERIFIED_TAG, other)
+        image.put(ecr, "finlex", f"tested-{UNVERIFIED_TAG}", other)
+        if self._unverified == self.promoted:
+            raise StepError("the unverified manifest has the verified one's digest")
+        return self._refused(self._unverified, "has no staging verification record")
+
+    def mismatched_record_refused(self) -> str:
+        """Staging's deploy role copies the verified record onto the unverified digest."""
+        if not (self._unverified and self._staging_record):
+            raise StepError("no unverified digest or staging record: an earlier step failed")
+        ssm = account.session_client(self.account.url, "ssm", self._staging_deploy_session())
+        name = record.parameter_name(PROMOTE_FROM, self._unverified)
+        ssm.put_parameter(Name=name, Value=self._staging_record, Type="String", Overwrite=True)
+        return self._refused(self._unverified, f"is of digest {self.promoted}")
+
+    def promote_without_staging_records(self) -> str:
+        """promote under production's deploy role without its grant to read staging's records."""
+        name = record.parameter_name(PROMOTE_FROM, self._digest())
+
+        def attempt() -> str:
+            result = self._release(
+                "promote", "--from", PROMOTE_FROM, "--to", PROMOTE_TO, "--image",
+                f"finlex@{self.promoted}", "--cluster", "finlex", "--service", "finlex",
+                *RELEASE_WAITS,
+            )  # fmt: skip
+            self._expect(result, EXIT_CREDENTIALS, f"promote without {STAGING_RECORDS}")
+            return result.stderr + result.stdout
+
+        return self._fails_without(
+            self._session("deploy"), STAGING_RECORDS, "ssm:GetParameter", f":parameter{name}",
+            attempt,
+        )  # fmt: skip
 
     def staging_destroy(self) -> str:
         """The service under staging's apply role, then its roles by the administrator."""
