@@ -350,7 +350,7 @@ def test_the_runbook_gives_scaling_and_deploy_timing_their_defaults() -> None:
 
 
 def test_the_runbook_gives_the_probe_and_the_deploy_wait_their_defaults() -> None:
-    from finlex_release import deploy, probe
+    from finlex_release import probe, rollout
 
     runbook = REPO / "docs" / "runbook.md"
     (rate,) = stated(runbook, r"`finlex-release probe`: (\d+) `GET /version` a second")
@@ -360,11 +360,11 @@ def test_the_runbook_gives_the_probe_and_the_deploy_wait_their_defaults() -> Non
     assert float(gap) / 1000 == probe.DEFAULT_MAX_GAP
     assert float(timeout) == probe.DEFAULT_TIMEOUT
     (minutes,) = stated(runbook, r"until it is COMPLETED or FAILED \((\d+) minutes at most\)")
-    assert float(minutes) * 60 == deploy.DEFAULT_TIMEOUT
+    assert float(minutes) * 60 == rollout.DEFAULT_TIMEOUT
 
 
 def test_the_release_readme_gives_the_aws_call_bounds_and_duration_limits() -> None:
-    from finlex_release import aws, cli, deps_audit
+    from finlex_release import aws, command, deps_audit
 
     readme = REPO / "release" / "README.md"
     connect, read, attempts = stated(
@@ -378,7 +378,7 @@ def test_the_release_readme_gives_the_aws_call_bounds_and_duration_limits() -> N
     most, audit_most = stated(
         readme, r"at most (\d+) \(one day; `audit-deps --timeout`: at most (\d+)\)"
     )
-    assert float(most) == cli.MAX_SECONDS
+    assert float(most) == command.MAX_SECONDS
     assert float(audit_most) == deps_audit.MAX_SECONDS
 
 
@@ -771,7 +771,7 @@ def test_docs_give_the_server_python_and_flask_versions_the_code_pins() -> None:
 
 
 def test_the_runbook_gives_the_pipelines_sessions_their_length() -> None:
-    from finlex_release import deploy
+    from finlex_release import rollout
 
     (hours,) = stated(REPO / "docs" / "runbook.md", r"through OIDC \((\w+) hour at most\)")
     module = INFRA / "modules" / "pipeline_roles"
@@ -779,7 +779,7 @@ def test_the_runbook_gives_the_pipelines_sessions_their_length() -> None:
     assert "max_session_duration" not in labelled(INFRA, "module")["pipeline_roles"]
     assert {"one": 3600}[hours] == longest
     # A deploy follows ECS within its session.
-    assert longest > deploy.DEFAULT_TIMEOUT
+    assert longest > rollout.DEFAULT_TIMEOUT
 
 
 def test_docs_count_the_alarms_the_module_creates() -> None:

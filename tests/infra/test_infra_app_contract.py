@@ -2,7 +2,7 @@
 (routes.py: paths; settings.py: port, graceful bound, keep-alive; VERSION). Terraform,
 the Dockerfile and the release tool cannot import Python, so they hold copies:
 every copy is tied to its home by a test here (the release tool's default paths
-in tests/release/test_release_verify.py), and fails when the two drift apart."""
+in tests/release/test_verify.py), and fails when the two drift apart."""
 
 from __future__ import annotations
 

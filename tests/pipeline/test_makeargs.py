@@ -1,7 +1,7 @@
 """tools/makeargs.py: the Makefile's checks of TAG, CPU_ARCHITECTURE, BASE_IMAGE and
 the variables a target needs, one line and exit 2 for each bad value.
 
-The targets' own tests (tests/release/test_release_make.py, test_base_image_pin.py,
+The targets' own tests (tests/release/test_make.py, test_base_image_pin.py,
 test_make_push.py) run them through make; these hold the rules themselves.
 """
 

@@ -241,3 +241,22 @@ def test_the_schedule_never_shares_the_apply_queue() -> None:
     group = " ".join(workflow()["concurrency"]["group"].split())
     assert "github.event_name == 'schedule' && 'drift'" in group
     assert "'apply-production'" in group
+
+
+def _check_names(path: Path) -> set[str]:
+    """What GitHub names each job's status check: its `name:`, else its id."""
+    jobs: dict[str, dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"]
+    return {str(body.get("name", job_id)) for job_id, body in jobs.items()}
+
+
+def test_runbook_requires_status_checks_that_the_workflows_report() -> None:
+    """Branch protection names checks; one that no job reports would block every merge."""
+    runbook = (REPO / "docs" / "runbook.md").read_text(encoding="utf-8")
+    item = runbook.split("**Branches → protection for `main`**", 1)[1]
+    checks = item.split(". Together", 1)[0]  # the rest is about the apply environment
+    named = set(re.findall(r"`([^`]+)`", checks)) - {"main", "true", "FINLEX_SKIP_STAGING"}
+    reported = _check_names(WORKFLOW) | _check_names(WORKFLOW.with_name("ci.yml"))
+    assert named, "the runbook's branch-protection item names no status check"
+    assert named <= reported, f"checks no job reports: {sorted(named - reported)}"
+    plans = {name for name in reported if name.startswith("plan")}
+    assert plans <= named, f"plan jobs the runbook does not require: {sorted(plans - named)}"

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from finlex_release import cli
+from finlex_release import cli, command
 from finlex_release.waiting import Clock, Progress
 from support.release_fakes import REGION, FakeClock, Pushed, isolate_aws, push_image
 
@@ -60,7 +60,7 @@ def run(capsys: pytest.CaptureFixture[str]) -> Runner:
         cwd: Any = None,
     ) -> Result:
         out, progress = io.StringIO(), io.StringIO()
-        context = cli.Context(
+        context = command.Context(
             clients=clients, clock=clock or FakeClock(), out=out, progress=Progress(progress)
         )
         if today is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import urllib.request
@@ -26,6 +27,7 @@ from support.makedb import make_env
 from support.prerequisites import require_tool
 
 REGION = "eu-west-1"
+HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"  # moto's ECR registry in REGION
 _CREDENTIAL_VARS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -464,3 +466,99 @@ def clients_with(ecs: Any) -> Callable[[str], Any]:
         return ecs if service == "ecs" else boto3.client(service, region_name=REGION)
 
     return make
+
+
+# --- the ECS service of the `stack` fixture (tests/release/conftest.py) ---------
+
+READ_ONLY = {
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+}
+# modules/monitoring's deployment alarms (its output deployment_alarm_names).
+DEPLOYMENT_ALARMS = ["finlex-target-5xx-rate", "finlex-p99-latency", "finlex-unhealthy-hosts"]
+# A service's deploymentConfiguration.alarms, for EcsController(alarms=...).
+ALARMS = {"alarmNames": DEPLOYMENT_ALARMS, "enable": True, "rollback": True}
+# deploy's one line when deployment alarms stopped the roll-out (release/README's wording).
+ALARM_STOP = re.compile(
+    r"deployment (?P<deployment>\S+) (?:was rolled back by ECS|FAILED) because deployment "
+    r"alarm\(s\) (?P<alarms>.+?) went into ALARM; "
+    r"(?:the service returned to (?P<revision>\S+) \(deployment (?P<rollback>[^)\s]+)\)"
+    r"|ECS did not roll it back)"
+)
+
+
+def controller(
+    script: list[str] | None = None, alarms: dict | None = None, firing: list[str] | None = None
+) -> EcsController:
+    """An EcsController on a moto client; without a script, deployments complete at once."""
+    return EcsController(
+        boto3.client("ecs", region_name=REGION), script or ["COMPLETED"], alarms, firing
+    )
+
+
+def alarm_stop(line: str) -> dict[str, str | list[str] | None]:
+    """The fields of deploy's alarm line: deployment, alarms, revision and rollback."""
+    found = ALARM_STOP.search(line)
+    assert found, f"not a deployment-alarm failure: {line}"
+    fields: dict[str, str | list[str] | None] = dict(found.groupdict())
+    fields["alarms"] = found["alarms"].split(", ")
+    return fields
+
+
+def family_revision(task_definition_arn: str) -> str:
+    """`finlex:1` of `arn:aws:ecs:...:task-definition/finlex:1`."""
+    return task_definition_arn.rsplit("/", 1)[-1]
+
+
+def described(arn: str) -> dict:
+    return boto3.client("ecs", region_name=REGION).describe_task_definition(
+        taskDefinition=arn, include=["TAGS"]
+    )
+
+
+def deploy_argv(image: str, *extra: str) -> tuple[str, ...]:
+    return ("deploy", "--cluster", "finlex", "--service", "finlex", "--image", image, *extra)
+
+
+def terraform_registers(memory: str, image: str) -> str:
+    """What `terraform apply` does to the family: a new revision with other
+    settings and the tfvars image tag; the service is left alone."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    latest = ecs.describe_task_definition(taskDefinition="finlex", include=["TAGS"])
+    settings = {k: v for k, v in latest["taskDefinition"].items() if k not in READ_ONLY}
+    settings["memory"] = memory
+    settings["containerDefinitions"][0]["image"] = image
+    settings["containerDefinitions"][0]["environment"] = [
+        {"name": "FINLEX_LOG_LEVEL", "value": "warning"}
+    ]
+    tags = [{"key": "app", "value": "finlex"}, {"key": "managed-by", "value": "terraform"}]
+    registered = ecs.register_task_definition(**settings, tags=tags)
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def stray_registers(image: str, family: str = "finlex") -> str:
+    """Anyone with RegisterTaskDefinition adds a revision: other settings, another image."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    latest = ecs.describe_task_definition(taskDefinition="finlex", include=["TAGS"])
+    settings = {k: v for k, v in latest["taskDefinition"].items() if k not in READ_ONLY}
+    settings["family"] = family
+    settings["memory"] = "2048"
+    settings["containerDefinitions"][0]["image"] = image
+    settings["containerDefinitions"][0]["environment"] = [{"name": "STRAY", "value": "1"}]
+    registered = ecs.register_task_definition(**settings)
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def revisions() -> list[str]:
+    ecs = boto3.client("ecs", region_name=REGION)
+    return ecs.list_task_definitions(familyPrefix="finlex")["taskDefinitionArns"]
+
+
+def revision(number: int) -> str:
+    return f"arn:aws:ecs:eu-west-1:123456789012:task-definition/finlex:{number}"

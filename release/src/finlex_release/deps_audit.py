@@ -22,11 +22,12 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from finlex_release import allowlist as allowlists
+from finlex_release.command import AddCommand, Context
 from finlex_release.errors import Exit, ReleaseError, UsageError
 from finlex_release.scan_gate import Finding, Row, blocking, verdict, warn_expired
 from finlex_release.waiting import Progress
@@ -160,7 +161,7 @@ def gate(
     print(f"dependency scan passed: nothing in {source} outside the allowlist", file=out)
 
 
-def run(args: argparse.Namespace, context: Any) -> None:
+def run(args: argparse.Namespace, context: Context) -> None:
     requirements: Path = args.requirements
     if not requirements.is_file():
         raise UsageError(f"--requirements {requirements}: file not found")
@@ -183,8 +184,8 @@ def run(args: argparse.Namespace, context: Any) -> None:
     )
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the subcommand through cli.build_parser's `command` helper."""
+def register(command: AddCommand) -> None:
+    """The audit-deps subcommand and its options."""
     parser = command(
         "audit-deps",
         run,

@@ -7,11 +7,13 @@ command line or in the output.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import shutil
 import subprocess
 from typing import Any, TextIO
 
+from finlex_release.command import AddCommand, Context, aws
 from finlex_release.errors import ReleaseError, UsageError
 from finlex_release.waiting import Progress
 
@@ -74,3 +76,25 @@ def login(
     host = docker_login(docker_command(docker), ecr, registry_id)
     progress(f"docker logged in to {host}")
     print(host, file=out)
+
+
+def run(args: argparse.Namespace, context: Context) -> None:
+    """`finlex-release ecr-login`."""
+    login(
+        aws(args, context)("ecr"),
+        docker=args.docker,
+        registry_id=args.registry_id,
+        out=context.out,
+        progress=context.progress,
+    )
+
+
+def register(command: AddCommand) -> None:
+    """The ecr-login subcommand and its options."""
+    parser = command(
+        "ecr-login",
+        run,
+        "docker login to the ECR registry (password on stdin); print the registry host.",
+    )
+    parser.add_argument("--registry-id", help="AWS account ID of the registry (default: yours)")
+    parser.add_argument("--docker", default="docker", help="docker command (default docker)")

@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from finlex_release import images
-from finlex_release.aws import client_factory, error_code
+from finlex_release.aws import error_code
+from finlex_release.command import AddCommand, Context, aws
 from finlex_release.errors import NotFoundError, ReleaseError, UsageError
 
 _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -66,14 +66,13 @@ def state(ecr: Any, repository: str, tag: str, local_id: str | None) -> tuple[st
     return ("same" if same else "different"), digest
 
 
-def run(args: argparse.Namespace, context: Any) -> None:
+def run(args: argparse.Namespace, context: Context) -> None:
     repository = images.checked_repository(args.repository)
     if not images.TAG.match(args.tag):
         raise UsageError(f"--tag {args.tag!r} is not a valid tag")
-    ecr = (context.clients or client_factory(args.region))("ecr")
+    ecr = aws(args, context)("ecr")
     word, digest = state(ecr, repository, args.tag, args.local_id)
-    out: TextIO = context.out
-    print(f"{word} {digest}" if digest else word, file=out)
+    print(f"{word} {digest}" if digest else word, file=context.out)
     context.progress(
         {
             "absent": f"{repository}:{args.tag} is not in ECR",
@@ -84,8 +83,8 @@ def run(args: argparse.Namespace, context: Any) -> None:
     )
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the subcommand through cli.build_parser's `command` helper."""
+def register(command: AddCommand) -> None:
+    """The image-exists subcommand and its options."""
     parser = command(
         "image-exists",
         run,

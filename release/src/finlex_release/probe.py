@@ -41,9 +41,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from finlex_release.command import AddCommand, Context, whole_number
 from finlex_release.errors import Exit, ReleaseError, UsageError
 
 DEFAULT_PATH = "/version"
@@ -559,16 +560,6 @@ class _Progress(Protocol):
     def __call__(self, message: str, elapsed: float | None = None) -> None: ...
 
 
-class _Context(Protocol):
-    """What `run` uses of cli.Context (imported there, so not importable here)."""
-
-    @property
-    def out(self) -> TextIO: ...
-
-    @property
-    def progress(self) -> _Progress: ...
-
-
 def _report(probe: Probe, progress: _Progress, began: float) -> None:
     found = figures(probe.samples())
     progress(
@@ -632,7 +623,7 @@ def _run_command(command: Wrapped, probe: Probe, progress: _Progress) -> None:
         raise
 
 
-def run(args: argparse.Namespace, context: _Context) -> None:
+def run(args: argparse.Namespace, context: Context) -> None:
     """`finlex-release probe`: probe while COMMAND runs, or for --duration seconds."""
     command = Wrapped(list(args.wrapped)) if args.wrapped else None
     if (command is None) == (args.duration is None):
@@ -695,22 +686,9 @@ def _number(low: float, high: float, *, low_inclusive: bool = False) -> Callable
     return parse
 
 
-def _count(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def register(command: Callable[..., Any]) -> None:
-    """Add the subcommand through cli.build_parser's `command` helper."""
-    parser: argparse.ArgumentParser = command(
+def register(command: AddCommand) -> None:
+    """The probe subcommand and its options."""
+    parser = command(
         "probe",
         run,
         "Send a steady rate of GET requests to URL while COMMAND runs (or for --duration "
@@ -740,7 +718,7 @@ def register(command: Callable[..., Any]) -> None:
     )
     parser.add_argument(
         "--max-failed",
-        type=_count(0, 10**9),
+        type=whole_number(0, 10**9),
         default=0,
         help="fail when more requests than this fail (default 0)",
     )
@@ -753,7 +731,7 @@ def register(command: Callable[..., Any]) -> None:
     )
     parser.add_argument(
         "--connections",
-        type=_count(1, MAX_CONNECTIONS),
+        type=whole_number(1, MAX_CONNECTIONS),
         default=DEFAULT_CONNECTIONS,
         help=f"keep-alive connections, one thread each (default {DEFAULT_CONNECTIONS})",
     )

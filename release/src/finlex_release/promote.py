@@ -22,19 +22,22 @@ from __future__ import annotations
 import argparse
 import io
 import re
-from collections.abc import Callable
 from typing import Any
 
-from finlex_release import deploy, images, record, tested, verify
-from finlex_release.aws import client_factory
+from finlex_release import base_revision, deploy, images, record, rollout, tested, verify
+from finlex_release.command import (
+    AddCommand,
+    Context,
+    aws,
+    follow_settings,
+    seconds,
+    whole_number,
+)
 from finlex_release.errors import NotFoundError, ReleaseError, UsageError
+from finlex_release.service import busy, describe_service
 from finlex_release.waiting import Progress
 
 _CHECK = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-
-
-def _clients(args: argparse.Namespace, context: Any) -> Any:
-    return context.clients or client_factory(args.region)
 
 
 def _pinned(ecr: Any, ref: images.ImageRef) -> images.Image:
@@ -61,8 +64,8 @@ def _by_digest(ref: images.ImageRef, image: images.Image) -> images.ImageRef:
 def service_runs(ecs: Any, cluster: str, service: str, container: str, image: images.Image) -> str:
     """The service's task definition ARN when its `container` runs `image` by digest
     and no deployment is in progress; ReleaseError otherwise."""
-    svc = deploy.describe_service(ecs, cluster, service)
-    found = deploy.busy(svc)
+    svc = describe_service(ecs, cluster, service)
+    found = busy(svc)
     if found is not None:
         raise ReleaseError(
             f"a deployment ({found.get('id')}, {found.get('rolloutState')}) is in progress on "
@@ -70,7 +73,7 @@ def service_runs(ecs: Any, cluster: str, service: str, container: str, image: im
         )
     arn = str(svc["taskDefinition"])
     described = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    running = str(deploy.container_of(described, container).get("image", ""))
+    running = str(base_revision.container_of(described, container).get("image", ""))
     if running != image.uri:
         raise ReleaseError(
             f"{cluster}/{service} runs {running or 'no image'} in container {container}, not "
@@ -79,7 +82,7 @@ def service_runs(ecs: Any, cluster: str, service: str, container: str, image: im
     return arn
 
 
-def run_verify_record(args: argparse.Namespace, context: Any) -> None:
+def run_verify_record(args: argparse.Namespace, context: Context) -> None:
     env = record.environment(args.environment)
     base = verify.base_url(args.url, allow_http=args.allow_http)
     commit = verify.expected_revision(args.commit)
@@ -89,7 +92,7 @@ def run_verify_record(args: argparse.Namespace, context: Any) -> None:
         verify.expected_version(args.expected_version, None, context.cwd()), commit
     )
     ref = images.parse(args.image)
-    clients = _clients(args, context)
+    clients = aws(args, context)
     image = _pinned(clients("ecr"), ref)
     tested.require(image, ref)
     ecs = clients("ecs")
@@ -129,22 +132,19 @@ def run_verify_record(args: argparse.Namespace, context: Any) -> None:
     print(f"record={name}", file=context.out)
 
 
-def run_promote(args: argparse.Namespace, context: Any) -> None:
+def run_promote(args: argparse.Namespace, context: Context) -> None:
     source, target = record.environment(args.source), record.environment(args.target)
     if source == target:
         raise UsageError(f"--from and --to are both {source}: promote moves between two")
     ref = images.parse(args.image)
-    clients = _clients(args, context)
+    clients = aws(args, context)
     ecr = clients("ecr")
     image = _pinned(ecr, ref)
     found = record.require(clients("ssm"), source, image)
     progress: Progress = context.progress
     progress(found.summary())
     progress(f"promoting {image.uri} from {source} to {target} ({args.cluster}/{args.service})")
-    wait = deploy.Follow(
-        timeout=args.timeout, interval=args.interval, clock=context.clock, progress=progress
-    )
-    context.follow = wait
+    wait = follow_settings(args, context)
     deploy.deploy(
         clients("ecs"),
         ecr,
@@ -162,8 +162,8 @@ def run_promote(args: argparse.Namespace, context: Any) -> None:
     print(f"promoted {image.digest} from {source} to {target}", file=context.out)
 
 
-def run_verified(args: argparse.Namespace, context: Any) -> None:
-    found = record.listing(_clients(args, context)("ssm"), record.environment(args.environment))
+def run_verified(args: argparse.Namespace, context: Context) -> None:
+    found = record.listing(aws(args, context)("ssm"), record.environment(args.environment))
     if not found:
         path = record.RECORD_PATH.format(environment=args.environment)
         raise NotFoundError(f"no verification records under {path}")
@@ -192,27 +192,17 @@ def _check_names(text: str) -> list[str]:
     return names
 
 
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 1 and 1000")
-    return value
-
-
 def _service_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", required=True, help="ECS cluster name or ARN")
     parser.add_argument("--service", required=True, help="ECS service name or ARN")
     parser.add_argument(
         "--container-name",
-        default=deploy.DEFAULT_CONTAINER,
-        help=f"container that runs the image (default {deploy.DEFAULT_CONTAINER})",
+        default=base_revision.DEFAULT_CONTAINER,
+        help=f"container that runs the image (default {base_revision.DEFAULT_CONTAINER})",
     )
 
 
-def _register_verify_record(command: Callable[..., Any], seconds: Any) -> None:
+def _register_verify_record(command: AddCommand) -> None:
     parser: argparse.ArgumentParser = command(
         "verify-record",
         run_verify_record,
@@ -246,7 +236,7 @@ def _register_verify_record(command: Callable[..., Any], seconds: Any) -> None:
     parser.add_argument("--interval", type=seconds, default=2.0, help="verify: first pause")
 
 
-def _register_promote(command: Callable[..., Any], seconds: Any) -> None:
+def _register_promote(command: AddCommand) -> None:
     parser: argparse.ArgumentParser = command(
         "promote",
         run_promote,
@@ -269,18 +259,17 @@ def _register_promote(command: Callable[..., Any], seconds: Any) -> None:
         "--wait", action="store_true", help="wait for a deployment in progress (deploy --wait)"
     )
     parser.add_argument(
-        "--timeout", type=seconds, default=deploy.DEFAULT_TIMEOUT, help="deploy: give up after"
+        "--timeout", type=seconds, default=rollout.DEFAULT_TIMEOUT, help="deploy: give up after"
     )
     parser.add_argument(
-        "--interval", type=seconds, default=deploy.DEFAULT_INTERVAL, help="deploy: poll every"
+        "--interval", type=seconds, default=rollout.DEFAULT_INTERVAL, help="deploy: poll every"
     )
 
 
-def register(command: Callable[..., Any], seconds: Callable[[str], float]) -> None:
-    """Add the subcommands through cli.build_parser's `command` helper; `seconds`
-    parses a duration option."""
-    _register_verify_record(command, seconds)
-    _register_promote(command, seconds)
+def register(command: AddCommand) -> None:
+    """The verify-record, promote and verified subcommands and their options."""
+    _register_verify_record(command)
+    _register_promote(command)
     verified = command(
         "verified", run_verified, "List an environment's verification records, newest first."
     )
@@ -288,5 +277,8 @@ def register(command: Callable[..., Any], seconds: Callable[[str], float]) -> No
         "--environment", required=True, type=_environment_arg, help="e.g. staging"
     )
     verified.add_argument(
-        "--limit", type=_limit, default=10, help="at most this many, 1 to 1000 (default 10)"
+        "--limit",
+        type=whole_number(1, 1000),
+        default=10,
+        help="at most this many, 1 to 1000 (default 10)",
     )

@@ -27,15 +27,16 @@ import argparse
 import json
 import re
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from finlex_release import deploy, ecr_login, image_exists, images, tested
-from finlex_release.aws import client_factory, error_code
+from finlex_release import ecr_login, image_exists, images, tested
+from finlex_release.aws import error_code
+from finlex_release.command import AddCommand, Context, aws
 from finlex_release.errors import NotFoundError, ReleaseError, UsageError
+from finlex_release.service import describe_service
 from finlex_release.waiting import Progress
 
 # ECS's cpuArchitecture -> the image platform's architecture (Docker's name).
@@ -92,7 +93,7 @@ def tasks_of(ecs: Any, cluster: str | None, service: str | None, fallback: str |
     if cluster and service:
         where = f"{cluster}/{service}"
         try:
-            svc = deploy.describe_service(ecs, cluster, service)
+            svc = describe_service(ecs, cluster, service)
         except NotFoundError:
             missing = f"; no service {where} yet"
         except ClientError as error:
@@ -269,7 +270,7 @@ def _checked(args: argparse.Namespace) -> tuple[str, str, str]:
     return args.image, repository, tag
 
 
-def run(args: argparse.Namespace, context: Any) -> None:
+def run(args: argparse.Namespace, context: Context) -> None:
     ref, repository, tag = _checked(args)
     docker = ecr_login.docker_command(args.docker)
     local = inspect(docker, ref, tag)
@@ -278,7 +279,7 @@ def run(args: argparse.Namespace, context: Any) -> None:
             f"{ref} is {local.id}, but the tested image is {args.tested_id}: "
             "push only what was tested"
         )
-    clients = context.clients or client_factory(args.region)
+    clients = aws(args, context)
     tasks = tasks_of(clients("ecs"), args.cluster, args.service, args.cpu_architecture)
     context.progress(check_platform(local, tasks))
     job = Push(local, repository, tag, args.keep_existing)
@@ -286,8 +287,8 @@ def run(args: argparse.Namespace, context: Any) -> None:
     print(f"{word} {digest}", file=context.out)
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the subcommand through cli.build_parser's `command` helper."""
+def register(command: AddCommand) -> None:
+    """The push subcommand and its options."""
     parser = command(
         "push",
         run,

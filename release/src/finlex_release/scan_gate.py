@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
+from finlex_release import allowlist as allowlists
+from finlex_release import images
 from finlex_release.allowlist import Allowlist, Entry
 from finlex_release.aws import error_code
-from finlex_release.errors import ReleaseError, WaitTimeoutError
+from finlex_release.command import AddCommand, Context, aws, wait_options
+from finlex_release.errors import Exit, ReleaseError, WaitTimeoutError
 from finlex_release.images import Image
 from finlex_release.waiting import Clock, Progress, duration, ticks
 
@@ -241,3 +246,81 @@ def gate(
             + ", ".join(blocked)
         )
     print(f"scan gate passed: nothing at or above {threshold} outside the allowlist", file=out)
+
+
+# --- the command -------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, context: Context) -> None:
+    """`finlex-release scan-gate`: name the image, wait for its scan, gate on its findings."""
+    if args.image is not None:
+        if args.repository or args.image_digest or args.image_tag:
+            raise ReleaseError(
+                "give --image or --repository with --image-digest/--image-tag, not both",
+                Exit.USAGE,
+            )
+        ref = images.parse(args.image)
+    elif args.repository and (args.image_digest or args.image_tag):
+        ref = images.digest_ref(args.repository, args.image_digest, args.image_tag)
+    else:
+        raise ReleaseError(
+            "name the image: --image REF, or --repository with --image-digest or --image-tag",
+            Exit.USAGE,
+        )
+    rules = allowlists.load(args.allowlist, context.today()) if args.allowlist else allowlists.EMPTY
+    ecr = aws(args, context)("ecr")
+    image = images.resolve(ecr, ref)
+    wait_for_scan(
+        ecr,
+        image,
+        timeout=args.timeout,
+        interval=args.interval,
+        clock=context.clock,
+        progress=context.progress,
+        start_scan=args.start_scan,
+    )
+    gate(
+        ecr,
+        image,
+        threshold=args.threshold,
+        allowlist=rules,
+        today=context.today(),
+        unknown_as=args.unknown_severity_as,
+        out=context.out,
+        progress=context.progress,
+    )
+
+
+def register(command: AddCommand) -> None:
+    """The scan-gate subcommand and its options."""
+    parser = command(
+        "scan-gate",
+        run,
+        "Wait for ECR's scan of an image (by digest) and fail on findings at or above a severity.",
+    )
+    parser.add_argument("--image", help="repo:tag, repo@sha256:..., or a full ECR image URI")
+    parser.add_argument("--repository", help="ECR repository name")
+    pinned = parser.add_mutually_exclusive_group()
+    pinned.add_argument("--image-digest", help="sha256:... (with --repository)")
+    pinned.add_argument("--image-tag", help="tag, resolved to its digest (with --repository)")
+    parser.add_argument(
+        "--threshold",
+        choices=SEVERITIES,
+        default="HIGH",
+        help="block findings at or above this severity (default HIGH)",
+    )
+    parser.add_argument(
+        "--allowlist", type=Path, help="TOML file of allowed findings (release/README.md)"
+    )
+    parser.add_argument(
+        "--unknown-severity-as",
+        choices=SEVERITIES,
+        default=DEFAULT_UNKNOWN_AS,
+        help="rank UNDEFINED/UNTRIAGED findings as this (default HIGH: fail closed)",
+    )
+    parser.add_argument(
+        "--start-scan",
+        action="store_true",
+        help="start a basic scan if the image has none (without: wait for scan on push)",
+    )
+    wait_options(parser, timeout=900.0, interval=10.0)

@@ -13,6 +13,7 @@ hostile answer can neither flood the log nor drive the terminal.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import ipaddress
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from finlex_release.command import AddCommand, Context, seconds, wait_options, whole_number
 from finlex_release.errors import ReleaseError, UsageError, WaitTimeoutError
 from finlex_release.waiting import Clock, Progress, duration
 
@@ -365,3 +367,86 @@ def verify(
     if last.answered:
         raise ReleaseError(f"verify failed after {duration(timeout)}: {last.detail}")
     raise WaitTimeoutError(f"no answer within {duration(timeout)}: {last.detail}")
+
+
+# --- the command -------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, context: Context) -> None:
+    """`finlex-release verify`: every input is checked before the first line of progress."""
+    base = base_url(args.url, allow_http=args.allow_http)
+    check_path(args.health_path)
+    check_path(args.version_path)
+    expected = Expected(
+        expected_version(args.expected_version, args.version_file, context.cwd()),
+        expected_revision(args.expected_revision),
+    )
+    revision = f", revision {expected.revision}" if expected.revision else ""
+    context.progress(f"verifying {base} reports version {expected.version}{revision}")
+    verify(
+        base,
+        expected,
+        health_path=args.health_path,
+        version_path=args.version_path,
+        timeout=args.timeout,
+        interval=args.interval,
+        max_interval=args.max_interval,
+        request_timeout=args.request_timeout,
+        rounds=args.rounds,
+        allow_http=args.allow_http,
+        clock=context.clock,
+        progress=context.progress,
+        out=context.out,
+    )
+
+
+def register(command: AddCommand) -> None:
+    """The verify subcommand and its options."""
+    parser = command(
+        "verify",
+        run,
+        "Poll the public URL until the health endpoint answers 200 and the version endpoint "
+        "reports the expected version (and, with --expected-revision, every answer comes "
+        "from that build).",
+        uses_aws=False,
+    )
+    parser.add_argument("--url", required=True, help="base URL, e.g. https://finlex.example.com")
+    parser.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="accept a plain http:// URL (local servers); without it, https only",
+    )
+    parser.add_argument("--expected-version", help="default: the content of the version file")
+    parser.add_argument(
+        "--expected-revision",
+        help=f"git revision every answer must carry in its {REVISION_HEADER} header "
+        "(the build's REVISION); empty or absent: not checked",
+    )
+    parser.add_argument(
+        "--version-file",
+        type=Path,
+        help=f"file holding the expected version (default: {VERSION_FILE} "
+        "in the current directory or its nearest parent that has one)",
+    )
+    parser.add_argument("--version-path", default=DEFAULT_VERSION_PATH, help="%(default)s")
+    parser.add_argument("--health-path", default=DEFAULT_HEALTH_PATH, help="%(default)s")
+    wait_options(parser, timeout=300.0, interval=2.0)
+    parser.add_argument(
+        "--max-interval",
+        type=seconds,
+        default=15.0,
+        help="cap of the doubling pause between attempts (default 15)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=seconds,
+        default=5.0,
+        help="seconds per HTTP request, the whole exchange (default 5)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=whole_number(1, 100),
+        default=DEFAULT_ROUNDS,
+        help="requests to each endpoint per attempt, all of which must be right "
+        f"(default {DEFAULT_ROUNDS})",
+    )

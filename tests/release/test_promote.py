@@ -16,15 +16,18 @@ import pytest
 
 from finlex_release import record
 from finlex_release.errors import Exit
-from support.release_fakes import REGION, EcsController, Pushed, clients_with, push_image
+from support.release_fakes import (
+    REGION,
+    EcsController,
+    Pushed,
+    clients_with,
+    controller,
+    push_image,
+)
 from support.servers.lookalike import COMMIT, VERSION, live
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = "finlex-production"
-
-
-def controller(script: list[str] | None = None) -> EcsController:
-    return EcsController(boto3.client("ecs", region_name=REGION), script or ["COMPLETED"])
 
 
 @pytest.fixture

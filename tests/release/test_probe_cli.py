@@ -108,14 +108,16 @@ def test_the_job_summary_holds_each_figure_beside_its_bound(run, tmp_path, monke
     summary.write_text("earlier steps\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     with serving() as (base, _state):
-        result = run(*probe_args(base, "--", SH, "-c", "sleep 0.4"))
+        # A wide gap bound: this test is about the summary's rows, and a busy
+        # machine once stalled a healthy server 350 ms against the default 250.
+        result = run(*probe_args(base, "--max-gap", "5", "--", SH, "-c", "sleep 0.4"))
     assert result.code == Exit.OK, result.err
     text = summary.read_text()
     assert text.startswith("earlier steps\n### finlex-release probe: passed\n")  # appended
     assert f"`GET {base}/version` while `sh -c 'sleep 0.4'` ran" in text
     assert "| failed | 0 | at most 0 | ok |" in text
     assert "| longest gap between successes |" in text
-    assert "| at most 250 ms | ok |" in text
+    assert "| at most 5000 ms | ok |" in text
     assert "| command | exited 0 | exit 0 | ok |" in text
     for row in ("requests sent", "p50 latency", "p99 latency", "max latency", "answers"):
         assert f"| {row} | " in text

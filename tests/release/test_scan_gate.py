@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 
 from finlex_release import scan_gate
 from finlex_release.allowlist import EMPTY
+from finlex_release.errors import Exit
 from support.release_fakes import REGION, push_image
 
 MOTO_CVE = "CVE-9999-9999"  # the HIGH finding moto reports for every scanned image
@@ -375,3 +376,11 @@ def test_enhanced_findings_are_allowlisted_by_id_and_package(aws_env, run, tmp_p
     assert result.code == 0, result.err
     row = next(line for line in result.out.splitlines() if "CVE-2024-0001" in line)
     assert "allowed until 2027-01-31 by @finlex/platform" in row
+
+
+def test_scan_gate_refuses_an_image_of_another_region(moto, run) -> None:
+    pushed = push_image(tag="1.0.1")
+    other = pushed.uri.replace(".eu-west-1.", ".us-east-1.")
+    result = run("scan-gate", "--image", f"{other}:1.0.1")
+    assert result.code == Exit.USAGE
+    assert "the registry is in us-east-1 but the AWS region is eu-west-1" in result.err
