@@ -897,3 +897,15 @@ def test_the_readme_names_every_make_target_the_deploy_workflow_runs() -> None:
     targets = {t for run in runs for t in re.findall(r"\bmake (?:--\S+ )*([a-z][a-z-]*)", run)}
     readme = (REPO / "README.md").read_text()
     assert sorted(t for t in targets if f"`make {t}`" not in readme) == []
+
+
+def test_architecture_names_every_tool() -> None:
+    """The parts table is the newcomer's map: a tool it omits is one nobody finds."""
+    text = (REPO / "docs" / "architecture.md").read_text()
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| [`")}
+    tools_row = rows["| [`tools/`](../tools/)"]
+    tools = {path.name for path in (REPO / "tools").glob("*.py")}
+    tools |= {f"{path.parent.name}/" for path in (REPO / "tools").glob("*/__main__.py")}
+    tools |= {f"{path.parent.name}/" for path in (REPO / "tools").glob("*/__init__.py")}
+    missing = sorted(name for name in tools if f"`{name}`" not in tools_row)
+    assert not missing, f"docs/architecture.md's tools/ row does not name {missing}"
