@@ -101,7 +101,7 @@ doctor: ## check the prerequisites of run, test, image, rehearse, deploy (FOR=de
 # One progress line per step (pip itself stays quiet); sizes as measured on Linux x86-64.
 STEP = @printf '==> %s\n'
 
-$(BIN)/activate:
+$(BIN)/activate: requirements/pip.lock
 	$(STEP) "creating $(VENV) with $(PYTHON)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.lock
@@ -111,7 +111,7 @@ $(BIN)/activate:
 $(VENV)/.app-installed: requirements/app.lock application/pyproject.toml application/VERSION | $(BIN)/activate
 	$(STEP) "installing the service (application/) and its dependencies into $(VENV) (requirements/app.lock, ~45 MB with pip)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.lock
-	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./application
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./application
 	@touch $@
 
 $(VENV)/.dev-installed: requirements/dev.lock release/pyproject.toml application/pyproject.toml application/VERSION | $(BIN)/activate

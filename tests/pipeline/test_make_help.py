@@ -125,6 +125,7 @@ def test_set_up_prints_one_progress_line_per_step(tmp_path: Path) -> None:
     for name in (
         "application/VERSION",
         "application/pyproject.toml",
+        "requirements/pip.lock",
         "requirements/app.lock",
         "requirements/dev.lock",
         "requirements/checkov.lock",
