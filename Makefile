@@ -231,8 +231,7 @@ cpu-architecture-check:
 .PHONY: image
 image: tag-check cpu-architecture-check ## build the container image IMAGE:TAG for the tasks' CPU_ARCHITECTURE, with its OCI labels (checks BuildKit first)
 	@$(MAKEARGS) base-image -- "$$BASE_IMAGE"
-	@DOCKER=$(call shell-quote,$(DOCKER)) CA_BUNDLE=$(call shell-quote,$(CA_BUNDLE)) $(PYTHON) tools/doctor --for image --quiet \
-	  || { echo "make image: fix the above first (README: Troubleshooting the image build)" >&2; exit 2; }
+	@DOCKER=$(call shell-quote,$(DOCKER)) CA_BUNDLE=$(call shell-quote,$(CA_BUNDLE)) $(PYTHON) tools/doctor --for image --quiet --before image
 	DOCKER_BUILDKIT=1 $(call shell-quote,$(DOCKER)) build --platform $(PLATFORM) \
 	  --build-arg $(call shell-quote,VERSION=$(VERSION)) --build-arg $(call shell-quote,REVISION=$(REVISION)) \
 	  --build-arg $(call shell-quote,SOURCE=$(SOURCE)) \

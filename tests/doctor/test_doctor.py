@@ -362,6 +362,17 @@ def test_full_run_is_fast_and_one_line_per_item(bin_dir: Path) -> None:
     assert "3 not checked (marked ?: STRICT=1 makes it a failure)" in result.stdout
 
 
+def test_before_a_target_a_failure_says_which_and_exits_2(bin_dir: Path) -> None:
+    docker_script(bin_dir, "28.2.2", buildx=False)
+    result = run_doctor(bin_dir, "--for", "image", "--quiet", "--before", "image")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "make image: fix the above first (README: Troubleshooting the image build)\n"
+    )
+    without = run_doctor(bin_dir, "--for", "image", "--quiet")
+    assert (without.returncode, without.stderr) == (1, "")
+
+
 def test_make_image_stops_before_building_without_buildkit(bin_dir: Path, tmp_path: Path) -> None:
     docker = docker_script(bin_dir, "28.2.2", buildx=False)
     python = sys.executable

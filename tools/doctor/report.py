@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 from .goals import GOALS, checks
 from .machine import Machine
 from .result import BAD, UNCHECKED
+
+# Where the README helps with a make target that runs the doctor first (--before).
+TROUBLESHOOTING = {"image": "README: Troubleshooting the image build"}
+STOPPED = 2  # --before: make stops on the doctor's failure as on a bad argument
 
 
 def parse_goals(text: str) -> set[str]:
@@ -41,6 +46,12 @@ def main(argv: Sequence[str] | None = None, machine: Machine | None = None) -> i
         action="store_true",
         help="a check that could not run here (no GitHub token, no network) fails too",
     )
+    parser.add_argument(
+        "--before",
+        metavar="TARGET",
+        help="run as the first step of `make TARGET`: a failure ends with one line on "
+        f"stderr saying so, and exit {STOPPED}",
+    )
     args = parser.parse_args(argv)
     m = machine or Machine(env=dict(os.environ))
     results = checks(m, args.goals)
@@ -56,4 +67,11 @@ def main(argv: Sequence[str] | None = None, machine: Machine | None = None) -> i
             counts = "a failure with --strict" if args.strict else "STRICT=1 makes it a failure"
             print(f"; {len(unchecked)} not checked (marked {UNCHECKED}: {counts})", end="")
         print(f"; fix the {len(failed)} marked {BAD} above." if failed else ".")
+    if failed and args.before:
+        where = TROUBLESHOOTING.get(args.before)
+        print(
+            f"make {args.before}: fix the above first" + (f" ({where})" if where else ""),
+            file=sys.stderr,
+        )
+        return STOPPED
     return 1 if failed or (args.strict and unchecked) else 0
