@@ -16,7 +16,6 @@ revision check), before and after it polls the URL.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from finlex_release.verify import DEFAULT_HEALTH_PATH as HEALTH_PATH
+from localhost import free_port
 
 REVISION_LABEL = "org.opencontainers.image.revision"  # what `make image` bakes in
 
@@ -38,12 +38,6 @@ class ServeError(Exception):
 class Served:
     url: str  # http://127.0.0.1:<port>
     revision: str  # the image's revision label: the commit verify-record records
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _docker(docker: str, *args: str) -> str:
@@ -83,7 +77,7 @@ def _wait_healthy(url: str, timeout: float) -> None:
 @contextmanager
 def served(docker: str, image: str, timeout: float = 60) -> Iterator[Served]:
     """`image` running on a free 127.0.0.1 port while the block runs; removed after."""
-    port = _free_port()
+    port = free_port()
     name = f"finlex-rehearsal-{port}"
     commit = revision(docker, image)
     _docker(
