@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from finlex_release.record import RECORD_PATH
 from iamsim.evaluate import Decision
-from rehearse.account import Session, client
+from rehearse.account import Session, client, session_client
 from rehearse.emulator import ACCOUNT_ID, REGION, Emulator
 
 ENVIRONMENTS = "environments"
@@ -212,18 +210,7 @@ def probes(prod: Production, staging_name: str) -> list[Probe]:
 
 
 def _session_client(url: str, session: Session) -> Callable[[str], Any]:
-    def make(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=url,
-            region_name=REGION,
-            aws_access_key_id=session.access_key,
-            aws_secret_access_key=session.secret_key,
-            aws_session_token=session.token,
-            config=Config(retries={"total_max_attempts": 1}),
-        )
-
-    return make
+    return lambda service: session_client(url, service, session)
 
 
 def run_probe(account: Emulator, session: Session, probe: Probe) -> str:
