@@ -1032,10 +1032,10 @@ class Rehearsal:
         self, environment: str, where: list[str], image_ref: str, session: Session
     ) -> tuple[str, record.Record]:
         """verify-record against the image served here; (record name, the record as stored)."""
-        with served.served(self.docker, self.image) as url:
+        with served.served(self.docker, self.image) as app:
             result = self._release(
                 "verify-record", "--environment", environment, *where, "--image", image_ref,
-                "--url", url.url, "--allow-http", "--commit", url.revision, *RELEASE_WAITS,
+                "--url", app.url, "--allow-http", "--commit", app.revision, *RELEASE_WAITS,
                 session=session,
             )  # fmt: skip
         self._expect(result, 0, f"verify-record --environment {environment}")
@@ -1045,7 +1045,7 @@ class Rehearsal:
             raise StepError(f"verify-record printed {printed}, not record={name}")
         value = account.client(self.account.url, "ssm").get_parameter(Name=name)["Parameter"]
         stored = record.parse(name, str(value["Value"]))
-        if (stored.environment, stored.commit) != (environment, url.revision):
+        if (stored.environment, stored.commit) != (environment, app.revision):
             raise StepError(f"{name} holds {stored.summary()}")
         return name, stored
 
