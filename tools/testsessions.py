@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from localhost import stop
+
 # The session beside the main one, and how it runs: no coverage (the main session
 # measures it) and no cache (two sessions would write the same one).
 SIDE = "tests/rehearsal"
@@ -66,8 +68,7 @@ def run(python: str, pytest_args: Sequence[str], log: Path) -> int:
         second = side.wait() if side is not None else None
     finally:
         if side is not None and side.poll() is None:
-            side.terminate()
-            side.wait()
+            stop(side)
     if second is not None:
         print(f"==> {SIDE}", flush=True)
         sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
